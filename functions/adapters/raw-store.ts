@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PermanentError } from '../core/errors.js';
+
+export interface StoredObject {
+  readonly body: Buffer;
+  readonly contentType: string | undefined;
+  readonly metadata: { readonly [key: string]: string };
+}
+
+export interface PutResult {
+  readonly size: number;
+  readonly sha256: string;
+}
+
+/** Append-only storage for raw responses, snapshots and manifests. */
+export interface RawStore {
+  /** Writes a new object; refuses to overwrite an existing key. */
+  put(
+    key: string,
+    body: Buffer,
+    options: { contentType: string; metadata: { [key: string]: string } },
+  ): Promise<PutResult>;
+  get(key: string): Promise<StoredObject>;
+}
+
+export class S3RawStore implements RawStore {
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  async put(
+    key: string,
+    body: Buffer,
+    options: { contentType: string; metadata: { [key: string]: string } },
+  ): Promise<PutResult> {
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: options.contentType,
+          Metadata: options.metadata,
+          ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
+          // Raw storage is append-only: a second write to the same key is a bug, not an update.
+          IfNoneMatch: '*',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof Error && error.name === 'PreconditionFailed') {
+        throw new PermanentError(`raw object already exists: s3://${this.bucket}/${key}`, {
+          reason: 'raw-key-exists',
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    return { size: body.byteLength, sha256 };
+  }
+
+  async get(key: string): Promise<StoredObject> {
+    const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    if (response.Body === undefined) throw new Error(`s3://${this.bucket}/${key} has no body`);
+    return {
+      body: Buffer.from(await response.Body.transformToByteArray()),
+      contentType: response.ContentType,
+      metadata: response.Metadata ?? {},
+    };
+  }
+}

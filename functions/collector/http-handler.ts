@@ -1,0 +1,41 @@
+/** Lambda entry point: the HTTP collector. */
+import { z } from 'zod';
+import { dynamoDocumentClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
+import { DeadLetterRoutes, SqsDeadLetters } from '../adapters/dead-letters.js';
+import { HttpCollector } from '../adapters/http-collector.js';
+import { DynamoJobLedger } from '../adapters/job-ledger.js';
+import { S3RawStore } from '../adapters/raw-store.js';
+import { JsonStringMap, jsonVariable, readEnvironment } from '../config.js';
+import { PermanentError } from '../core/errors.js';
+import { createCollectorHandler } from './job-batch-handler.js';
+
+const env = readEnvironment({
+  RAW_BUCKET_NAME: z.string().min(1),
+  LEDGER_TABLE_NAME: z.string().min(1),
+  DEAD_LETTER_ROUTES: jsonVariable(DeadLetterRoutes),
+  HTTP_TIMEOUT_MS: z.coerce.number().int().positive(),
+  MAX_BODY_BYTES: z.coerce.number().int().positive(),
+  SLUICE_ORIGIN_OVERRIDES: JsonStringMap.optional(),
+});
+
+const collector = new HttpCollector({
+  timeoutMs: env.HTTP_TIMEOUT_MS,
+  maxBodyBytes: env.MAX_BODY_BYTES,
+  maxRedirects: 5,
+  userAgent: 'Sluice/0.1 (+collector)',
+  originOverrides: env.SLUICE_ORIGIN_OVERRIDES ?? {},
+});
+
+export const handler = createCollectorHandler({
+  collect: (source, request) => {
+    if (source.kind !== 'http') {
+      throw new PermanentError(`${source.name} is a ${source.kind} source, sent to the HTTP collector`, {
+        reason: 'wrong-collector',
+      });
+    }
+    return collector.collect(source, request);
+  },
+  rawStore: new S3RawStore(s3Client(), env.RAW_BUCKET_NAME),
+  ledger: new DynamoJobLedger(dynamoDocumentClient(), env.LEDGER_TABLE_NAME),
+  deadLetters: new SqsDeadLetters(sqsClient(), env.DEAD_LETTER_ROUTES),
+});

@@ -1,0 +1,232 @@
+/**
+ * The collector's core: one SQS message in, artifacts and a manifest in raw storage out, every
+ * attempt in the ledger. Free of AWS and of the fetch mechanism; both come in as collaborators.
+ */
+import type { SourceDefinition } from '../../sources/define.js';
+import type { AttemptOutcome, JobLedger } from '../adapters/job-ledger.js';
+import type { RawStore } from '../adapters/raw-store.js';
+import { type ClassifiedError, classifyFailure } from './classify-failure.js';
+import type { Collection, CollectRequest } from './collection.js';
+import { CollectJob, RawManifest } from './contracts.js';
+import { type FailureClass, failureClassOf, PermanentError } from './errors.js';
+import { deriveJobKey } from './job-key.js';
+import { fetchPrefix, MANIFEST_NAME, newFetchId } from './raw-layout.js';
+import { traceIdForMessage } from './trace-id.js';
+
+/** SQS caps a message at 256 KiB; a job needs a tiny fraction of that. */
+export const MAX_JOB_MESSAGE_BYTES = 64 * 1024;
+
+export interface JobMessage {
+  readonly messageId: string;
+  readonly body: string;
+  /** ApproximateReceiveCount: 1 on the first delivery. */
+  readonly receiveCount: number;
+  /** SentTimestamp: stable across redeliveries, so it anchors the dedupe window. */
+  readonly sentAt: Date;
+}
+
+export interface JobIdentity {
+  readonly jobKey: string;
+  readonly traceId: string;
+  /** Undefined when the message did not name a known source. */
+  readonly source: string | undefined;
+}
+
+export type CollectOutcome =
+  | {
+      readonly status: 'collected';
+      readonly identity: JobIdentity;
+      readonly manifestKey: string;
+      readonly artifactKeys: readonly string[];
+      readonly durationMs: number;
+    }
+  | {
+      readonly status: 'failed';
+      readonly identity: JobIdentity;
+      readonly error: ClassifiedError;
+      readonly durationMs: number;
+    };
+
+export interface CollectJobDeps {
+  readonly findSource: (name: string) => SourceDefinition | undefined;
+  readonly collect: (source: SourceDefinition, request: CollectRequest) => Promise<Collection>;
+  readonly rawStore: RawStore;
+  readonly ledger: JobLedger;
+  readonly clock: () => Date;
+  readonly fetchIdFor?: (observedAt: Date) => string;
+}
+
+interface ParsedJob {
+  readonly job: CollectJob;
+  readonly source: SourceDefinition;
+  readonly input: unknown;
+  readonly identity: JobIdentity;
+}
+
+/** Parses an untrusted message body into a job for a known source, or explains why not. */
+export function parseJobMessage(
+  message: JobMessage,
+  findSource: (name: string) => SourceDefinition | undefined,
+): { ok: true; value: ParsedJob } | { ok: false; identity: JobIdentity; error: PermanentError } {
+  const fallback: JobIdentity = {
+    jobKey: `msg-${message.messageId}`,
+    traceId: traceIdForMessage(message.messageId),
+    source: undefined,
+  };
+  const fail = (reason: string, text: string, identity: JobIdentity = fallback, cause?: unknown) => ({
+    ok: false as const,
+    identity,
+    error: new PermanentError(text, { reason, cause }),
+  });
+
+  const size = Buffer.byteLength(message.body, 'utf8');
+  if (size > MAX_JOB_MESSAGE_BYTES) {
+    return fail('message-too-large', `job message is ${size} bytes; the limit is ${MAX_JOB_MESSAGE_BYTES}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(message.body);
+  } catch (cause) {
+    return fail('message-not-json', `job message is not JSON: ${(cause as Error).message}`, fallback, cause);
+  }
+  const parsed = CollectJob.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    return fail('message-invalid', `job message is not a CollectJob: ${issues}`, fallback, parsed.error);
+  }
+  const job = parsed.data;
+  const identity: JobIdentity = { ...fallback, traceId: job.traceId ?? fallback.traceId };
+  const source = findSource(job.source);
+  if (source === undefined) {
+    return fail('unknown-source', `unknown source ${JSON.stringify(job.source)}`, identity);
+  }
+  const input = source.input.safeParse(job.input);
+  if (!input.success) {
+    const issues = input.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    return fail(
+      'input-invalid',
+      `input is not valid for ${source.name}: ${issues}`,
+      { ...identity, source: source.name },
+      input.error,
+    );
+  }
+  const jobKey = deriveJobKey(job, {
+    dedupeWindowSeconds: source.dedupeWindowSeconds,
+    fallbackRequestedAt: message.sentAt,
+  });
+  return {
+    ok: true,
+    value: { job, source, input: input.data, identity: { ...identity, jobKey, source: source.name } },
+  };
+}
+
+async function storeCollection(
+  parsed: ParsedJob,
+  collection: Collection,
+  attempt: number,
+  startedAt: Date,
+  deps: CollectJobDeps,
+): Promise<{ manifestKey: string; artifactKeys: string[] }> {
+  const { identity } = parsed;
+  const fetchId = (deps.fetchIdFor ?? newFetchId)(collection.observedAt);
+  const prefix = fetchPrefix(parsed.source.name, collection.observedAt, identity.jobKey, fetchId);
+  const metadata = { 'trace-id': identity.traceId, 'job-key': identity.jobKey, source: parsed.source.name };
+
+  const artifacts = await Promise.all(
+    collection.artifacts.map(async (artifact) => {
+      const key = `${prefix}${artifact.name}`;
+      const stored = await deps.rawStore.put(key, artifact.body, {
+        contentType: artifact.contentType,
+        metadata,
+      });
+      return { name: artifact.name, key, role: artifact.role, contentType: artifact.contentType, ...stored };
+    }),
+  );
+  const finishedAt = deps.clock();
+  const manifest = RawManifest.parse({
+    manifestVersion: 1,
+    source: parsed.source.name,
+    jobKey: identity.jobKey,
+    fetchId,
+    traceId: identity.traceId,
+    job: parsed.job,
+    attempt,
+    collector: parsed.source.kind,
+    request: collection.request,
+    response: collection.response,
+    observedAt: collection.observedAt.toISOString(),
+    timings: {
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+    },
+    artifacts,
+    primaryArtifact: collection.primaryArtifact,
+    branches: [...collection.branches],
+  } satisfies RawManifest);
+  // The manifest goes last: its ObjectCreated event starts the transform, so every artifact it
+  // names must already exist.
+  const manifestKey = `${prefix}${MANIFEST_NAME}`;
+  await deps.rawStore.put(manifestKey, Buffer.from(JSON.stringify(manifest, null, 2)), {
+    contentType: 'application/json',
+    metadata,
+  });
+  return { manifestKey, artifactKeys: artifacts.map((a) => a.key) };
+}
+
+const LEDGER_OUTCOME = {
+  transient: 'retrying',
+  permanent: 'dead-lettered',
+  'needs-human': 'handed-off',
+} as const satisfies { [key in FailureClass]: AttemptOutcome };
+
+/** Collects one job. Never throws for a job-level failure: the outcome says what happened. */
+export async function collectJob(message: JobMessage, deps: CollectJobDeps): Promise<CollectOutcome> {
+  const startedAt = deps.clock();
+  const parsed = parseJobMessage(message, deps.findSource);
+  let identity = parsed.ok ? parsed.value.identity : parsed.identity;
+  let outcome: CollectOutcome;
+  try {
+    if (!parsed.ok) throw parsed.error;
+    identity = parsed.value.identity;
+    const collection = await deps.collect(parsed.value.source, {
+      input: parsed.value.input,
+      traceId: identity.traceId,
+      jobKey: identity.jobKey,
+    });
+    const stored = await storeCollection(parsed.value, collection, message.receiveCount, startedAt, deps);
+    outcome = {
+      status: 'collected',
+      identity,
+      ...stored,
+      durationMs: deps.clock().getTime() - startedAt.getTime(),
+    };
+  } catch (error) {
+    outcome = {
+      status: 'failed',
+      identity,
+      error: classifyFailure(error),
+      durationMs: deps.clock().getTime() - startedAt.getTime(),
+    };
+  }
+
+  const finishedAt = deps.clock();
+  await deps.ledger.recordAttempt({
+    jobKey: identity.jobKey,
+    source: identity.source,
+    traceId: identity.traceId,
+    attempt: message.receiveCount,
+    stage: 'collect',
+    startedAt,
+    finishedAt,
+    ...(outcome.status === 'collected'
+      ? { outcome: 'collected', manifestKey: outcome.manifestKey, artifactKeys: outcome.artifactKeys }
+      : {
+          outcome: LEDGER_OUTCOME[failureClassOf(outcome.error)],
+          errorClass: failureClassOf(outcome.error),
+          reason: outcome.error.reason,
+          message: outcome.error.message,
+        }),
+  });
+  return outcome;
+}

@@ -1,0 +1,47 @@
+/**
+ * Failures grouped by what the pipeline does next (DESIGN.md decision 5). Dispatch with
+ * `instanceof`, never on message text.
+ */
+
+export interface PipelineErrorOptions {
+  readonly cause?: unknown;
+  /** A short, stable reason code for metrics, the ledger and DLQ attributes (e.g. `http-503`). */
+  readonly reason: string;
+}
+
+abstract class PipelineError extends Error {
+  readonly reason: string;
+  constructor(message: string, options: PipelineErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.reason = options.reason;
+  }
+}
+
+/** Would probably succeed if retried: timeouts, 429, 5xx, network errors, session expiry. */
+export class TransientError extends PipelineError {
+  override readonly name = 'TransientError';
+  /** Server-requested delay (Retry-After), when the source gave one. */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(message: string, options: PipelineErrorOptions & { readonly retryAfterSeconds?: number }) {
+    super(message, options);
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/** Will fail the same way every time: invalid job, 404, changed layout, blocked egress. Dead-letter now. */
+export class PermanentError extends PipelineError {
+  override readonly name = 'PermanentError';
+}
+
+/** A person must decide: captcha, ambiguous data, an action that needs approval. */
+export class HandoffRequiredError extends PipelineError {
+  override readonly name = 'HandoffRequiredError';
+}
+
+export type FailureClass = 'transient' | 'permanent' | 'needs-human';
+
+export function failureClassOf(error: TransientError | PermanentError | HandoffRequiredError): FailureClass {
+  if (error instanceof TransientError) return 'transient';
+  if (error instanceof PermanentError) return 'permanent';
+  return 'needs-human';
+}

@@ -1,0 +1,175 @@
+/**
+ * The SQS adapter of the transform: each message is an S3 notification for one or more
+ * `manifest.json` objects. Transient failures are retried by SQS; anything retrying cannot fix
+ * goes to the transform DLQ at once with its reason.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SourceParser } from '../../sources/define.js';
+import type { DeadLetters } from '../adapters/dead-letters.js';
+import type { JobLedger } from '../adapters/job-ledger.js';
+import type { RawStore } from '../adapters/raw-store.js';
+import type { RecordStore } from '../adapters/record-store.js';
+import { type ClassifiedError, classifyFailure } from '../core/classify-failure.js';
+import { failureClassOf, PermanentError } from '../core/errors.js';
+import { parseRawKey } from '../core/raw-layout.js';
+import { createdObjects, S3Notification } from '../core/s3-notification.js';
+import { traceIdForMessage } from '../core/trace-id.js';
+import { transformManifest } from '../core/transform-manifest.js';
+import { countForSource, logger, MetricName, metrics, timeForSource } from '../observability.js';
+
+export interface TransformHandlerDeps {
+  readonly rawStore: RawStore;
+  readonly recordStore: RecordStore;
+  readonly ledger: JobLedger;
+  readonly deadLetters: DeadLetters;
+  readonly findParser: (source: string) => SourceParser | undefined;
+  readonly rawBucketName: string;
+}
+
+function parseNotification(body: string): S3Notification {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (cause) {
+    throw new PermanentError('transform message is not JSON', { reason: 'message-not-json', cause });
+  }
+  const parsed = S3Notification.safeParse(json);
+  if (!parsed.success) {
+    throw new PermanentError(`transform message is not an S3 notification: ${parsed.error.message}`, {
+      reason: 'message-invalid',
+      cause: parsed.error,
+    });
+  }
+  return parsed.data;
+}
+
+export function createTransformHandler(deps: TransformHandlerDeps) {
+  const processor = new BatchProcessor(EventType.SQS);
+
+  async function transformOne(record: SQSRecord, manifestKey: string): Promise<void> {
+    const startedAt = new Date();
+    const parsedKey = parseRawKey(manifestKey);
+    const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
+    let identity = {
+      jobKey: parsedKey?.jobKey ?? `msg-${record.messageId}`,
+      traceId: traceIdForMessage(record.messageId),
+      source: parsedKey?.source,
+    };
+    try {
+      const result = await transformManifest(manifestKey, { ...deps, clock: () => new Date() });
+      identity = {
+        jobKey: result.manifest.jobKey,
+        traceId: result.manifest.traceId,
+        source: result.manifest.source,
+      };
+      const finishedAt = new Date();
+      await deps.ledger.recordAttempt({
+        ...identity,
+        attempt,
+        stage: 'transform',
+        startedAt,
+        finishedAt,
+        outcome: 'transformed',
+        manifestKey,
+        counts: result.counts,
+      });
+      const endToEndMs =
+        finishedAt.getTime() -
+        new Date(result.manifest.job.requestedAt ?? result.manifest.timings.startedAt).getTime();
+      logger.info('manifest transformed', {
+        ...identity,
+        manifestKey,
+        outcome: 'transformed',
+        counts: result.counts,
+        durationMs: finishedAt.getTime() - startedAt.getTime(),
+      });
+      const source = result.manifest.source;
+      countForSource(source, MetricName.RecordsWritten, result.counts.created + result.counts.updated);
+      countForSource(source, MetricName.RecordsUnchanged, result.counts.unchanged);
+      countForSource(source, MetricName.RecordsStale, result.counts.stale);
+      timeForSource(source, MetricName.EndToEndLatency, endToEndMs);
+    } catch (error) {
+      const classified: ClassifiedError = classifyFailure(error);
+      const errorClass = failureClassOf(classified);
+      const finishedAt = new Date();
+      await deps.ledger.recordAttempt({
+        ...identity,
+        attempt,
+        stage: 'transform',
+        startedAt,
+        finishedAt,
+        outcome: errorClass === 'transient' ? 'retrying' : 'dead-lettered',
+        errorClass,
+        reason: classified.reason,
+        message: classified.message,
+        manifestKey,
+      });
+      const fields = {
+        ...identity,
+        manifestKey,
+        errorClass,
+        reason: classified.reason,
+        error: classified.message,
+      };
+      if (errorClass === 'transient') {
+        logger.warn('transform failed; will retry', { ...fields, outcome: 'retrying' });
+        throw classified;
+      }
+      if (classified.reason === 'records-invalid' || classified.reason === 'no-records') {
+        countForSource(identity.source ?? 'unknown', MetricName.RecordsInvalid);
+      }
+      await deps.deadLetters.send(record.eventSourceARN, record.body, {
+        reason: classified.reason,
+        errorClass,
+        message: classified.message,
+        jobKey: identity.jobKey,
+        traceId: identity.traceId,
+        source: identity.source,
+        originalMessageId: record.messageId,
+      });
+      logger.error('transform dead-lettered', { ...fields, outcome: 'dead-lettered' });
+    }
+  }
+
+  async function handleRecord(record: SQSRecord): Promise<void> {
+    let notification: S3Notification;
+    try {
+      notification = parseNotification(record.body);
+    } catch (error) {
+      const classified = classifyFailure(error);
+      await deps.deadLetters.send(record.eventSourceARN, record.body, {
+        reason: classified.reason,
+        errorClass: failureClassOf(classified),
+        message: classified.message,
+        jobKey: `msg-${record.messageId}`,
+        traceId: traceIdForMessage(record.messageId),
+        source: undefined,
+        originalMessageId: record.messageId,
+      });
+      logger.error('transform message dead-lettered', {
+        messageId: record.messageId,
+        reason: classified.reason,
+      });
+      return;
+    }
+    const objects = createdObjects(notification).filter((o) => o.bucket === deps.rawBucketName);
+    if (objects.length === 0) {
+      logger.info('notification ignored', { messageId: record.messageId, branch: 'no-created-manifests' });
+      return;
+    }
+    for (const object of objects) await transformOne(record, object.key);
+  }
+
+  return async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+    logger.addContext(context);
+    try {
+      return await processPartialResponse(event, handleRecord, processor, {
+        context,
+        throwOnFullBatchFailure: false,
+      });
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}

@@ -1,0 +1,92 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The Lambda runtime every Sluice function runs on. */
+export const RUNTIME = Runtime.NODEJS_24_X;
+
+export interface PipelineFunctionProps {
+  /** Entry file relative to the project root, e.g. `functions/transform/handler.ts`. */
+  readonly entry: string;
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+  /** @default Architecture.ARM_64 */
+  readonly architecture?: Architecture;
+  readonly environment?: { [key: string]: string };
+  /** Packages kept out of the bundle (shipped beside it by `afterBundling`). @default - none */
+  readonly externalModules?: string[];
+  /** Shell commands run after esbuild, e.g. to copy node modules beside the bundle. @default - none */
+  readonly afterBundling?: (inputDir: string, outputDir: string) => string[];
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * A Sluice Lambda function with the operational defaults baked in: ESM bundle with source maps,
+ * Graviton unless told otherwise, X-Ray tracing, a log group with retention, Powertools settings.
+ */
+export class PipelineFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const afterBundling = props.afterBundling;
+    const bundling: BundlingOptions = {
+      format: OutputFormat.ESM,
+      target: 'node22',
+      minify: true,
+      sourceMap: true,
+      sourcesContent: false,
+      mainFields: ['module', 'main'],
+      // Bundle the AWS SDK too: the version tested is the version deployed.
+      externalModules: props.externalModules ?? [],
+      // Some CommonJS dependencies call require(); give the ESM bundle one.
+      banner:
+        "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);",
+      ...(afterBundling === undefined
+        ? {}
+        : {
+            commandHooks: {
+              beforeBundling: () => [],
+              beforeInstall: () => [],
+              afterBundling,
+            },
+          }),
+    };
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: join(PROJECT_ROOT, props.entry),
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      handler: 'handler',
+      runtime: RUNTIME,
+      architecture: props.architecture ?? Architecture.ARM_64,
+      description: props.description,
+      timeout: props.timeout,
+      memorySize: props.memorySize,
+      tracing: Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      bundling,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'sluice',
+        POWERTOOLS_METRICS_NAMESPACE: 'Sluice',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...props.environment,
+      },
+    });
+    // Names the source entry in the template, for the local environment and for humans.
+    (this.function.node.defaultChild as CfnFunction).addMetadata('sluice:entry', props.entry);
+  }
+}

@@ -1,0 +1,239 @@
+import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Architecture } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { BlockPublicAccess, Bucket, BucketEncryption, EventType, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { MANIFEST_NAME, RAW_PREFIX } from '../functions/core/raw-layout.js';
+import type { CollectorKind, SourceDefinition } from '../sources/define.js';
+import { PipelineFunction } from './constructs/pipeline-function.js';
+import { WorkQueue } from './constructs/work-queue.js';
+
+export interface SluiceStackProps extends StackProps {
+  readonly sources: readonly SourceDefinition[];
+  /** Where `runbooks/` is published, e.g. the repository's blob URL; alarm descriptions link into it. */
+  readonly runbookBaseUrl: string;
+}
+
+/** Function sizing per stage; the queues' visibility timeouts are derived from these timeouts. */
+export const FUNCTION_SETTINGS = {
+  http: { timeout: Duration.seconds(60), memorySize: 512 },
+  browser: { timeout: Duration.seconds(120), memorySize: 2048 },
+  transform: { timeout: Duration.seconds(60), memorySize: 1024 },
+} as const;
+
+const PIPELINE_OWNER = 'team-platform';
+
+function pascalCase(name: string): string {
+  return name.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());
+}
+
+export class SluiceStack extends Stack {
+  readonly rawBucket: Bucket;
+  readonly recordsTable: TableV2;
+  readonly ledgerTable: TableV2;
+  readonly transformQueue: WorkQueue;
+  readonly sourceQueues: ReadonlyMap<string, WorkQueue>;
+  readonly collectors: ReadonlyMap<CollectorKind, PipelineFunction>;
+  readonly transform: PipelineFunction;
+
+  constructor(scope: Construct, id: string, props: SluiceStackProps) {
+    super(scope, id, props);
+    const { sources, runbookBaseUrl } = props;
+
+    // ---- Storage -------------------------------------------------------------------------------
+    const accessLogs = new Bucket(this, 'AccessLogsBucket', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [{ expiration: Duration.days(365) }],
+    });
+    this.rawBucket = new Bucket(this, 'RawBucket', {
+      versioned: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'raw-bucket/',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const tableDefaults = {
+      billing: Billing.onDemand(),
+      encryption: TableEncryptionV2.awsManagedKey(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    } as const;
+    this.recordsTable = new TableV2(this, 'RecordsTable', {
+      ...tableDefaults,
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+    });
+    this.ledgerTable = new TableV2(this, 'JobLedgerTable', {
+      ...tableDefaults,
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      globalSecondaryIndexes: [
+        {
+          indexName: 'byTrace',
+          partitionKey: { name: 'traceId', type: AttributeType.STRING },
+          sortKey: { name: 'sk', type: AttributeType.STRING },
+        },
+      ],
+    });
+
+    // ---- Alarm topics, one per owner -----------------------------------------------------------
+    const owners = new Set([PIPELINE_OWNER, ...sources.map((s) => s.owners.collection)]);
+    const alarmTopics = new Map(
+      [...owners].map((owner) => [
+        owner,
+        new Topic(this, `AlarmTopic${pascalCase(owner)}`, {
+          displayName: `Sluice alarms for ${owner}`,
+          enforceSSL: true,
+        }),
+      ]),
+    );
+    const topicFor = (owner: string) => {
+      const topic = alarmTopics.get(owner);
+      if (topic === undefined) throw new Error(`no alarm topic for owner ${owner}`);
+      return topic;
+    };
+
+    // ---- Transform stage -----------------------------------------------------------------------
+    this.transformQueue = new WorkQueue(this, 'TransformQueue', {
+      purpose: 'transform',
+      consumerTimeout: FUNCTION_SETTINGS.transform.timeout,
+      maxReceiveCount: 4,
+      owner: PIPELINE_OWNER,
+      alarmTopic: topicFor(PIPELINE_OWNER),
+      runbookBaseUrl,
+    });
+    this.transform = new PipelineFunction(this, 'Transform', {
+      entry: 'functions/transform/handler.ts',
+      description: 'Sluice transform: raw manifest → parse → validate → conditional upsert',
+      ...FUNCTION_SETTINGS.transform,
+      environment: {
+        RAW_BUCKET_NAME: this.rawBucket.bucketName,
+        RECORDS_TABLE_NAME: this.recordsTable.tableName,
+        LEDGER_TABLE_NAME: this.ledgerTable.tableName,
+        DEAD_LETTER_ROUTES: this.toJsonString([
+          {
+            queueArn: this.transformQueue.queue.queueArn,
+            deadLetterQueueUrl: this.transformQueue.deadLetterQueue.queueUrl,
+          },
+        ]),
+      },
+    });
+    this.rawBucket.grantRead(this.transform.function, `${RAW_PREFIX}*`);
+    this.recordsTable.grant(this.transform.function, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
+    this.ledgerTable.grant(this.transform.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    this.transformQueue.deadLetterQueue.grantSendMessages(this.transform.function);
+    this.transform.function.addEventSource(
+      new SqsEventSource(this.transformQueue.queue, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(1),
+        reportBatchItemFailures: true,
+        maxConcurrency: 10,
+      }),
+    );
+    this.rawBucket.addEventNotification(
+      EventType.OBJECT_CREATED,
+      new SqsDestination(this.transformQueue.queue),
+      {
+        prefix: RAW_PREFIX,
+        suffix: MANIFEST_NAME,
+      },
+    );
+
+    // ---- Collectors and per-source queues ------------------------------------------------------
+    const queues = new Map<string, WorkQueue>();
+    for (const source of sources) {
+      queues.set(
+        source.name,
+        new WorkQueue(this, `${pascalCase(source.name)}Jobs`, {
+          purpose: `${source.name} jobs`,
+          consumerTimeout: FUNCTION_SETTINGS[source.kind].timeout,
+          maxReceiveCount: source.retry.delaysSeconds.length + 1,
+          owner: source.owners.collection,
+          alarmTopic: topicFor(source.owners.collection),
+          runbookBaseUrl,
+        }),
+      );
+    }
+    this.sourceQueues = queues;
+
+    const collectors = new Map<CollectorKind, PipelineFunction>();
+    for (const kind of ['http', 'browser'] as const) {
+      const consumed = sources.filter((s) => s.kind === kind);
+      if (consumed.length === 0) continue;
+      const collector = this.createCollector(kind, consumed, queues);
+      collectors.set(kind, collector);
+    }
+    this.collectors = collectors;
+  }
+
+  private createCollector(
+    kind: CollectorKind,
+    consumed: readonly SourceDefinition[],
+    queues: ReadonlyMap<string, WorkQueue>,
+  ): PipelineFunction {
+    const queueOf = (source: SourceDefinition) => {
+      const queue = queues.get(source.name);
+      if (queue === undefined) throw new Error(`no queue for source ${source.name}`);
+      return queue;
+    };
+    const routes = consumed.map((s) => ({
+      queueArn: queueOf(s).queue.queueArn,
+      deadLetterQueueUrl: queueOf(s).deadLetterQueue.queueUrl,
+    }));
+    const common = {
+      RAW_BUCKET_NAME: this.rawBucket.bucketName,
+      LEDGER_TABLE_NAME: this.ledgerTable.tableName,
+      DEAD_LETTER_ROUTES: this.toJsonString(routes),
+    };
+    const collector =
+      kind === 'http'
+        ? new PipelineFunction(this, 'HttpCollector', {
+            entry: 'functions/collector/http-handler.ts',
+            description: 'Sluice collector: plain HTTP',
+            ...FUNCTION_SETTINGS.http,
+            environment: { ...common, HTTP_TIMEOUT_MS: '20000', MAX_BODY_BYTES: String(20 * 1024 * 1024) },
+          })
+        : new PipelineFunction(this, 'BrowserCollector', {
+            entry: 'functions/collector/browser-handler.ts',
+            description: 'Sluice collector: headless Chromium',
+            ...FUNCTION_SETTINGS.browser,
+            // @sparticuz/chromium ships an x86_64 Chromium only.
+            architecture: Architecture.X86_64,
+            environment: { ...common, NAVIGATION_TIMEOUT_MS: '30000', READY_TIMEOUT_MS: '15000' },
+            // playwright-core loads files beside its own code, so it ships as a node module; the
+            // Chromium archives ship beside the bundle and are unpacked into /tmp at first launch.
+            externalModules: ['playwright-core'],
+            afterBundling: (inputDir, outputDir) => [
+              `mkdir -p "${outputDir}/node_modules"`,
+              `cp -R "${inputDir}/node_modules/playwright-core" "${outputDir}/node_modules/playwright-core"`,
+              `cp -R "${inputDir}/node_modules/@sparticuz/chromium/bin" "${outputDir}/chromium-bin"`,
+            ],
+          });
+
+    this.rawBucket.grantPut(collector.function, `${RAW_PREFIX}*`);
+    this.ledgerTable.grant(collector.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    for (const source of consumed) {
+      const { queue, deadLetterQueue } = queueOf(source);
+      deadLetterQueue.grantSendMessages(collector.function);
+      collector.function.addEventSource(
+        new SqsEventSource(queue, {
+          batchSize: source.batchSize,
+          reportBatchItemFailures: true,
+          maxConcurrency: source.maxConcurrency,
+        }),
+      );
+    }
+    return collector;
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The bundled demo site: a local HTTP server with deterministic pages for the demo sources.
+ * It counts every request, so tests can prove that replay never touches it.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CATALOG_CATEGORIES, CATALOG_PAGES, catalogPage, RATES_AS_OF, rateBoard } from './data.js';
+
+export interface DemoSite {
+  /** e.g. `http://127.0.0.1:43123` */
+  readonly origin: string;
+  /** Requests served so far, by path prefix (`/catalog`, `/rates`, `/api`, ...). */
+  readonly requests: ReadonlyMap<string, number>;
+  totalRequests(): number;
+  close(): Promise<void>;
+}
+
+export interface DemoSiteOptions {
+  /** 0 picks a free port. */
+  readonly port?: number;
+  readonly host?: string;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+interface Reply {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string | Buffer;
+}
+
+function reply(status: number, contentType: string, body: string | Buffer): Reply {
+  return { status, contentType, body };
+}
+
+function send(res: ServerResponse, { status, contentType, body }: Reply): void {
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+function catalogHtml(category: string, page: number): string {
+  const products = catalogPage(category, page);
+  const items = products
+    .map(
+      (p) => `      <li class="product" data-sku="${escapeHtml(p.sku)}">
+        <h2 class="product-name">${escapeHtml(p.name)}</h2>
+        <span class="price">${escapeHtml(p.displayPrice)}</span>
+        <span class="stock">${p.inStock ? 'In stock' : 'Out of stock'}</span>
+        <a class="details" href="/catalog/${category}/item/${escapeHtml(p.sku)}">Details</a>
+      </li>`,
+    )
+    .join('\n');
+  const next =
+    page < CATALOG_PAGES ? `<a rel="next" href="/catalog/${category}?page=${page + 1}">Next</a>` : '';
+  return `<!doctype html>
+<html lang="en">
+  <head><meta charset="utf-8"><title>Demo catalogue: ${escapeHtml(category)} page ${page}</title></head>
+  <body>
+    <h1 class="category" data-category="${escapeHtml(category)}">${escapeHtml(category)}</h1>
+    <ul class="products">
+${items}
+    </ul>
+    <nav class="pagination">Page ${page} of ${CATALOG_PAGES} ${next}</nav>
+  </body>
+</html>
+`;
+}
+
+function ratesShellHtml(board: string): string {
+  // The data is fetched and rendered by script, so only a real browser sees the rates.
+  return `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8"><title>Rates board: ${escapeHtml(board)}</title>
+    <link rel="icon" href="/static/favicon.png">
+  </head>
+  <body>
+    <h1>Rates: <span id="board">${escapeHtml(board)}</span></h1>
+    <img src="/static/banner.png" alt="" width="1" height="1">
+    <p id="status">Loading…</p>
+    <table id="rates"><thead><tr><th>Pair</th><th>Rate</th></tr></thead><tbody></tbody></table>
+    <script>
+      fetch('/api/rates/' + encodeURIComponent(${JSON.stringify(board)}))
+        .then((r) => r.json())
+        .then((data) => {
+          const body = document.querySelector('#rates tbody');
+          for (const row of data.rates) {
+            const tr = document.createElement('tr');
+            tr.className = 'rate-row';
+            tr.dataset.pair = row.pair;
+            const pair = document.createElement('td');
+            pair.className = 'pair';
+            pair.textContent = row.pair;
+            const rate = document.createElement('td');
+            rate.className = 'rate';
+            rate.textContent = row.rate;
+            tr.append(pair, rate);
+            body.append(tr);
+          }
+          document.querySelector('#status').textContent = 'As of ' + data.asOf;
+          document.querySelector('#status').dataset.asOf = data.asOf;
+          document.body.dataset.ready = 'true';
+        });
+    </script>
+  </body>
+</html>
+`;
+}
+
+// A 1x1 transparent PNG, so pages that reference images get a real image.
+const PIXEL_PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+function route(req: IncomingMessage): Reply {
+  const url = new URL(req.url ?? '/', 'http://demo.local');
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  if (req.method !== 'GET') return reply(405, 'text/plain', 'method not allowed');
+
+  if (url.pathname === '/healthz') return reply(200, 'text/plain', 'ok');
+
+  if (parts[0] === 'catalog' && parts.length === 2) {
+    const category = parts[1] ?? '';
+    const page = Number(url.searchParams.get('page') ?? '1');
+    if (!(CATALOG_CATEGORIES as readonly string[]).includes(category)) {
+      return reply(404, 'text/html; charset=utf-8', '<h1>No such category</h1>');
+    }
+    if (!Number.isInteger(page) || page < 1 || page > CATALOG_PAGES) {
+      return reply(404, 'text/html; charset=utf-8', '<h1>No such page</h1>');
+    }
+    return reply(200, 'text/html; charset=utf-8', catalogHtml(category, page));
+  }
+
+  if (parts[0] === 'rates' && parts.length === 2) {
+    const board = parts[1] ?? '';
+    if (rateBoard(board).length === 0)
+      return reply(404, 'text/html; charset=utf-8', '<h1>No such board</h1>');
+    return reply(200, 'text/html; charset=utf-8', ratesShellHtml(board));
+  }
+
+  if (parts[0] === 'api' && parts[1] === 'rates' && parts.length === 3) {
+    const rates = rateBoard(parts[2] ?? '');
+    if (rates.length === 0) return reply(404, 'application/json', '{"error":"no such board"}');
+    const body = { asOf: RATES_AS_OF, rates: rates.map((r) => ({ pair: r.pair, rate: r.displayRate })) };
+    return reply(200, 'application/json', JSON.stringify(body));
+  }
+
+  if (parts[0] === 'static') return reply(200, 'image/png', PIXEL_PNG);
+
+  return reply(404, 'text/plain', 'not found');
+}
+
+export async function startDemoSite(options: DemoSiteOptions = {}): Promise<DemoSite> {
+  const requests = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const prefix = `/${(req.url ?? '/').split(/[/?]/)[1] ?? ''}`;
+    requests.set(prefix, (requests.get(prefix) ?? 0) + 1);
+    try {
+      send(res, route(req));
+    } catch (error) {
+      send(res, reply(500, 'text/plain', `demo site error: ${String(error)}`));
+    }
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://${host}:${port}`,
+    requests,
+    totalRequests: () => [...requests.values()].reduce((a, b) => a + b, 0),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}

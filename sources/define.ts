@@ -1,0 +1,118 @@
+/**
+ * What a source is (DESIGN.md decision 7). A source lives in one folder:
+ *   - `source.ts` — its definition: input schema, how to collect, owners, SLA, budgets, egress;
+ *     the collectors and the CDK stack read it.
+ *   - `parser.ts` — its record schema and parser; only the transform reads it.
+ * The split keeps parsing libraries out of the collector bundles (decision 1).
+ */
+import type { z } from 'zod';
+
+export interface SourceOwners {
+  /** Who is paged when collection fails (the source's queue, collector, egress). */
+  readonly collection: string;
+  /** Who owns parsing and normalization rules. */
+  readonly transformation: string;
+  /** Who owns the records table the source writes to. */
+  readonly dataStore: string;
+  /** Who decides what counts as a meaningful change and which entities matter. */
+  readonly businessRules: string;
+}
+
+export interface RetryBudget {
+  /** Delay before each retry, in seconds; its length is the number of retries. */
+  readonly delaysSeconds: readonly number[];
+}
+
+export interface HttpRequestPlan {
+  /** Path and query relative to the source's origin. */
+  readonly path: string;
+  readonly accept: string;
+}
+
+export interface BrowserPlan {
+  /** Path and query relative to the source's origin. */
+  readonly path: string;
+  /** CSS selector that appears once the page has rendered its data. */
+  readonly readyWhen: string;
+}
+
+interface SourceDefinitionBase<Input> {
+  readonly name: string;
+  readonly title: string;
+  readonly description: string;
+  /** Validates the untrusted `input` of a CollectJob for this source. */
+  readonly input: z.ZodType<Input>;
+  readonly owners: SourceOwners;
+  /** Records older than this are stale; alarms and the retry budget are derived from it. */
+  readonly freshnessSlaMinutes: number;
+  /** Identical jobs requested within one window collect once. */
+  readonly dedupeWindowSeconds: number;
+  readonly retry: RetryBudget;
+  /** Maximum concurrent collector invocations for this source (Lambda event source mapping, >= 2). */
+  readonly maxConcurrency: number;
+  /** Messages handed to one invocation (1..10). */
+  readonly batchSize: number;
+  /** The origin collected in production, e.g. `https://catalog.example.com`. */
+  readonly origin: string;
+  /** Hosts the collector may contact for this source; anything else is refused. */
+  readonly allowedHosts: readonly string[];
+}
+
+export interface HttpSourceDefinition<Input = unknown> extends SourceDefinitionBase<Input> {
+  readonly kind: 'http';
+  // Method syntax keeps definitions with specific inputs assignable to SourceDefinition<unknown>.
+  request(input: Input): HttpRequestPlan;
+}
+
+export interface BrowserSourceDefinition<Input = unknown> extends SourceDefinitionBase<Input> {
+  readonly kind: 'browser';
+  browse(input: Input): BrowserPlan;
+}
+
+export type SourceDefinition<Input = unknown> = HttpSourceDefinition<Input> | BrowserSourceDefinition<Input>;
+export type CollectorKind = SourceDefinition['kind'];
+
+/** A candidate record before validation: the entity it describes and its normalized data. */
+export interface CandidateRecord {
+  readonly entityId: string;
+  readonly data: unknown;
+}
+
+export interface ParseContext {
+  /** The final URL the raw body came from, for resolving relative links. */
+  readonly finalUrl: string;
+  readonly contentType: string | undefined;
+}
+
+export interface SourceParser<Data extends { [key: string]: unknown } = { [key: string]: unknown }> {
+  readonly source: string;
+  /** Every candidate's `data` is validated with this schema before any write. */
+  readonly record: z.ZodType<Data>;
+  /** Turns the exact raw bytes into candidate records. Pure: no network, no clock. */
+  readonly parse: (body: Buffer, context: ParseContext) => CandidateRecord[];
+}
+
+export function defineSource<Input>(definition: SourceDefinition<Input>): SourceDefinition<Input> {
+  if (!/^[a-z][a-z0-9-]{1,40}$/.test(definition.name)) {
+    throw new Error(`source name must be lowercase letters, digits and dashes, got ${definition.name}`);
+  }
+  if (definition.batchSize < 1 || definition.batchSize > 10) {
+    throw new Error(`${definition.name}: batchSize must be 1..10, got ${definition.batchSize}`);
+  }
+  if (definition.maxConcurrency < 2) {
+    throw new Error(
+      `${definition.name}: maxConcurrency must be at least 2 (Lambda's minimum), got ${definition.maxConcurrency}`,
+    );
+  }
+  const originHost = new URL(definition.origin).host;
+  if (!definition.allowedHosts.includes(originHost)) {
+    throw new Error(`${definition.name}: origin host ${originHost} must be in allowedHosts`);
+  }
+  return definition;
+}
+
+export function defineParser<Data extends { [key: string]: unknown }>(
+  parser: SourceParser<Data>,
+): SourceParser<Data> {
+  return parser;
+}

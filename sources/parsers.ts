@@ -1,0 +1,13 @@
+/** The transform side of every source: record schemas and parsers, keyed by source name. */
+
+import type { SourceParser } from './define.js';
+import { demoCatalogParser } from './demo-catalog/parser.js';
+import { demoRatesParser } from './demo-rates/parser.js';
+
+export const parsers: readonly SourceParser[] = [demoCatalogParser, demoRatesParser];
+
+const byName = new Map(parsers.map((p) => [p.source, p]));
+
+export function findParser(source: string): SourceParser | undefined {
+  return byName.get(source);
+}
