@@ -27,7 +27,10 @@ export const Dimension = { Source: 'source' } as const;
 export const logger = new Logger({ serviceName: SERVICE_NAME });
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
-/** Emits one metric with the source dimension, independent of the batch's other records. */
+/**
+ * Emits one metric with the source dimension at once (EMF on stdout), independent of the batch's
+ * other records, so nothing waits for a flush at the end of the invocation.
+ */
 export function countForSource(source: string, name: MetricName, value = 1): void {
   const metric = metrics.singleMetric();
   metric.addDimension(Dimension.Source, source);

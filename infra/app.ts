@@ -2,8 +2,7 @@
 import { App } from 'aws-cdk-lib';
 import { sources } from '../sources/registry.js';
 import { SluiceStack } from './sluice-stack.js';
-
-export const STACK_NAME = 'Sluice';
+import { STACK_NAME } from './stack-name.js';
 
 export function runbookBaseUrlOf(app: App): string {
   const value: unknown = app.node.tryGetContext('sluice:runbookBaseUrl');

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -63,6 +63,9 @@ export class SluiceStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    Tags.of(this.rawBucket).add('sluice:role', 'raw');
+    Tags.of(accessLogs).add('sluice:role', 'access-logs');
+
     const tableDefaults = {
       billing: Billing.onDemand(),
       encryption: TableEncryptionV2.awsManagedKey(),
@@ -87,6 +90,9 @@ export class SluiceStack extends Stack {
       ],
     });
 
+    Tags.of(this.recordsTable).add('sluice:role', 'records');
+    Tags.of(this.ledgerTable).add('sluice:role', 'ledger');
+
     // ---- Alarm topics, one per owner -----------------------------------------------------------
     const owners = new Set([PIPELINE_OWNER, ...sources.map((s) => s.owners.collection)]);
     const alarmTopics = new Map(
@@ -107,6 +113,7 @@ export class SluiceStack extends Stack {
     // ---- Transform stage -----------------------------------------------------------------------
     this.transformQueue = new WorkQueue(this, 'TransformQueue', {
       purpose: 'transform',
+      stage: 'transform',
       consumerTimeout: FUNCTION_SETTINGS.transform.timeout,
       maxReceiveCount: 4,
       owner: PIPELINE_OWNER,
@@ -121,9 +128,10 @@ export class SluiceStack extends Stack {
         RAW_BUCKET_NAME: this.rawBucket.bucketName,
         RECORDS_TABLE_NAME: this.recordsTable.tableName,
         LEDGER_TABLE_NAME: this.ledgerTable.tableName,
-        DEAD_LETTER_ROUTES: this.toJsonString([
+        QUEUE_ROUTES: this.toJsonString([
           {
             queueArn: this.transformQueue.queue.queueArn,
+            queueUrl: this.transformQueue.queue.queueUrl,
             deadLetterQueueUrl: this.transformQueue.deadLetterQueue.queueUrl,
           },
         ]),
@@ -157,6 +165,8 @@ export class SluiceStack extends Stack {
         source.name,
         new WorkQueue(this, `${pascalCase(source.name)}Jobs`, {
           purpose: `${source.name} jobs`,
+          stage: 'collect',
+          source: source.name,
           consumerTimeout: FUNCTION_SETTINGS[source.kind].timeout,
           maxReceiveCount: source.retry.delaysSeconds.length + 1,
           owner: source.owners.collection,
@@ -189,12 +199,13 @@ export class SluiceStack extends Stack {
     };
     const routes = consumed.map((s) => ({
       queueArn: queueOf(s).queue.queueArn,
+      queueUrl: queueOf(s).queue.queueUrl,
       deadLetterQueueUrl: queueOf(s).deadLetterQueue.queueUrl,
     }));
     const common = {
       RAW_BUCKET_NAME: this.rawBucket.bucketName,
       LEDGER_TABLE_NAME: this.ledgerTable.tableName,
-      DEAD_LETTER_ROUTES: this.toJsonString(routes),
+      QUEUE_ROUTES: this.toJsonString(routes),
     };
     const collector =
       kind === 'http'

@@ -7,21 +7,34 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import chromium from '@sparticuz/chromium';
 import { type Browser, chromium as playwright } from 'playwright-core';
-import type { BrowserSourceDefinition } from '../../sources/define.js';
+import type { BrowserPlan, BrowserSourceDefinition } from '../../sources/define.js';
 import { classifyHttpStatus } from '../core/classify-failure.js';
 import type { Collection, CollectRequest } from '../core/collection.js';
-import { assertUrlAllowed, EgressBlockedError, type OriginOverrides, resolveOrigin } from '../core/egress.js';
+import {
+  assertUrlAllowed,
+  EgressBlockedError,
+  type EgressPolicy,
+  type OriginOverrides,
+  resolveOrigin,
+} from '../core/egress.js';
 import { PermanentError, TransientError } from '../core/errors.js';
 import { logger } from '../observability.js';
 
 /**
- * Flags @sparticuz/chromium passes by default that would weaken the page sandbox: same-origin
- * policy off and mixed content allowed. Sluice never wants either.
+ * Flags @sparticuz/chromium passes by default that Sluice removes:
+ * - `--disable-web-security`, `--allow-running-insecure-content`: same-origin policy off and mixed
+ *   content allowed; an untrusted page must never get either.
+ * - `--single-process`: with it, closing a browser context closes Chromium (playwright#1904), so a
+ *   browser could not outlive its first job; Playwright does not support the flag.
  */
-const UNSAFE_FLAGS = new Set(['--disable-web-security', '--allow-running-insecure-content']);
+const REMOVED_FLAGS = new Set([
+  '--disable-web-security',
+  '--allow-running-insecure-content',
+  '--single-process',
+]);
 
 export function safeChromiumArgs(defaults: readonly string[]): string[] {
-  return defaults.filter((flag) => !UNSAFE_FLAGS.has(flag.split('=')[0] ?? flag));
+  return defaults.filter((flag) => !REMOVED_FLAGS.has(flag.split('=')[0] ?? flag));
 }
 
 /** Where the Chromium brotli archives are: next to the bundle when deployed, else the package's own. */
@@ -84,10 +97,30 @@ export class BrowserCollector {
     const plan = source.browse(request.input);
     const url = assertUrlAllowed(new URL(plan.path, origin), policy);
     const branches = ['browser-navigate'];
-    const blocked: string[] = [];
-    const consoleErrors: string[] = [];
 
     const browser = await this.session.current();
+    try {
+      return await this.collectWith(browser, request, { url, plan, branches, policy, clock });
+    } catch (error) {
+      // Whatever Playwright threw, a browser that is gone means the job never had a fair try.
+      if (!browser.isConnected()) {
+        throw new TransientError(`browser crashed: ${(error as Error).message}`, {
+          reason: 'browser-crash',
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  private async collectWith(
+    browser: Browser,
+    request: CollectRequest,
+    job: { url: URL; plan: BrowserPlan; branches: string[]; policy: EgressPolicy; clock: () => Date },
+  ): Promise<Collection> {
+    const { url, plan, branches, policy, clock } = job;
+    const blocked: string[] = [];
+    const consoleErrors: string[] = [];
     const context = await browser.newContext({
       serviceWorkers: 'block',
       acceptDownloads: false,

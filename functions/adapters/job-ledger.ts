@@ -85,7 +85,8 @@ export class DynamoJobLedger implements JobLedger {
               UpdateExpression:
                 'SET kind = :kind, jobKey = :jobKey, #source = :source, traceId = :traceId, #status = :status, ' +
                 'updatedAt = :now, lastStage = :stage, lastReason = :reason, lastMessage = :message, ' +
-                'firstSeenAt = if_not_exists(firstSeenAt, :started) ADD attempts :one',
+                'firstSeenAt = if_not_exists(firstSeenAt, :started), lastCounts = :counts, ' +
+                'lastManifestKey = :manifestKey ADD attempts :one',
               ExpressionAttributeNames: { '#source': 'source', '#status': 'status' },
               ExpressionAttributeValues: {
                 ':kind': 'job',
@@ -98,6 +99,8 @@ export class DynamoJobLedger implements JobLedger {
                 ':reason': entry.reason ?? null,
                 ':message': entry.message ?? null,
                 ':started': entry.startedAt.toISOString(),
+                ':counts': entry.counts ?? null,
+                ':manifestKey': entry.manifestKey ?? null,
                 ':one': 1,
               },
             },

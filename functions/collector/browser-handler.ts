@@ -2,9 +2,9 @@
 import { z } from 'zod';
 import { dynamoDocumentClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
 import { BrowserCollector, BrowserSession, launchChromium } from '../adapters/browser-collector.js';
-import { DeadLetterRoutes, SqsDeadLetters } from '../adapters/dead-letters.js';
 import { DynamoJobLedger } from '../adapters/job-ledger.js';
 import { S3RawStore } from '../adapters/raw-store.js';
+import { QueueRoutes, SqsWorkQueues } from '../adapters/work-queues.js';
 import { JsonStringMap, jsonVariable, readEnvironment } from '../config.js';
 import { PermanentError } from '../core/errors.js';
 import { createCollectorHandler } from './job-batch-handler.js';
@@ -12,7 +12,9 @@ import { createCollectorHandler } from './job-batch-handler.js';
 const env = readEnvironment({
   RAW_BUCKET_NAME: z.string().min(1),
   LEDGER_TABLE_NAME: z.string().min(1),
-  DEAD_LETTER_ROUTES: jsonVariable(DeadLetterRoutes),
+  QUEUE_ROUTES: jsonVariable(QueueRoutes),
+  /** Set only by the local environment, which runs time faster. */
+  SLUICE_TIME_SCALE: z.coerce.number().positive().optional(),
   NAVIGATION_TIMEOUT_MS: z.coerce.number().int().positive(),
   READY_TIMEOUT_MS: z.coerce.number().int().positive(),
   /** Optional: a Chromium binary to use instead of @sparticuz/chromium's (e.g. Debian's, locally). */
@@ -41,5 +43,6 @@ export const handler = createCollectorHandler({
   },
   rawStore: new S3RawStore(s3Client(), env.RAW_BUCKET_NAME),
   ledger: new DynamoJobLedger(dynamoDocumentClient(), env.LEDGER_TABLE_NAME),
-  deadLetters: new SqsDeadLetters(sqsClient(), env.DEAD_LETTER_ROUTES),
+  queues: new SqsWorkQueues(sqsClient(), env.QUEUE_ROUTES),
+  timeScale: env.SLUICE_TIME_SCALE ?? 1,
 });

@@ -7,18 +7,20 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { findSource } from '../../sources/registry.js';
-import type { DeadLetters } from '../adapters/dead-letters.js';
 import type { JobLedger } from '../adapters/job-ledger.js';
 import type { RawStore } from '../adapters/raw-store.js';
+import type { WorkQueues } from '../adapters/work-queues.js';
 import { type CollectJobDeps, collectJob, type JobMessage } from '../core/collect-job.js';
 import { failureClassOf } from '../core/errors.js';
-import { countForSource, logger, MetricName, metrics, timeForSource } from '../observability.js';
+import { countForSource, logger, MetricName, timeForSource } from '../observability.js';
 
 export interface CollectorHandlerDeps {
   readonly collect: CollectJobDeps['collect'];
   readonly rawStore: RawStore;
   readonly ledger: JobLedger;
-  readonly deadLetters: DeadLetters;
+  readonly queues: WorkQueues;
+  /** Local runs scale retry delays down; 1 in AWS. */
+  readonly timeScale: number;
 }
 
 function toJobMessage(record: SQSRecord): JobMessage {
@@ -41,6 +43,7 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
       ledger: deps.ledger,
       findSource,
       clock: () => new Date(),
+      timeScale: deps.timeScale,
     });
     const { identity } = outcome;
     const source = identity.source ?? 'unknown';
@@ -62,35 +65,50 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
 
     const errorClass = failureClassOf(outcome.error);
     const errorFields = { errorClass, reason: outcome.error.reason, error: outcome.error.message };
-    if (errorClass === 'transient') {
-      logger.warn('job failed; will retry', { ...context, ...errorFields, outcome: 'retrying' });
+    const { next } = outcome;
+    if (next.kind === 'retry') {
+      await deps.queues.delay(record.eventSourceARN, record.receiptHandle, next.delaySeconds);
+      logger.warn('job failed; will retry', {
+        ...context,
+        ...errorFields,
+        outcome: 'retrying',
+        retryNumber: next.retryNumber,
+        retryInSeconds: next.delaySeconds,
+      });
       countForSource(source, MetricName.JobRetried);
       throw outcome.error;
     }
-    await deps.deadLetters.send(record.eventSourceARN, record.body, {
-      reason: outcome.error.reason,
+    // Hand-off tasks arrive with the collection issue; until then a job that needs a person is
+    // dead-lettered with its reason, so it is never lost.
+    const reason = next.kind === 'dead-letter' ? next.reason : outcome.error.reason;
+    const text = next.kind === 'dead-letter' ? next.message : outcome.error.message;
+    await deps.queues.deadLetter(record.eventSourceARN, record.body, {
+      reason,
       errorClass,
-      message: outcome.error.message,
+      message: text,
       jobKey: identity.jobKey,
       traceId: identity.traceId,
       source: identity.source,
       originalMessageId: record.messageId,
+      attempts: message.receiveCount,
     });
-    logger.error('job dead-lettered', { ...context, ...errorFields, outcome: 'dead-lettered' });
+    logger.error('job dead-lettered', {
+      ...context,
+      ...errorFields,
+      reason,
+      error: text,
+      outcome: 'dead-lettered',
+    });
     countForSource(source, MetricName.JobDeadLettered);
   }
 
   return async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
     logger.addContext(context);
-    try {
-      return await processPartialResponse(event, handleRecord, processor, {
-        context,
-        // A batch where every job failed transiently is not a function error: the failures are
-        // reported per item and measured by Sluice's own metrics.
-        throwOnFullBatchFailure: false,
-      });
-    } finally {
-      metrics.publishStoredMetrics();
-    }
+    return processPartialResponse(event, handleRecord, processor, {
+      context,
+      // A batch where every job failed transiently is not a function error: the failures are
+      // reported per item and measured by Sluice's own metrics.
+      throwOnFullBatchFailure: false,
+    });
   };
 }

@@ -8,9 +8,10 @@ import type { RawStore } from '../adapters/raw-store.js';
 import { type ClassifiedError, classifyFailure } from './classify-failure.js';
 import type { Collection, CollectRequest } from './collection.js';
 import { CollectJob, RawManifest } from './contracts.js';
-import { type FailureClass, failureClassOf, PermanentError } from './errors.js';
+import { failureClassOf, PermanentError, TransientError } from './errors.js';
 import { deriveJobKey } from './job-key.js';
 import { fetchPrefix, MANIFEST_NAME, newFetchId } from './raw-layout.js';
+import { decideRetry } from './retry-policy.js';
 import { traceIdForMessage } from './trace-id.js';
 
 /** SQS caps a message at 256 KiB; a job needs a tiny fraction of that. */
@@ -32,6 +33,12 @@ export interface JobIdentity {
   readonly source: string | undefined;
 }
 
+/** What the SQS adapter must do with a message whose job failed. */
+export type NextStep =
+  | { readonly kind: 'retry'; readonly delaySeconds: number; readonly retryNumber: number }
+  | { readonly kind: 'dead-letter'; readonly reason: string; readonly message: string }
+  | { readonly kind: 'hand-off' };
+
 export type CollectOutcome =
   | {
       readonly status: 'collected';
@@ -44,6 +51,7 @@ export type CollectOutcome =
       readonly status: 'failed';
       readonly identity: JobIdentity;
       readonly error: ClassifiedError;
+      readonly next: NextStep;
       readonly durationMs: number;
     };
 
@@ -54,6 +62,38 @@ export interface CollectJobDeps {
   readonly ledger: JobLedger;
   readonly clock: () => Date;
   readonly fetchIdFor?: (observedAt: Date) => string;
+  /** Local runs scale retry delays down (see DEFAULT_TIME_SCALE); 1 in AWS. @default 1 */
+  readonly timeScale?: number;
+  /** Uniform in [0, 1), for retry jitter. @default Math.random */
+  readonly random?: () => number;
+}
+
+/** Decides what happens to a failed job: retry within its source's budget, dead-letter, or hand off. */
+export function nextStepFor(
+  error: ClassifiedError,
+  source: SourceDefinition | undefined,
+  attempt: number,
+  options: { readonly timeScale?: number; readonly random?: () => number } = {},
+): NextStep {
+  const errorClass = failureClassOf(error);
+  if (errorClass === 'needs-human') return { kind: 'hand-off' };
+  if (errorClass === 'permanent' || source === undefined) {
+    return { kind: 'dead-letter', reason: error.reason, message: error.message };
+  }
+  const decision = decideRetry(source.retry, attempt, {
+    ...(error instanceof TransientError && error.retryAfterSeconds !== undefined
+      ? { retryAfterSeconds: error.retryAfterSeconds }
+      : {}),
+    ...(options.timeScale === undefined ? {} : { timeScale: options.timeScale }),
+    ...(options.random === undefined ? {} : { random: options.random }),
+  });
+  if (decision.action === 'retry')
+    return { kind: 'retry', delaySeconds: decision.delaySeconds, retryNumber: decision.retryNumber };
+  return {
+    kind: 'dead-letter',
+    reason: 'retries-exhausted',
+    message: `gave up after ${decision.retriesUsed} retries; last error (${error.reason}): ${error.message}`,
+  };
 }
 
 interface ParsedJob {
@@ -175,10 +215,10 @@ async function storeCollection(
 }
 
 const LEDGER_OUTCOME = {
-  transient: 'retrying',
-  permanent: 'dead-lettered',
-  'needs-human': 'handed-off',
-} as const satisfies { [key in FailureClass]: AttemptOutcome };
+  retry: 'retrying',
+  'dead-letter': 'dead-lettered',
+  'hand-off': 'handed-off',
+} as const satisfies { [key in NextStep['kind']]: AttemptOutcome };
 
 /** Collects one job. Never throws for a job-level failure: the outcome says what happened. */
 export async function collectJob(message: JobMessage, deps: CollectJobDeps): Promise<CollectOutcome> {
@@ -202,10 +242,12 @@ export async function collectJob(message: JobMessage, deps: CollectJobDeps): Pro
       durationMs: deps.clock().getTime() - startedAt.getTime(),
     };
   } catch (error) {
+    const classified = classifyFailure(error);
     outcome = {
       status: 'failed',
       identity,
-      error: classifyFailure(error),
+      error: classified,
+      next: nextStepFor(classified, parsed.ok ? parsed.value.source : undefined, message.receiveCount, deps),
       durationMs: deps.clock().getTime() - startedAt.getTime(),
     };
   }
@@ -222,10 +264,10 @@ export async function collectJob(message: JobMessage, deps: CollectJobDeps): Pro
     ...(outcome.status === 'collected'
       ? { outcome: 'collected', manifestKey: outcome.manifestKey, artifactKeys: outcome.artifactKeys }
       : {
-          outcome: LEDGER_OUTCOME[failureClassOf(outcome.error)],
+          outcome: LEDGER_OUTCOME[outcome.next.kind],
           errorClass: failureClassOf(outcome.error),
-          reason: outcome.error.reason,
-          message: outcome.error.message,
+          reason: outcome.next.kind === 'dead-letter' ? outcome.next.reason : outcome.error.reason,
+          message: outcome.next.kind === 'dead-letter' ? outcome.next.message : outcome.error.message,
         }),
   });
   return outcome;

@@ -2,10 +2,10 @@
 import { z } from 'zod';
 import { findParser } from '../../sources/parsers.js';
 import { dynamoDocumentClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
-import { DeadLetterRoutes, SqsDeadLetters } from '../adapters/dead-letters.js';
 import { DynamoJobLedger } from '../adapters/job-ledger.js';
 import { S3RawStore } from '../adapters/raw-store.js';
 import { DynamoRecordStore } from '../adapters/record-store.js';
+import { QueueRoutes, SqsWorkQueues } from '../adapters/work-queues.js';
 import { jsonVariable, readEnvironment } from '../config.js';
 import { createTransformHandler } from './manifest-batch-handler.js';
 
@@ -13,14 +13,14 @@ const env = readEnvironment({
   RAW_BUCKET_NAME: z.string().min(1),
   RECORDS_TABLE_NAME: z.string().min(1),
   LEDGER_TABLE_NAME: z.string().min(1),
-  DEAD_LETTER_ROUTES: jsonVariable(DeadLetterRoutes),
+  QUEUE_ROUTES: jsonVariable(QueueRoutes),
 });
 
 export const handler = createTransformHandler({
   rawStore: new S3RawStore(s3Client(), env.RAW_BUCKET_NAME),
   recordStore: new DynamoRecordStore(dynamoDocumentClient(), env.RECORDS_TABLE_NAME),
   ledger: new DynamoJobLedger(dynamoDocumentClient(), env.LEDGER_TABLE_NAME),
-  deadLetters: new SqsDeadLetters(sqsClient(), env.DEAD_LETTER_ROUTES),
+  queues: new SqsWorkQueues(sqsClient(), env.QUEUE_ROUTES),
   findParser,
   rawBucketName: env.RAW_BUCKET_NAME,
 });

@@ -6,23 +6,23 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { SourceParser } from '../../sources/define.js';
-import type { DeadLetters } from '../adapters/dead-letters.js';
 import type { JobLedger } from '../adapters/job-ledger.js';
 import type { RawStore } from '../adapters/raw-store.js';
 import type { RecordStore } from '../adapters/record-store.js';
+import type { WorkQueues } from '../adapters/work-queues.js';
 import { type ClassifiedError, classifyFailure } from '../core/classify-failure.js';
 import { failureClassOf, PermanentError } from '../core/errors.js';
 import { parseRawKey } from '../core/raw-layout.js';
 import { createdObjects, S3Notification } from '../core/s3-notification.js';
 import { traceIdForMessage } from '../core/trace-id.js';
 import { transformManifest } from '../core/transform-manifest.js';
-import { countForSource, logger, MetricName, metrics, timeForSource } from '../observability.js';
+import { countForSource, logger, MetricName, timeForSource } from '../observability.js';
 
 export interface TransformHandlerDeps {
   readonly rawStore: RawStore;
   readonly recordStore: RecordStore;
   readonly ledger: JobLedger;
-  readonly deadLetters: DeadLetters;
+  readonly queues: WorkQueues;
   readonly findParser: (source: string) => SourceParser | undefined;
   readonly rawBucketName: string;
 }
@@ -119,7 +119,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
       if (classified.reason === 'records-invalid' || classified.reason === 'no-records') {
         countForSource(identity.source ?? 'unknown', MetricName.RecordsInvalid);
       }
-      await deps.deadLetters.send(record.eventSourceARN, record.body, {
+      await deps.queues.deadLetter(record.eventSourceARN, record.body, {
         reason: classified.reason,
         errorClass,
         message: classified.message,
@@ -127,6 +127,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         traceId: identity.traceId,
         source: identity.source,
         originalMessageId: record.messageId,
+        attempts: Number(record.attributes.ApproximateReceiveCount) || 1,
       });
       logger.error('transform dead-lettered', { ...fields, outcome: 'dead-lettered' });
     }
@@ -138,7 +139,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
       notification = parseNotification(record.body);
     } catch (error) {
       const classified = classifyFailure(error);
-      await deps.deadLetters.send(record.eventSourceARN, record.body, {
+      await deps.queues.deadLetter(record.eventSourceARN, record.body, {
         reason: classified.reason,
         errorClass: failureClassOf(classified),
         message: classified.message,
@@ -146,6 +147,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         traceId: traceIdForMessage(record.messageId),
         source: undefined,
         originalMessageId: record.messageId,
+        attempts: Number(record.attributes.ApproximateReceiveCount) || 1,
       });
       logger.error('transform message dead-lettered', {
         messageId: record.messageId,
@@ -163,13 +165,9 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
 
   return async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
     logger.addContext(context);
-    try {
-      return await processPartialResponse(event, handleRecord, processor, {
-        context,
-        throwOnFullBatchFailure: false,
-      });
-    } finally {
-      metrics.publishStoredMetrics();
-    }
+    return processPartialResponse(event, handleRecord, processor, {
+      context,
+      throwOnFullBatchFailure: false,
+    });
   };
 }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -9,6 +9,13 @@ import { runbookDescription } from '../runbook-links.js';
 export interface WorkQueueProps {
   /** What the queue holds, for descriptions: `demo-catalog jobs`, `transform`. */
   readonly purpose: string;
+  /**
+   * Tagged on both queues as `sluice:stage`, and `sluice:source` when set, so operators, the CLI
+   * and the local environment find them by role rather than by generated name.
+   */
+  readonly stage: 'collect' | 'transform';
+  /** @default - not tagged with a source (shared by all sources) */
+  readonly source?: string;
   /** Timeout of the function that consumes the queue; the visibility timeout is six times it. */
   readonly consumerTimeout: Duration;
   /** Receives before SQS moves a message to the DLQ (first delivery + retries). */
@@ -50,6 +57,13 @@ export class WorkQueue extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
       removalPolicy: RemovalPolicy.RETAIN,
     });
+
+    Tags.of(this.queue).add('sluice:role', 'work');
+    Tags.of(this.deadLetterQueue).add('sluice:role', 'dead-letter');
+    for (const queue of [this.queue, this.deadLetterQueue]) {
+      Tags.of(queue).add('sluice:stage', props.stage);
+      if (props.source !== undefined) Tags.of(queue).add('sluice:source', props.source);
+    }
 
     this.deadLetterAlarm = new Alarm(this, 'DeadLetterAlarm', {
       alarmDescription: runbookDescription({

@@ -6,6 +6,21 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { CATALOG_CATEGORIES, CATALOG_PAGES, catalogPage, RATES_AS_OF, rateBoard } from './data.js';
 
+/** Production origins under this domain are served, locally, by the demo site. */
+export const DEMO_DOMAIN = 'demo.sluice.example';
+
+/** Maps every demo source's production origin to the running demo site. */
+export function demoOriginOverrides(
+  sources: readonly { readonly origin: string }[],
+  localOrigin: string,
+): { [origin: string]: string } {
+  return Object.fromEntries(
+    sources
+      .filter((s) => new URL(s.origin).hostname.endsWith(`.${DEMO_DOMAIN}`))
+      .map((s) => [s.origin, localOrigin]),
+  );
+}
+
 export interface DemoSite {
   /** e.g. `http://127.0.0.1:43123` */
   readonly origin: string;

@@ -1,0 +1,113 @@
+/**
+ * The local AWS emulator: moto's server mode on a free loopback port. Finds a Python with moto
+ * (the project's own `.sluice/venv`, `SLUICE_MOTO_PYTHON`, or `python3`), and says exactly how to
+ * install it when none has it.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './paths.js';
+
+export const MOTO_REQUIREMENT = 'moto[server]>=5.2,<6';
+const VENV_PYTHON = join(PROJECT_ROOT, '.sluice', 'venv', 'bin', 'python');
+
+export class EmulatorMissingError extends Error {
+  override readonly name = 'EmulatorMissingError';
+}
+
+export const MOTO_INSTALL_HELP = `Sluice runs locally on moto, the AWS emulator, in its server mode; no Python here has it.
+Install it for your python3:
+    python3 -m pip install '${MOTO_REQUIREMENT}'
+or into a project-local virtualenv that Sluice finds on its own:
+    python3 -m venv .sluice/venv && .sluice/venv/bin/pip install '${MOTO_REQUIREMENT}'
+or point SLUICE_MOTO_PYTHON at a Python that has it.`;
+
+export interface MotoPython {
+  readonly python: string;
+  readonly version: string;
+}
+
+/** Finds a Python interpreter that can import moto 5. */
+export function findMotoPython(env: NodeJS.ProcessEnv = process.env): MotoPython {
+  const candidates = [
+    env.SLUICE_MOTO_PYTHON,
+    existsSync(VENV_PYTHON) ? VENV_PYTHON : undefined,
+    'python3',
+  ].filter((c): c is string => c !== undefined && c !== '');
+  for (const python of candidates) {
+    const probe = spawnSync(python, ['-c', 'import moto, flask; print(moto.__version__)'], {
+      encoding: 'utf8',
+    });
+    const version = probe.stdout?.trim();
+    if (probe.status === 0 && version !== undefined && /^5\./.test(version)) return { python, version };
+  }
+  throw new EmulatorMissingError(MOTO_INSTALL_HELP);
+}
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Emulator {
+  readonly endpoint: string;
+  readonly version: string;
+  stop(): Promise<void>;
+}
+
+async function waitUntilReady(endpoint: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`moto exited with code ${child.exitCode} while starting`);
+    try {
+      const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`moto did not answer at ${endpoint} within ${timeoutMs} ms`);
+}
+
+export interface StartEmulatorOptions {
+  /** Where moto's own log goes. */
+  readonly logFile: string;
+}
+
+export async function startEmulator(options: StartEmulatorOptions): Promise<Emulator> {
+  const { python, version } = findMotoPython();
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  mkdirSync(join(options.logFile, '..'), { recursive: true });
+  const log = openSync(options.logFile, 'a');
+  const child = spawn(python, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'true' },
+  });
+  try {
+    await waitUntilReady(endpoint, child, 30_000);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    endpoint,
+    version,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      }),
+  };
+}

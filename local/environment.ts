@@ -1,0 +1,232 @@
+/**
+ * The whole pipeline on one machine: moto, the resources of the synthesized template, the demo
+ * site, the functions' bundles in local Lambda containers, and pollers in place of event source
+ * mappings. `npm start` and the integration tests both run on this.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { STACK_NAME } from '../infra/stack-name.js';
+import { sources } from '../sources/registry.js';
+import { loadTemplate } from './cloud-template.js';
+import { type DemoSite, demoOriginOverrides, startDemoSite } from './demo-site/server.js';
+import { type Emulator, startEmulator } from './emulator.js';
+import { LocalFunction } from './lambda-runtime.js';
+import { CDK_OUT_DIR, PROJECT_ROOT, SCRATCH_DIR } from './paths.js';
+import {
+  type EmulatorClients,
+  type LocalQueue,
+  type Provisioned,
+  provisionFromTemplate,
+} from './provision.js';
+import { type BatchReport, SqsEventSourcePoller } from './sqs-poller.js';
+
+// The AWS SDK warns once per process that Node 20 support ends in 2027; locally that is noise.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+export const LOCAL_REGION = 'us-east-1';
+/** moto's default account. */
+export const LOCAL_ACCOUNT = '123456789012';
+/** Local time runs this much faster than the template says (visibility timeouts, retry delays). */
+export const DEFAULT_TIME_SCALE = 1 / 60;
+
+export interface LocalEnvironmentOptions {
+  /** Run `cdk synth` first. @default true */
+  readonly synth?: boolean;
+  /** @default DEFAULT_TIME_SCALE */
+  readonly timeScale?: number;
+  /** Where logs go. @default .sluice/logs/<run id> */
+  readonly logDir?: string;
+  /** Extra environment for every function (e.g. a Chromium override). @default - none */
+  readonly functionEnvironment?: { readonly [name: string]: string };
+  readonly onBatch?: (report: BatchReport) => void;
+  readonly onLogLine?: (functionLogicalId: string, line: string) => void;
+}
+
+export interface SourceQueues {
+  readonly jobs: LocalQueue;
+  readonly deadLetter: LocalQueue;
+}
+
+export interface LocalEnvironment {
+  readonly runId: string;
+  readonly endpoint: string;
+  readonly emulatorVersion: string;
+  readonly logDir: string;
+  readonly clients: EmulatorClients & { readonly documents: DynamoDBDocumentClient };
+  readonly provisioned: Provisioned;
+  readonly demoSite: DemoSite;
+  readonly functions: ReadonlyMap<string, LocalFunction>;
+  readonly pollers: readonly SqsEventSourcePoller[];
+  readonly rawBucket: string;
+  readonly recordsTable: string;
+  readonly ledgerTable: string;
+  readonly transformQueues: SourceQueues;
+  sourceQueues(source: string): SourceQueues;
+  stop(): Promise<void>;
+}
+
+/** Synthesizes the CDK app exactly as `cdk deploy` would, bundles included. */
+export function synthesize(): void {
+  const result = spawnSync('npx', ['cdk', 'synth', '--quiet'], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, CDK_DEFAULT_REGION: LOCAL_REGION },
+  });
+  if (result.status !== 0) {
+    throw new Error(`cdk synth failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
+  }
+}
+
+/** The one resource of `type` whose tags include all of `tags`. */
+function findTagged(
+  provisioned: Provisioned,
+  ids: Iterable<string>,
+  tags: { [key: string]: string },
+): string {
+  const matches = [...ids].filter((id) => {
+    const own = provisioned.tags.get(id) ?? {};
+    return Object.entries(tags).every(([k, v]) => own[k] === v);
+  });
+  if (matches.length !== 1) {
+    throw new Error(`expected one resource tagged ${JSON.stringify(tags)}, found ${matches.length}`);
+  }
+  return matches[0] as string;
+}
+
+export async function startLocalEnvironment(
+  options: LocalEnvironmentOptions = {},
+): Promise<LocalEnvironment> {
+  const runId = `${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
+  const logDir = options.logDir ?? join(SCRATCH_DIR, 'logs', runId);
+  const containersDir = join(SCRATCH_DIR, 'containers', runId);
+  mkdirSync(logDir, { recursive: true });
+  mkdirSync(containersDir, { recursive: true });
+  const timeScale = options.timeScale ?? DEFAULT_TIME_SCALE;
+
+  if (options.synth !== false) synthesize();
+  const template = loadTemplate(join(CDK_OUT_DIR, `${STACK_NAME}.template.json`));
+
+  const cleanups: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((error: unknown) => console.error(`cleanup failed: ${(error as Error).message}`));
+    }
+    rmSync(containersDir, { recursive: true, force: true });
+  };
+
+  try {
+    const emulator: Emulator = await startEmulator({ logFile: join(logDir, 'moto.log') });
+    cleanups.push(() => emulator.stop());
+
+    const sdkConfig = {
+      region: LOCAL_REGION,
+      endpoint: emulator.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    };
+    const dynamodb = new DynamoDBClient(sdkConfig);
+    const clients = {
+      sqs: new SQSClient(sdkConfig),
+      s3: new S3Client({ ...sdkConfig, forcePathStyle: true }),
+      dynamodb,
+      documents: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+      sns: new SNSClient(sdkConfig),
+      secrets: new SecretsManagerClient(sdkConfig),
+    };
+
+    const provisioned = await provisionFromTemplate(template, clients, {
+      pseudo: { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT, stackName: STACK_NAME },
+      nameSuffix: runId.slice(-6),
+      timeScale,
+    });
+
+    const demoSite = await startDemoSite();
+    cleanups.push(() => demoSite.close());
+
+    const extraEnvironment = {
+      AWS_ENDPOINT_URL: emulator.endpoint,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // The local profile: demo origins point at the bundled demo site. Only this process sets
+      // these; the deployed stack never contains them (an infra test asserts it).
+      SLUICE_ORIGIN_OVERRIDES: JSON.stringify(demoOriginOverrides(sources, demoSite.origin)),
+      SLUICE_TIME_SCALE: String(timeScale),
+      ...options.functionEnvironment,
+    };
+    const functions = new Map<string, LocalFunction>();
+    for (const spec of provisioned.functions.values()) {
+      const fn = new LocalFunction(spec, {
+        cdkOutDir: CDK_OUT_DIR,
+        scratchDir: containersDir,
+        extraEnvironment,
+        logFile: join(logDir, `${spec.logicalId}.log`),
+        region: LOCAL_REGION,
+        accountId: LOCAL_ACCOUNT,
+        ...(options.onLogLine === undefined ? {} : { onLogLine: options.onLogLine }),
+      });
+      functions.set(spec.logicalId, fn);
+      cleanups.push(() => fn.stop());
+    }
+
+    const pollers = provisioned.eventSourceMappings.map((mapping) => {
+      const queue = provisioned.queues.get(mapping.queueLogicalId);
+      const target = functions.get(mapping.functionLogicalId);
+      if (queue === undefined || target === undefined) {
+        throw new Error(`mapping ${mapping.logicalId} has no local queue or function`);
+      }
+      const poller = new SqsEventSourcePoller(mapping, queue, target, clients.sqs, {
+        region: LOCAL_REGION,
+        ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
+      });
+      poller.start();
+      cleanups.push(() => poller.stop());
+      return poller;
+    });
+
+    const queueIds = [...provisioned.queues.keys()];
+    const queuePair = (tags: { [key: string]: string }): SourceQueues => {
+      const jobs = provisioned.queues.get(
+        findTagged(provisioned, queueIds, { ...tags, 'sluice:role': 'work' }),
+      );
+      const deadLetter = provisioned.queues.get(
+        findTagged(provisioned, queueIds, { ...tags, 'sluice:role': 'dead-letter' }),
+      );
+      if (jobs === undefined || deadLetter === undefined)
+        throw new Error(`no queues tagged ${JSON.stringify(tags)}`);
+      return { jobs, deadLetter };
+    };
+    const tableIds = [...provisioned.tables.keys()];
+    const bucketIds = [...provisioned.buckets.keys()];
+
+    return {
+      runId,
+      endpoint: emulator.endpoint,
+      emulatorVersion: emulator.version,
+      logDir,
+      clients,
+      provisioned,
+      demoSite,
+      functions,
+      pollers,
+      rawBucket: provisioned.buckets.get(findTagged(provisioned, bucketIds, { 'sluice:role': 'raw' })) ?? '',
+      recordsTable:
+        provisioned.tables.get(findTagged(provisioned, tableIds, { 'sluice:role': 'records' })) ?? '',
+      ledgerTable:
+        provisioned.tables.get(findTagged(provisioned, tableIds, { 'sluice:role': 'ledger' })) ?? '',
+      transformQueues: queuePair({ 'sluice:stage': 'transform' }),
+      sourceQueues: (source) => queuePair({ 'sluice:stage': 'collect', 'sluice:source': source }),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Follows a batch of jobs through the local pipeline: enqueues them, watches the job ledger until
+ * every job reaches an end (records written, dead-lettered, handed off), and sums up the run.
+ */
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { BatchGetCommand, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { jobPartitionKey } from '../functions/adapters/job-ledger.js';
+import type { CollectJob } from '../functions/core/contracts.js';
+import { deriveJobKey } from '../functions/core/job-key.js';
+import { findSource } from '../sources/registry.js';
+import type { LocalEnvironment } from './environment.js';
+
+export interface TrackedJob {
+  readonly jobKey: string;
+  readonly job: CollectJob;
+  readonly enqueuedAt: Date;
+}
+
+export const LedgerSummary = z.object({
+  jobKey: z.string(),
+  source: z.string(),
+  status: z.enum(['collected', 'retrying', 'dead-lettered', 'handed-off', 'transformed']),
+  traceId: z.string(),
+  updatedAt: z.iso.datetime(),
+  attempts: z.number(),
+  lastStage: z.enum(['collect', 'transform']),
+  lastReason: z.string().nullish(),
+  lastCounts: z.record(z.string(), z.number()).nullish(),
+});
+export type LedgerSummary = z.infer<typeof LedgerSummary>;
+
+/** Statuses after which nothing more happens to a job without an operator. */
+const FINAL = new Set<LedgerSummary['status']>(['transformed', 'dead-lettered', 'handed-off']);
+
+export async function enqueueJobs(env: LocalEnvironment, jobs: readonly CollectJob[]): Promise<TrackedJob[]> {
+  const tracked: TrackedJob[] = [];
+  const bySource = new Map<string, CollectJob[]>();
+  for (const job of jobs) bySource.set(job.source, [...(bySource.get(job.source) ?? []), job]);
+  for (const [sourceName, sourceJobs] of bySource) {
+    const source = findSource(sourceName);
+    if (source === undefined) throw new Error(`unknown source ${sourceName}`);
+    const queue = env.sourceQueues(sourceName).jobs;
+    for (let start = 0; start < sourceJobs.length; start += 10) {
+      const chunk = sourceJobs.slice(start, start + 10);
+      const enqueuedAt = new Date();
+      const response = await env.clients.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queue.url,
+          Entries: chunk.map((job, i) => ({ Id: String(i), MessageBody: JSON.stringify(job) })),
+        }),
+      );
+      if ((response.Failed ?? []).length > 0) {
+        throw new Error(`enqueue failed: ${JSON.stringify(response.Failed)}`);
+      }
+      for (const job of chunk) {
+        const jobKey = deriveJobKey(job, {
+          dedupeWindowSeconds: source.dedupeWindowSeconds,
+          fallbackRequestedAt: enqueuedAt,
+        });
+        tracked.push({ jobKey, job, enqueuedAt });
+      }
+    }
+  }
+  return tracked;
+}
+
+export async function readSummaries(
+  env: LocalEnvironment,
+  jobKeys: readonly string[],
+): Promise<Map<string, LedgerSummary>> {
+  const summaries = new Map<string, LedgerSummary>();
+  for (let start = 0; start < jobKeys.length; start += 100) {
+    let keys: { [key: string]: unknown }[] | undefined = jobKeys
+      .slice(start, start + 100)
+      .map((jobKey) => ({ pk: jobPartitionKey(jobKey), sk: 'job' }));
+    while (keys !== undefined && keys.length > 0) {
+      const response: BatchGetCommandOutput = await env.clients.documents.send(
+        new BatchGetCommand({ RequestItems: { [env.ledgerTable]: { Keys: keys } } }),
+      );
+      for (const item of response.Responses?.[env.ledgerTable] ?? []) {
+        const summary = LedgerSummary.parse(item);
+        summaries.set(summary.jobKey, summary);
+      }
+      keys = response.UnprocessedKeys?.[env.ledgerTable]?.Keys;
+    }
+  }
+  return summaries;
+}
+
+export interface Progress {
+  readonly total: number;
+  readonly finished: number;
+  readonly byStatus: { readonly [status: string]: number };
+}
+
+export function progressOf(
+  tracked: readonly TrackedJob[],
+  summaries: ReadonlyMap<string, LedgerSummary>,
+): Progress {
+  const byStatus: { [status: string]: number } = {};
+  let finished = 0;
+  for (const { jobKey } of tracked) {
+    const status = summaries.get(jobKey)?.status ?? 'queued';
+    byStatus[status] = (byStatus[status] ?? 0) + 1;
+    if (FINAL.has(status as LedgerSummary['status'])) finished += 1;
+  }
+  return { total: tracked.length, finished, byStatus };
+}
+
+export async function waitForOutcomes(
+  env: LocalEnvironment,
+  tracked: readonly TrackedJob[],
+  options: { readonly timeoutMs: number; readonly onProgress?: (progress: Progress) => void },
+): Promise<Map<string, LedgerSummary>> {
+  const deadline = Date.now() + options.timeoutMs;
+  const keys = tracked.map((t) => t.jobKey);
+  for (;;) {
+    const summaries = await readSummaries(env, keys);
+    const progress = progressOf(tracked, summaries);
+    options.onProgress?.(progress);
+    if (progress.finished === progress.total || Date.now() > deadline) return summaries;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Nearest-rank percentile of `values` (milliseconds); undefined when there are none. */
+export function percentile(values: readonly number[], p: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[rank - 1];
+}
+
+export interface RunSummary {
+  readonly jobs: number;
+  readonly succeeded: number;
+  readonly deadLettered: number;
+  readonly handedOff: number;
+  /** Jobs with no final outcome: still in flight at the deadline, or lost. */
+  readonly unaccounted: number;
+  readonly unaccountedJobKeys: readonly string[];
+  readonly records: {
+    readonly created: number;
+    readonly updated: number;
+    readonly unchanged: number;
+    readonly stale: number;
+  };
+  readonly latencyMs: {
+    readonly p50: number | undefined;
+    readonly p95: number | undefined;
+    readonly max: number | undefined;
+  };
+  readonly bySource: {
+    readonly [source: string]: {
+      readonly jobs: number;
+      readonly succeeded: number;
+      readonly deadLettered: number;
+      readonly handedOff: number;
+    };
+  };
+  readonly deadLetterReasons: { readonly [reason: string]: number };
+}
+
+export function summarizeRun(
+  tracked: readonly TrackedJob[],
+  summaries: ReadonlyMap<string, LedgerSummary>,
+): RunSummary {
+  const records = { created: 0, updated: 0, unchanged: 0, stale: 0 };
+  const latencies: number[] = [];
+  const bySource: {
+    [source: string]: { jobs: number; succeeded: number; deadLettered: number; handedOff: number };
+  } = {};
+  const deadLetterReasons: { [reason: string]: number } = {};
+  const unaccountedJobKeys: string[] = [];
+  let succeeded = 0;
+  let deadLettered = 0;
+  let handedOff = 0;
+  for (const { jobKey, job, enqueuedAt } of tracked) {
+    const perSource = bySource[job.source] ?? { jobs: 0, succeeded: 0, deadLettered: 0, handedOff: 0 };
+    bySource[job.source] = perSource;
+    perSource.jobs += 1;
+    const summary = summaries.get(jobKey);
+    switch (summary?.status) {
+      case 'transformed': {
+        succeeded += 1;
+        perSource.succeeded += 1;
+        latencies.push(new Date(summary.updatedAt).getTime() - enqueuedAt.getTime());
+        for (const key of Object.keys(records) as (keyof typeof records)[]) {
+          records[key] += summary.lastCounts?.[key] ?? 0;
+        }
+        break;
+      }
+      case 'dead-lettered': {
+        deadLettered += 1;
+        perSource.deadLettered += 1;
+        const reason = summary.lastReason ?? 'unknown';
+        deadLetterReasons[reason] = (deadLetterReasons[reason] ?? 0) + 1;
+        break;
+      }
+      case 'handed-off':
+        handedOff += 1;
+        perSource.handedOff += 1;
+        break;
+      default:
+        unaccountedJobKeys.push(jobKey);
+    }
+  }
+  return {
+    jobs: tracked.length,
+    succeeded,
+    deadLettered,
+    handedOff,
+    unaccounted: unaccountedJobKeys.length,
+    unaccountedJobKeys,
+    records,
+    latencyMs: {
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+      max: percentile(latencies, 100),
+    },
+    bySource,
+    deadLetterReasons,
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * Behaves like Lambda's SQS event source mapping: receives up to `batchSize` messages (waiting
+ * up to the batching window), invokes the function with an SQS event, deletes what succeeded
+ * (honouring partial batch responses), leaves failures to reappear after the visibility timeout,
+ * and never runs more than `maxConcurrency` invocations at once.
+ */
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import type { InvocationResult, LocalFunction } from './lambda-runtime.js';
+import type { LocalEventSourceMapping, LocalQueue } from './provision.js';
+
+const BatchResponse = z.object({
+  batchItemFailures: z.array(z.object({ itemIdentifier: z.string() })),
+});
+
+export interface BatchReport {
+  readonly mapping: string;
+  readonly size: number;
+  readonly failed: number;
+  readonly result: InvocationResult;
+}
+
+export function toLambdaRecord(message: Message, queueArn: string, region: string): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+        name,
+        {
+          dataType: value.DataType ?? 'String',
+          ...(value.StringValue === undefined ? {} : { stringValue: value.StringValue }),
+          ...(value.BinaryValue === undefined
+            ? {}
+            : { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }),
+          stringListValues: [],
+          binaryListValues: [],
+        },
+      ]),
+    ),
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
+}
+
+/** Which messages of a batch succeeded, following Lambda's rules for partial batch responses. */
+export function succeededMessages(
+  records: readonly SQSRecord[],
+  result: InvocationResult,
+  reportBatchItemFailures: boolean,
+): SQSRecord[] {
+  if (!result.ok) return [];
+  if (!reportBatchItemFailures) return [...records];
+  if (result.value === null || result.value === undefined) return [...records];
+  const parsed = BatchResponse.safeParse(result.value);
+  // Lambda treats a malformed response, or one naming a message not in the batch, as a full failure.
+  if (!parsed.success) return [];
+  const ids = new Set(records.map((r) => r.messageId));
+  const failed = new Set(parsed.data.batchItemFailures.map((f) => f.itemIdentifier));
+  if ([...failed].some((id) => !ids.has(id))) return [];
+  return records.filter((r) => !failed.has(r.messageId));
+}
+
+export class SqsEventSourcePoller {
+  private running = false;
+  private inFlight = 0;
+  private loop: Promise<void> | undefined;
+  private readonly invocations = new Set<Promise<void>>();
+  private wake: (() => void) | undefined;
+
+  constructor(
+    readonly mapping: LocalEventSourceMapping,
+    private readonly queue: LocalQueue,
+    private readonly target: LocalFunction,
+    private readonly sqs: SQSClient,
+    private readonly options: { readonly region: string; readonly onBatch?: (report: BatchReport) => void },
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  private async receiveBatch(): Promise<Message[]> {
+    const messages: Message[] = [];
+    // The batching window starts with the first message, as in Lambda.
+    let deadline: number | undefined;
+    while (this.running && messages.length < this.mapping.batchSize) {
+      const response = await this.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.queue.url,
+          MaxNumberOfMessages: Math.min(10, this.mapping.batchSize - messages.length),
+          WaitTimeSeconds: deadline === undefined ? 1 : 0,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      const received = response.Messages ?? [];
+      messages.push(...received);
+      if (messages.length === 0) return messages;
+      deadline ??= Date.now() + this.mapping.maxBatchingWindowSeconds * 1000;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      if (received.length === 0) await new Promise((r) => setTimeout(r, Math.min(100, remaining)));
+    }
+    return messages;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      if (this.inFlight >= this.mapping.maxConcurrency) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        continue;
+      }
+      let messages: Message[];
+      try {
+        messages = await this.receiveBatch();
+      } catch (error) {
+        if (!this.running) break;
+        process.emitWarning(`poller ${this.mapping.logicalId}: receive failed: ${(error as Error).message}`);
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      if (messages.length === 0) continue;
+      this.inFlight += 1;
+      const invocation = this.invoke(messages).finally(() => {
+        this.inFlight -= 1;
+        this.invocations.delete(invocation);
+        this.wake?.();
+        this.wake = undefined;
+      });
+      this.invocations.add(invocation);
+    }
+  }
+
+  private async invoke(messages: Message[]): Promise<void> {
+    const records = messages.map((m) => toLambdaRecord(m, this.queue.arn, this.options.region));
+    const event: SQSEvent = { Records: records };
+    const result = await this.target.invoke(event);
+    const succeeded = succeededMessages(records, result, this.mapping.reportBatchItemFailures);
+    for (let start = 0; start < succeeded.length; start += 10) {
+      const chunk = succeeded.slice(start, start + 10);
+      await this.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.queue.url,
+          Entries: chunk.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+        }),
+      );
+    }
+    this.options.onBatch?.({
+      mapping: this.mapping.logicalId,
+      size: records.length,
+      failed: records.length - succeeded.length,
+      result,
+    });
+  }
+
+  /** Stops receiving and waits for the invocations in flight to finish. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    await Promise.all([...this.invocations]);
+  }
+}
