@@ -9,7 +9,7 @@ import { type ClassifiedError, classifyFailure } from './classify-failure.js';
 import type { Collection, CollectRequest } from './collection.js';
 import { CollectJob, RawManifest } from './contracts.js';
 import { failureClassOf, PermanentError, TransientError } from './errors.js';
-import { deriveJobKey } from './job-key.js';
+import { deriveJobKey, jobKeyFromJobId } from './job-key.js';
 import { fetchPrefix, MANIFEST_NAME, newFetchId } from './raw-layout.js';
 import { decideRetry } from './retry-policy.js';
 import { traceIdForMessage } from './trace-id.js';
@@ -135,7 +135,12 @@ export function parseJobMessage(
     return fail('message-invalid', `job message is not a CollectJob: ${issues}`, fallback, parsed.error);
   }
   const job = parsed.data;
-  const identity: JobIdentity = { ...fallback, traceId: job.traceId ?? fallback.traceId };
+  // Even a job that fails below is filed under its upstream jobId when it has one.
+  const identity: JobIdentity = {
+    ...fallback,
+    jobKey: job.jobId === undefined ? fallback.jobKey : jobKeyFromJobId(job.jobId),
+    traceId: job.traceId ?? fallback.traceId,
+  };
   const source = findSource(job.source);
   if (source === undefined) {
     return fail('unknown-source', `unknown source ${JSON.stringify(job.source)}`, identity);

@@ -25,6 +25,11 @@ export interface JobKeyOptions {
   readonly fallbackRequestedAt: Date;
 }
 
+/** The key of a job that carries an upstream `jobId`. */
+export function jobKeyFromJobId(jobId: string): string {
+  return `id-${jobId}`;
+}
+
 /**
  * The deterministic key of a unit of work (DESIGN.md decision 3): the upstream `jobId` when given,
  * else a hash of source + canonical input + the dedupe window the request falls in.
@@ -33,7 +38,7 @@ export function deriveJobKey(
   job: Pick<CollectJob, 'source' | 'input' | 'jobId' | 'requestedAt'>,
   options: JobKeyOptions,
 ): string {
-  if (job.jobId !== undefined) return `id-${job.jobId}`;
+  if (job.jobId !== undefined) return jobKeyFromJobId(job.jobId);
   if (!Number.isInteger(options.dedupeWindowSeconds) || options.dedupeWindowSeconds <= 0) {
     throw new RangeError(
       `dedupeWindowSeconds must be a positive integer, got ${options.dedupeWindowSeconds}`,
