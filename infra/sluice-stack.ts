@@ -34,6 +34,8 @@ export class SluiceStack extends Stack {
   readonly rawBucket: Bucket;
   readonly recordsTable: TableV2;
   readonly ledgerTable: TableV2;
+  readonly tasksTable: TableV2;
+  readonly handoffTopic: Topic;
   readonly transformQueue: WorkQueue;
   readonly sourceQueues: ReadonlyMap<string, WorkQueue>;
   readonly collectors: ReadonlyMap<CollectorKind, PipelineFunction>;
@@ -90,8 +92,26 @@ export class SluiceStack extends Stack {
       ],
     });
 
+    // Hand-off tasks: decisions that need a person, one per job and stage, announced on a topic.
+    this.tasksTable = new TableV2(this, 'HandoffTasksTable', {
+      ...tableDefaults,
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      globalSecondaryIndexes: [
+        {
+          indexName: 'byStatus',
+          partitionKey: { name: 'status', type: AttributeType.STRING },
+          sortKey: { name: 'createdAt', type: AttributeType.STRING },
+        },
+      ],
+    });
+    this.handoffTopic = new Topic(this, 'HandoffTopic', {
+      displayName: 'Sluice hand-off tasks',
+      enforceSSL: true,
+    });
     Tags.of(this.recordsTable).add('sluice:role', 'records');
     Tags.of(this.ledgerTable).add('sluice:role', 'ledger');
+    Tags.of(this.tasksTable).add('sluice:role', 'tasks');
+    Tags.of(this.handoffTopic).add('sluice:role', 'handoff');
 
     // ---- Alarm topics, one per owner -----------------------------------------------------------
     const owners = new Set([PIPELINE_OWNER, ...sources.map((s) => s.owners.collection)]);
@@ -128,6 +148,8 @@ export class SluiceStack extends Stack {
         RAW_BUCKET_NAME: this.rawBucket.bucketName,
         RECORDS_TABLE_NAME: this.recordsTable.tableName,
         LEDGER_TABLE_NAME: this.ledgerTable.tableName,
+        TASKS_TABLE_NAME: this.tasksTable.tableName,
+        HANDOFF_TOPIC_ARN: this.handoffTopic.topicArn,
         QUEUE_ROUTES: this.toJsonString([
           {
             queueArn: this.transformQueue.queue.queueArn,
@@ -141,6 +163,7 @@ export class SluiceStack extends Stack {
     this.recordsTable.grant(this.transform.function, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
     this.ledgerTable.grant(this.transform.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     this.transformQueue.deadLetterQueue.grantSendMessages(this.transform.function);
+    this.grantHandoff(this.transform);
     this.transform.function.addEventSource(
       new SqsEventSource(this.transformQueue.queue, {
         batchSize: 10,
@@ -187,6 +210,12 @@ export class SluiceStack extends Stack {
     this.collectors = collectors;
   }
 
+  /** Lets a function open hand-off tasks and announce them. */
+  private grantHandoff(target: PipelineFunction): void {
+    this.tasksTable.grant(target.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    this.handoffTopic.grantPublish(target.function);
+  }
+
   private createCollector(
     kind: CollectorKind,
     consumed: readonly SourceDefinition[],
@@ -205,6 +234,8 @@ export class SluiceStack extends Stack {
     const common = {
       RAW_BUCKET_NAME: this.rawBucket.bucketName,
       LEDGER_TABLE_NAME: this.ledgerTable.tableName,
+      TASKS_TABLE_NAME: this.tasksTable.tableName,
+      HANDOFF_TOPIC_ARN: this.handoffTopic.topicArn,
       QUEUE_ROUTES: this.toJsonString(routes),
     };
     const collector =
@@ -234,6 +265,7 @@ export class SluiceStack extends Stack {
 
     this.rawBucket.grantPut(collector.function, `${RAW_PREFIX}*`);
     this.ledgerTable.grant(collector.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    this.grantHandoff(collector);
     for (const source of consumed) {
       const { queue, deadLetterQueue } = queueOf(source);
       deadLetterQueue.grantSendMessages(collector.function);

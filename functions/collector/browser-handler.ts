@@ -1,7 +1,8 @@
 /** Lambda entry point: the browser collector (headless Chromium). */
 import { z } from 'zod';
-import { dynamoDocumentClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
+import { dynamoDocumentClient, s3Client, snsClient, sqsClient } from '../adapters/aws-clients.js';
 import { BrowserCollector, BrowserSession, launchChromium } from '../adapters/browser-collector.js';
+import { DynamoSnsHandoffDesk } from '../adapters/handoff-desk.js';
 import { DynamoJobLedger } from '../adapters/job-ledger.js';
 import { S3RawStore } from '../adapters/raw-store.js';
 import { QueueRoutes, SqsWorkQueues } from '../adapters/work-queues.js';
@@ -13,6 +14,8 @@ const env = readEnvironment({
   RAW_BUCKET_NAME: z.string().min(1),
   LEDGER_TABLE_NAME: z.string().min(1),
   QUEUE_ROUTES: jsonVariable(QueueRoutes),
+  TASKS_TABLE_NAME: z.string().min(1),
+  HANDOFF_TOPIC_ARN: z.string().min(1),
   /** Set only by the local environment, which runs time faster. */
   SLUICE_TIME_SCALE: z.coerce.number().positive().optional(),
   NAVIGATION_TIMEOUT_MS: z.coerce.number().int().positive(),
@@ -44,5 +47,11 @@ export const handler = createCollectorHandler({
   rawStore: new S3RawStore(s3Client(), env.RAW_BUCKET_NAME),
   ledger: new DynamoJobLedger(dynamoDocumentClient(), env.LEDGER_TABLE_NAME),
   queues: new SqsWorkQueues(sqsClient(), env.QUEUE_ROUTES),
+  desk: new DynamoSnsHandoffDesk(
+    dynamoDocumentClient(),
+    env.TASKS_TABLE_NAME,
+    snsClient(),
+    env.HANDOFF_TOPIC_ARN,
+  ),
   timeScale: env.SLUICE_TIME_SCALE ?? 1,
 });

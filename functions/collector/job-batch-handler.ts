@@ -7,6 +7,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { findSource } from '../../sources/registry.js';
+import type { HandoffDesk } from '../adapters/handoff-desk.js';
 import type { JobLedger } from '../adapters/job-ledger.js';
 import type { RawStore } from '../adapters/raw-store.js';
 import type { WorkQueues } from '../adapters/work-queues.js';
@@ -19,6 +20,7 @@ export interface CollectorHandlerDeps {
   readonly rawStore: RawStore;
   readonly ledger: JobLedger;
   readonly queues: WorkQueues;
+  readonly desk: HandoffDesk;
   /** Local runs scale retry delays down; 1 in AWS. */
   readonly timeScale: number;
 }
@@ -78,10 +80,27 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
       countForSource(source, MetricName.JobRetried);
       throw outcome.error;
     }
-    // Hand-off tasks arrive with the collection issue; until then a job that needs a person is
-    // dead-lettered with its reason, so it is never lost.
-    const reason = next.kind === 'dead-letter' ? next.reason : outcome.error.reason;
-    const text = next.kind === 'dead-letter' ? next.message : outcome.error.message;
+    if (next.kind === 'hand-off') {
+      const opened = await deps.desk.open({
+        stage: 'collect',
+        jobKey: identity.jobKey,
+        source,
+        traceId: identity.traceId,
+        reason: outcome.error.reason,
+        message: outcome.error.message,
+        evidenceKeys: outcome.evidenceKeys,
+        createdAt: new Date(),
+      });
+      logger.warn('job handed off to a person', {
+        ...context,
+        ...errorFields,
+        outcome: 'handed-off',
+        task: opened,
+      });
+      countForSource(source, MetricName.JobHandedOff);
+      return;
+    }
+    const { reason, message: text } = next;
     await deps.queues.deadLetter(record.eventSourceARN, record.body, {
       reason,
       errorClass,

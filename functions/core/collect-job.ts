@@ -52,6 +52,8 @@ export type CollectOutcome =
       readonly identity: JobIdentity;
       readonly error: ClassifiedError;
       readonly next: NextStep;
+      /** Snapshot keys stored for this failure, for whoever looks into it. */
+      readonly evidenceKeys: readonly string[];
       readonly durationMs: number;
     };
 
@@ -253,6 +255,7 @@ export async function collectJob(message: JobMessage, deps: CollectJobDeps): Pro
       identity,
       error: classified,
       next: nextStepFor(classified, parsed.ok ? parsed.value.source : undefined, message.receiveCount, deps),
+      evidenceKeys: [],
       durationMs: deps.clock().getTime() - startedAt.getTime(),
     };
   }

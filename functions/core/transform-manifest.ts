@@ -8,7 +8,7 @@ import type { JobLedger } from '../adapters/job-ledger.js';
 import type { RawStore } from '../adapters/raw-store.js';
 import type { RecordStore, UpsertOutcome } from '../adapters/record-store.js';
 import { RawManifest } from './contracts.js';
-import { PermanentError } from './errors.js';
+import { HandoffRequiredError, PermanentError } from './errors.js';
 import { canonicalJson } from './job-key.js';
 
 export interface TransformDeps {
@@ -26,6 +26,18 @@ export type RecordCounts = { [outcome in UpsertOutcome]: number };
 export interface TransformResult {
   readonly manifest: RawManifest;
   readonly counts: RecordCounts;
+}
+
+/**
+ * The parser's output cannot be trusted (no records, or records failing their schema). Nothing is
+ * written; a person decides whether the source changed or the rules must, with the raw key to hand.
+ */
+export class InvalidOutputError extends HandoffRequiredError {
+  readonly rawKey: string;
+  constructor(message: string, options: { reason: 'no-records' | 'records-invalid'; rawKey: string }) {
+    super(message, { reason: options.reason });
+    this.rawKey = options.rawKey;
+  }
 }
 
 export function contentHashOf(data: unknown): string {
@@ -90,8 +102,9 @@ export async function transformManifest(manifestKey: string, deps: TransformDeps
   });
   // An empty result is how a changed page usually shows itself: never let it pass silently.
   if (candidates.length === 0) {
-    throw new PermanentError(`parser for ${manifest.source} found no records in ${primary.key}`, {
+    throw new InvalidOutputError(`parser for ${manifest.source} found no records in ${primary.key}`, {
       reason: 'no-records',
+      rawKey: primary.key,
     });
   }
   const problems: string[] = [];
@@ -112,9 +125,9 @@ export async function transformManifest(manifestKey: string, deps: TransformDeps
     return [];
   });
   if (problems.length > 0) {
-    throw new PermanentError(
+    throw new InvalidOutputError(
       `${problems.length} of ${candidates.length} records from ${primary.key} failed validation: ${problems.slice(0, 5).join(' | ')}`,
-      { reason: 'records-invalid' },
+      { reason: 'records-invalid', rawKey: primary.key },
     );
   }
 

@@ -1,7 +1,8 @@
 /** Lambda entry point: the transform (parse → normalize → validate → conditional upsert). */
 import { z } from 'zod';
 import { findParser } from '../../sources/parsers.js';
-import { dynamoDocumentClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
+import { dynamoDocumentClient, s3Client, snsClient, sqsClient } from '../adapters/aws-clients.js';
+import { DynamoSnsHandoffDesk } from '../adapters/handoff-desk.js';
 import { DynamoJobLedger } from '../adapters/job-ledger.js';
 import { S3RawStore } from '../adapters/raw-store.js';
 import { DynamoRecordStore } from '../adapters/record-store.js';
@@ -14,6 +15,8 @@ const env = readEnvironment({
   RECORDS_TABLE_NAME: z.string().min(1),
   LEDGER_TABLE_NAME: z.string().min(1),
   QUEUE_ROUTES: jsonVariable(QueueRoutes),
+  TASKS_TABLE_NAME: z.string().min(1),
+  HANDOFF_TOPIC_ARN: z.string().min(1),
 });
 
 export const handler = createTransformHandler({
@@ -21,6 +24,12 @@ export const handler = createTransformHandler({
   recordStore: new DynamoRecordStore(dynamoDocumentClient(), env.RECORDS_TABLE_NAME),
   ledger: new DynamoJobLedger(dynamoDocumentClient(), env.LEDGER_TABLE_NAME),
   queues: new SqsWorkQueues(sqsClient(), env.QUEUE_ROUTES),
+  desk: new DynamoSnsHandoffDesk(
+    dynamoDocumentClient(),
+    env.TASKS_TABLE_NAME,
+    snsClient(),
+    env.HANDOFF_TOPIC_ARN,
+  ),
   findParser,
   rawBucketName: env.RAW_BUCKET_NAME,
 });

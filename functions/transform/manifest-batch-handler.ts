@@ -6,6 +6,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { SourceParser } from '../../sources/define.js';
+import type { HandoffDesk } from '../adapters/handoff-desk.js';
 import type { JobLedger } from '../adapters/job-ledger.js';
 import type { RawStore } from '../adapters/raw-store.js';
 import type { RecordStore } from '../adapters/record-store.js';
@@ -15,7 +16,7 @@ import { failureClassOf, PermanentError } from '../core/errors.js';
 import { parseRawKey } from '../core/raw-layout.js';
 import { createdObjects, S3Notification } from '../core/s3-notification.js';
 import { traceIdForMessage } from '../core/trace-id.js';
-import { transformManifest } from '../core/transform-manifest.js';
+import { InvalidOutputError, transformManifest } from '../core/transform-manifest.js';
 import { countForSource, logger, MetricName, timeForSource } from '../observability.js';
 
 export interface TransformHandlerDeps {
@@ -23,6 +24,7 @@ export interface TransformHandlerDeps {
   readonly recordStore: RecordStore;
   readonly ledger: JobLedger;
   readonly queues: WorkQueues;
+  readonly desk: HandoffDesk;
   readonly findParser: (source: string) => SourceParser | undefined;
   readonly rawBucketName: string;
 }
@@ -92,14 +94,15 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
     } catch (error) {
       const classified: ClassifiedError = classifyFailure(error);
       const errorClass = failureClassOf(classified);
-      const finishedAt = new Date();
+      const outcome =
+        errorClass === 'transient' ? 'retrying' : errorClass === 'permanent' ? 'dead-lettered' : 'handed-off';
       await deps.ledger.recordAttempt({
         ...identity,
         attempt,
         stage: 'transform',
         startedAt,
-        finishedAt,
-        outcome: errorClass === 'transient' ? 'retrying' : 'dead-lettered',
+        finishedAt: new Date(),
+        outcome,
         errorClass,
         reason: classified.reason,
         message: classified.message,
@@ -112,12 +115,27 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         reason: classified.reason,
         error: classified.message,
       };
+      const source = identity.source ?? 'unknown';
       if (errorClass === 'transient') {
-        logger.warn('transform failed; will retry', { ...fields, outcome: 'retrying' });
+        logger.warn('transform failed; will retry', { ...fields, outcome });
         throw classified;
       }
-      if (classified.reason === 'records-invalid' || classified.reason === 'no-records') {
-        countForSource(identity.source ?? 'unknown', MetricName.RecordsInvalid);
+      if (errorClass === 'needs-human') {
+        const task = await deps.desk.open({
+          stage: 'transform',
+          jobKey: identity.jobKey,
+          source,
+          traceId: identity.traceId,
+          reason: classified.reason,
+          message: classified.message,
+          evidenceKeys:
+            classified instanceof InvalidOutputError ? [classified.rawKey, manifestKey] : [manifestKey],
+          createdAt: new Date(),
+        });
+        if (classified instanceof InvalidOutputError) countForSource(source, MetricName.RecordsInvalid);
+        countForSource(source, MetricName.JobHandedOff);
+        logger.warn('transform output handed off to a person', { ...fields, outcome, task });
+        return;
       }
       await deps.queues.deadLetter(record.eventSourceARN, record.body, {
         reason: classified.reason,
@@ -127,9 +145,9 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         traceId: identity.traceId,
         source: identity.source,
         originalMessageId: record.messageId,
-        attempts: Number(record.attributes.ApproximateReceiveCount) || 1,
+        attempts: attempt,
       });
-      logger.error('transform dead-lettered', { ...fields, outcome: 'dead-lettered' });
+      logger.error('transform dead-lettered', { ...fields, outcome });
     }
   }
 
