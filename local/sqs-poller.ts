@@ -15,8 +15,12 @@ import { z } from 'zod';
 import type { InvocationResult, LocalFunction } from './lambda-runtime.js';
 import type { LocalEventSourceMapping, LocalQueue } from './provision.js';
 
+/**
+ * Lambda's rules: an empty or null response, or a null/empty `batchItemFailures`, is a complete
+ * success; an invalid response or an empty, null or unknown `itemIdentifier` is a complete failure.
+ */
 const BatchResponse = z.object({
-  batchItemFailures: z.array(z.object({ itemIdentifier: z.string() })),
+  batchItemFailures: z.array(z.object({ itemIdentifier: z.string().min(1) })).nullish(),
 });
 
 export interface BatchReport {
@@ -72,7 +76,7 @@ export function succeededMessages(
   // Lambda treats a malformed response, or one naming a message not in the batch, as a full failure.
   if (!parsed.success) return [];
   const ids = new Set(records.map((r) => r.messageId));
-  const failed = new Set(parsed.data.batchItemFailures.map((f) => f.itemIdentifier));
+  const failed = new Set((parsed.data.batchItemFailures ?? []).map((f) => f.itemIdentifier));
   if ([...failed].some((id) => !ids.has(id))) return [];
   return records.filter((r) => !failed.has(r.messageId));
 }

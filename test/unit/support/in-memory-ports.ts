@@ -1,0 +1,121 @@
+/**
+ * In-memory fakes of Sluice's own ports (RawStore, JobLedger, RecordStore), shared by the unit
+ * tests of the collector and transform cores. They keep the contracts the real adapters keep
+ * (append-only raw storage, the conditional upsert rules of DESIGN.md decision 4) so tests can
+ * assert on stored outcomes rather than on calls.
+ */
+import { createHash } from 'node:crypto';
+import type { AttemptEntry, JobLedger } from '../../../functions/adapters/job-ledger.js';
+import type { PutResult, RawStore, StoredObject } from '../../../functions/adapters/raw-store.js';
+import {
+  type Observation,
+  type RecordStore,
+  recordKey,
+  type UpsertOutcome,
+} from '../../../functions/adapters/record-store.js';
+import { PermanentError } from '../../../functions/core/errors.js';
+
+export function sha256Hex(body: Buffer): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+export interface RawWrite {
+  readonly key: string;
+  readonly contentType: string;
+  readonly metadata: { readonly [key: string]: string };
+  /** Keys already stored when this write started: shows what a reader of this key could rely on. */
+  readonly keysStoredBefore: ReadonlySet<string>;
+}
+
+export class MemoryRawStore implements RawStore {
+  readonly objects = new Map<string, StoredObject>();
+  readonly writes: RawWrite[] = [];
+
+  async put(
+    key: string,
+    body: Buffer,
+    options: { contentType: string; metadata: { [key: string]: string } },
+  ): Promise<PutResult> {
+    this.writes.push({
+      key,
+      contentType: options.contentType,
+      metadata: { ...options.metadata },
+      keysStoredBefore: new Set(this.objects.keys()),
+    });
+    // Commit on a later turn, like a network write, so a caller that does not await one write
+    // before starting the next is visible in `keysStoredBefore`.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.objects.has(key)) {
+      throw new PermanentError(`raw object already exists: ${key}`, { reason: 'raw-key-exists' });
+    }
+    this.objects.set(key, {
+      body: Buffer.from(body),
+      contentType: options.contentType,
+      metadata: { ...options.metadata },
+    });
+    return { size: body.byteLength, sha256: sha256Hex(body) };
+  }
+
+  async get(key: string): Promise<StoredObject> {
+    const object = this.objects.get(key);
+    if (object === undefined) throw new Error(`no raw object at ${key}`);
+    return object;
+  }
+
+  /** Stores an object directly, for tests that start from existing raw data. */
+  seed(key: string, body: Buffer, contentType: string): void {
+    this.objects.set(key, { body, contentType, metadata: {} });
+  }
+}
+
+export class MemoryJobLedger implements JobLedger {
+  readonly attempts: AttemptEntry[] = [];
+
+  async recordAttempt(entry: AttemptEntry): Promise<void> {
+    this.attempts.push(entry);
+  }
+
+  async history(jobKey: string): Promise<{ [key: string]: unknown }[]> {
+    return this.attempts.filter((a) => a.jobKey === jobKey).map((a) => ({ ...a }));
+  }
+}
+
+export interface StoredRecord {
+  readonly observation: Observation;
+  readonly version: number;
+  readonly lastSeenAt: string;
+  readonly lastObservationId: string;
+}
+
+/** The records table's conditional upsert, in memory (DESIGN.md decision 4). */
+export class MemoryRecordStore implements RecordStore {
+  readonly items = new Map<string, StoredRecord>();
+  readonly upserts: Observation[] = [];
+
+  async upsert(observation: Observation): Promise<UpsertOutcome> {
+    this.upserts.push(observation);
+    const pk = recordKey(observation.source, observation.entityId);
+    const observedAt = observation.observedAt.toISOString();
+    const existing = this.items.get(pk);
+    const seen = { lastSeenAt: observedAt, lastObservationId: observation.observationId };
+    if (existing === undefined) {
+      this.items.set(pk, { observation, version: 1, ...seen });
+      return 'created';
+    }
+    const newer =
+      existing.lastSeenAt < observedAt ||
+      (existing.lastSeenAt === observedAt && existing.lastObservationId < observation.observationId);
+    if (existing.observation.contentHash === observation.contentHash) {
+      if (newer) this.items.set(pk, { ...existing, ...seen });
+      return 'unchanged';
+    }
+    if (!newer) return 'stale';
+    this.items.set(pk, { observation, version: existing.version + 1, ...seen });
+    return 'updated';
+  }
+
+  async get(pk: string): Promise<{ [key: string]: unknown } | undefined> {
+    const item = this.items.get(pk);
+    return item === undefined ? undefined : { pk, ...item };
+  }
+}
