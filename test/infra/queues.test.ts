@@ -1,0 +1,159 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sources } from '../../sources/registry.js';
+import {
+  logicalIdOf,
+  queueConsumers,
+  resourceById,
+  type SynthesizedSluice,
+  synthesizeSluice,
+  tagsOf,
+} from './sluice-template.js';
+
+const FOURTEEN_DAYS_SECONDS = 14 * 24 * 60 * 60;
+// What CloudFormation applies when a property is absent.
+const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30;
+const DEFAULT_LAMBDA_TIMEOUT_SECONDS = 3;
+
+let sluice: SynthesizedSluice;
+
+beforeAll(() => {
+  sluice = synthesizeSluice();
+});
+
+function queuePairOf(sourceName: string): { queueId: string; deadLetterId: string } {
+  const pair = sluice.stack.sourceQueues.get(sourceName);
+  if (pair === undefined) throw new Error(`the stack has no queue pair for source ${sourceName}`);
+  return { queueId: logicalIdOf(pair.queue), deadLetterId: logicalIdOf(pair.deadLetterQueue) };
+}
+
+function numberProperty(logicalId: string, property: string, fallback: number): number {
+  const value = resourceById(sluice.resources, logicalId).Properties[property] ?? fallback;
+  if (typeof value !== 'number')
+    throw new Error(`${logicalId}.${property} is not a number: ${String(value)}`);
+  return value;
+}
+
+describe.each(sources.map((source) => [source.name, source] as const))(
+  'the %s jobs queue',
+  (name, source) => {
+    it('redrives to its own dead-letter queue after the first delivery plus every retry', () => {
+      const { queueId, deadLetterId } = queuePairOf(name);
+
+      expect(resourceById(sluice.resources, queueId).Properties.RedrivePolicy).toEqual({
+        deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterId, 'Arn'] },
+        maxReceiveCount: source.retry.delaysSeconds.length + 1,
+      });
+    });
+
+    it('encrypts the jobs queue and its dead-letter queue at rest', () => {
+      const { queueId, deadLetterId } = queuePairOf(name);
+
+      for (const id of [queueId, deadLetterId]) {
+        const props = resourceById(sluice.resources, id).Properties;
+        const encrypted = props.SqsManagedSseEnabled === true || props.KmsMasterKeyId !== undefined;
+        expect(encrypted, `${id} has neither SQS-managed SSE nor a KMS key`).toBe(true);
+      }
+    });
+
+    it('keeps dead letters for 14 days', () => {
+      const { deadLetterId } = queuePairOf(name);
+
+      expect(resourceById(sluice.resources, deadLetterId).Properties.MessageRetentionPeriod).toBe(
+        FOURTEEN_DAYS_SECONDS,
+      );
+    });
+
+    it('tags both queues with the source, their role and the collect stage', () => {
+      const { queueId, deadLetterId } = queuePairOf(name);
+
+      expect(tagsOf(resourceById(sluice.resources, queueId))).toMatchObject({
+        'sluice:source': name,
+        'sluice:role': 'work',
+        'sluice:stage': 'collect',
+      });
+      expect(tagsOf(resourceById(sluice.resources, deadLetterId))).toMatchObject({
+        'sluice:source': name,
+        'sluice:role': 'dead-letter',
+        'sluice:stage': 'collect',
+      });
+    });
+  },
+);
+
+describe('the transform queue', () => {
+  it('redrives to its own encrypted dead-letter queue that keeps messages for 14 days', () => {
+    const queueId = logicalIdOf(sluice.stack.transformQueue.queue);
+    const deadLetterId = logicalIdOf(sluice.stack.transformQueue.deadLetterQueue);
+
+    expect(resourceById(sluice.resources, queueId).Properties).toMatchObject({
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterId, 'Arn'] } },
+      SqsManagedSseEnabled: true,
+    });
+    expect(resourceById(sluice.resources, deadLetterId).Properties).toMatchObject({
+      MessageRetentionPeriod: FOURTEEN_DAYS_SECONDS,
+      SqsManagedSseEnabled: true,
+    });
+  });
+});
+
+describe('event source mappings', () => {
+  it('consume every source jobs queue and the transform queue, once each', () => {
+    const expected = [
+      ...sources.map((source) => queuePairOf(source.name).queueId),
+      logicalIdOf(sluice.stack.transformQueue.queue),
+    ];
+
+    const consumed = queueConsumers(sluice.resources).map((consumer) => consumer.queueId);
+
+    expect(consumed.sort()).toEqual(expected.sort());
+  });
+
+  it('give every queue a visibility timeout of at least six times its consumer timeout', () => {
+    const consumers = queueConsumers(sluice.resources);
+
+    const tooShort = consumers.flatMap(({ queueId, functionId }) => {
+      const visibility = numberProperty(queueId, 'VisibilityTimeout', DEFAULT_VISIBILITY_TIMEOUT_SECONDS);
+      const timeout = numberProperty(functionId, 'Timeout', DEFAULT_LAMBDA_TIMEOUT_SECONDS);
+      return visibility >= 6 * timeout
+        ? []
+        : [`${queueId} visibility ${visibility}s < 6 × ${functionId} timeout ${timeout}s`];
+    });
+
+    expect(consumers.length).toBeGreaterThan(0);
+    expect(tooShort).toEqual([]);
+  });
+
+  it('report partial batch failures so one bad message does not retry its whole batch', () => {
+    const consumers = queueConsumers(sluice.resources);
+
+    const withoutPartialFailures = consumers
+      .filter((consumer) => !consumer.functionResponseTypes.includes('ReportBatchItemFailures'))
+      .map((consumer) => consumer.mappingId);
+
+    expect(consumers.length).toBeGreaterThan(0);
+    expect(withoutPartialFailures).toEqual([]);
+  });
+
+  it("cap each source's collector concurrency at the source's maxConcurrency", () => {
+    const concurrencyByQueue = new Map(
+      queueConsumers(sluice.resources).map((consumer) => [consumer.queueId, consumer.maximumConcurrency]),
+    );
+
+    const actual = Object.fromEntries(
+      sources.map((source) => [source.name, concurrencyByQueue.get(queuePairOf(source.name).queueId)]),
+    );
+
+    expect(actual).toEqual(Object.fromEntries(sources.map((source) => [source.name, source.maxConcurrency])));
+  });
+
+  it("caps the transform's concurrency within Lambda's SQS limits (2..1000)", () => {
+    const transformQueueId = logicalIdOf(sluice.stack.transformQueue.queue);
+
+    const transform = queueConsumers(sluice.resources).find(
+      (consumer) => consumer.queueId === transformQueueId,
+    );
+
+    expect(transform?.maximumConcurrency).toBeGreaterThanOrEqual(2);
+    expect(transform?.maximumConcurrency).toBeLessThanOrEqual(1000);
+  });
+});
