@@ -70,7 +70,12 @@ const StoredHeadAttributes = z
 
 type WriteResult =
   | { readonly applied: true; readonly created: boolean }
-  | { readonly applied: false; readonly stored: StoredRecordHead | undefined };
+  | {
+      readonly applied: false;
+      readonly stored: StoredRecordHead | undefined;
+      /** Set when the stored item lacked attributes the rules compare. */
+      readonly incomplete?: string;
+    };
 
 export class DynamoRecordStore implements RecordStore {
   constructor(
@@ -82,13 +87,23 @@ export class DynamoRecordStore implements RecordStore {
     const pk = recordKey(observation.source, observation.entityId);
     const key = observationKeyOf(observation);
     let write: 'data' | 'touch' = options.firstAttempt ?? 'touch';
+    let incomplete: string | undefined;
     for (let attempt = 1; attempt <= MAX_WRITES_PER_UPSERT; attempt += 1) {
       const result =
         write === 'data' ? await this.writeData(pk, observation) : await this.touch(pk, observation);
       if (result.applied) return write === 'touch' ? 'unchanged' : result.created ? 'created' : 'updated';
+      incomplete = result.incomplete;
+      // An item without the attributes the rules compare is read as one another writer is
+      // still creating; the next conditional write sees it finished (or the loop ends below).
       const decision = decideUpsert(result.stored, { contentHash: observation.contentHash, key });
       if (decision.write === 'none') return decision.outcome;
       write = decision.write;
+    }
+    if (incomplete !== undefined) {
+      throw new PermanentError(
+        `record ${pk} lacks the attributes the upsert compares (contentHash, lastSeenAt, lastObservationId, lastParserRevision): ${incomplete}`,
+        { reason: 'record-invalid' },
+      );
     }
     throw new TransientError(
       `record ${pk} changed under ${MAX_WRITES_PER_UPSERT} conditional writes in a row; expected it to settle`,
@@ -127,7 +142,7 @@ export class DynamoRecordStore implements RecordStore {
       );
       return { applied: true, created: result.Attributes?.version === undefined };
     } catch (error) {
-      return this.conditionFailure(pk, error);
+      return this.conditionFailure(error);
     }
   }
 
@@ -147,7 +162,7 @@ export class DynamoRecordStore implements RecordStore {
       );
       return { applied: true, created: false };
     } catch (error) {
-      return this.conditionFailure(pk, error);
+      return this.conditionFailure(error);
     }
   }
 
@@ -161,22 +176,17 @@ export class DynamoRecordStore implements RecordStore {
   }
 
   /** A failed condition carries the stored item (none when the record does not exist). */
-  private conditionFailure(pk: string, error: unknown): WriteResult {
+  private conditionFailure(error: unknown): WriteResult {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     // The document client leaves this item in DynamoDB's attribute-value form.
     if (error.Item === undefined) return { applied: false, stored: undefined };
-    // moto (the local emulator) makes a new item visible with only its key before it applies the
-    // rest of the update; DynamoDB never shows such an item. Read it as a record being created by
-    // another writer: the next conditional write sees it finished.
-    if (Object.keys(error.Item).every((name) => name === 'pk')) return { applied: false, stored: undefined };
     const parsed = StoredHeadAttributes.safeParse(error.Item);
-    if (!parsed.success) {
-      throw new PermanentError(
-        `record ${pk} lacks the attributes the upsert compares (contentHash, lastSeenAt, lastObservationId, lastParserRevision): ${parsed.error.message}`,
-        { reason: 'record-invalid', cause: parsed.error },
-      );
-    }
-    return { applied: false, stored: parsed.data };
+    if (parsed.success) return { applied: false, stored: parsed.data };
+    // DynamoDB never shows a half-written item, but moto (the local emulator) applies an update
+    // attribute by attribute with no lock, so a concurrent writer can see one. The caller tries
+    // again, and gives up with a permanent error if the item stays incomplete.
+    const missing = parsed.error.issues.map((issue) => issue.path.join('.')).join(', ');
+    return { applied: false, stored: undefined, incomplete: `missing ${missing}` };
   }
 
   async get(pk: string): Promise<RecordItem | undefined> {

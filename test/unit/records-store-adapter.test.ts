@@ -163,7 +163,26 @@ describe('DynamoRecordStore.upsert', () => {
     expect(classifyFailure(error)).toBeInstanceOf(TransientError);
   });
 
-  it('refuses to decide when the stored item lacks the attributes the rules compare', async () => {
+  it('tries again when a failed condition shows a half-written item (as moto can), then decides', async () => {
+    dynamo
+      .on(UpdateCommand)
+      .rejectsOnce(
+        new ConditionalCheckFailedException({
+          message: 'The conditional request failed',
+          $metadata: {},
+          Item: { pk: { S: 'demo#ABC-0001' }, contentHash: { S: observation.contentHash } },
+        }),
+      )
+      .rejectsOnce(
+        conditionFailed({ contentHash: observation.contentHash, lastSeenAt: '2026-11-27T07:00:00.000Z' }),
+      )
+      .resolves({});
+
+    expect(await store.upsert(observation)).toBe('unchanged');
+    expect(writes()).toHaveLength(3);
+  });
+
+  it('refuses to decide when the stored item keeps lacking the attributes the rules compare', async () => {
     dynamo.on(UpdateCommand).rejects(
       new ConditionalCheckFailedException({
         message: 'The conditional request failed',
@@ -172,6 +191,12 @@ describe('DynamoRecordStore.upsert', () => {
       }),
     );
 
-    await expect(store.upsert(observation)).rejects.toBeInstanceOf(PermanentError);
+    const error = await store.upsert(observation).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PermanentError);
+    expect((error as PermanentError).message).toContain(
+      'missing lastSeenAt, lastObservationId, lastParserRevision',
+    );
+    expect(writes()).toHaveLength(4);
   });
 });
