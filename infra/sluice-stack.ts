@@ -7,14 +7,26 @@ import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { MANIFEST_NAME, RAW_PREFIX } from '../functions/core/raw-layout.js';
+import { TRANSFORM_MAX_RECEIVE_COUNT } from '../functions/core/transform-budget.js';
 import type { CollectorKind, SourceDefinition } from '../sources/define.js';
 import { PipelineFunction } from './constructs/pipeline-function.js';
+import { RawBucket } from './constructs/raw-bucket.js';
 import { WorkQueue } from './constructs/work-queue.js';
 
 export interface SluiceStackProps extends StackProps {
   readonly sources: readonly SourceDefinition[];
   /** Where `runbooks/` is published, e.g. the repository's blob URL; alarm descriptions link into it. */
   readonly runbookBaseUrl: string;
+  /** @default - no break-glass role, no default Object Lock retention */
+  readonly rawStorage?: RawStorageSettings;
+}
+
+/** Settings of the raw bucket that differ between deployments (see RawBucketProps). */
+export interface RawStorageSettings {
+  /** @default - nobody may delete raw objects */
+  readonly breakGlassRoleArn?: string;
+  /** @default - no default retention */
+  readonly objectLockGovernanceDays?: number;
 }
 
 /** Function sizing per stage; the queues' visibility timeouts are derived from these timeouts. */
@@ -31,7 +43,7 @@ function pascalCase(name: string): string {
 }
 
 export class SluiceStack extends Stack {
-  readonly rawBucket: Bucket;
+  readonly rawBucket: RawBucket;
   readonly recordsTable: TableV2;
   readonly ledgerTable: TableV2;
   readonly tasksTable: TableV2;
@@ -54,15 +66,9 @@ export class SluiceStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
       lifecycleRules: [{ expiration: Duration.days(365) }],
     });
-    this.rawBucket = new Bucket(this, 'RawBucket', {
-      versioned: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    this.rawBucket = new RawBucket(this, 'RawBucket', {
       serverAccessLogsBucket: accessLogs,
-      serverAccessLogsPrefix: 'raw-bucket/',
-      removalPolicy: RemovalPolicy.RETAIN,
+      ...props.rawStorage,
     });
 
     Tags.of(this.rawBucket).add('sluice:role', 'raw');
@@ -135,7 +141,7 @@ export class SluiceStack extends Stack {
       purpose: 'transform',
       stage: 'transform',
       consumerTimeout: FUNCTION_SETTINGS.transform.timeout,
-      maxReceiveCount: 4,
+      maxReceiveCount: TRANSFORM_MAX_RECEIVE_COUNT,
       owner: PIPELINE_OWNER,
       alarmTopic: topicFor(PIPELINE_OWNER),
       runbookBaseUrl,

@@ -86,6 +86,13 @@ export interface ParseContext {
 
 export interface SourceParser<Data extends { [key: string]: unknown } = { [key: string]: unknown }> {
   readonly source: string;
+  /**
+   * The revision of the parsing and normalization rules. Bump it whenever a change to the rules
+   * changes the records a raw object produces: records remember the revision that made them, and
+   * a replay with a higher revision may rewrite records made from the very same observation
+   * (see functions/core/record-upsert.ts). @default 1
+   */
+  readonly revision?: number;
   /** Every candidate's `data` is validated with this schema before any write. */
   readonly record: z.ZodType<Data>;
   /** Turns the exact raw bytes into candidate records. Pure: no network, no clock. */

@@ -5,9 +5,11 @@
 
 import type { SourceDefinition } from './define.js';
 import { demoCatalog } from './demo-catalog/source.js';
+import { demoInventory } from './demo-inventory/source.js';
 import { demoRates } from './demo-rates/source.js';
+import { demoShipments } from './demo-shipments/source.js';
 
-export const sources: readonly SourceDefinition[] = [demoCatalog, demoRates];
+export const sources: readonly SourceDefinition[] = [demoCatalog, demoRates, demoInventory, demoShipments];
 
 const byName = new Map(sources.map((s) => [s.name, s]));
 

@@ -17,6 +17,8 @@ const env = readEnvironment({
   QUEUE_ROUTES: jsonVariable(QueueRoutes),
   TASKS_TABLE_NAME: z.string().min(1),
   HANDOFF_TOPIC_ARN: z.string().min(1),
+  /** Set only by the local environment, which runs time faster. */
+  SLUICE_TIME_SCALE: z.coerce.number().positive().optional(),
 });
 
 export const handler = createTransformHandler({
@@ -32,4 +34,5 @@ export const handler = createTransformHandler({
   ),
   findParser,
   rawBucketName: env.RAW_BUCKET_NAME,
+  timeScale: env.SLUICE_TIME_SCALE ?? 1,
 });

@@ -4,7 +4,9 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createShipmentsApi } from './api.js';
 import { CATALOG_CATEGORIES, CATALOG_PAGES, catalogPage, RATES_AS_OF, rateBoard } from './data.js';
+import { exportsRoute } from './exports.js';
 
 /** Production origins under this domain are served, locally, by the demo site. */
 export const DEMO_DOMAIN = 'demo.sluice.example';
@@ -24,8 +26,10 @@ export function demoOriginOverrides(
 export interface DemoSite {
   /** e.g. `http://127.0.0.1:43123` */
   readonly origin: string;
-  /** Requests served so far, by path prefix (`/catalog`, `/rates`, `/api`, ...). */
+  /** Requests served so far, by path prefix (`/catalog`, `/rates`, `/api`, `/exports`, ...). */
   readonly requests: ReadonlyMap<string, number>;
+  /** Requests the shipments API answered 429 so far. */
+  throttledRequests(): number;
   totalRequests(): number;
   close(): Promise<void>;
 }
@@ -44,14 +48,15 @@ interface Reply {
   readonly status: number;
   readonly contentType: string;
   readonly body: string | Buffer;
+  readonly headers?: { readonly [name: string]: string };
 }
 
 function reply(status: number, contentType: string, body: string | Buffer): Reply {
   return { status, contentType, body };
 }
 
-function send(res: ServerResponse, { status, contentType, body }: Reply): void {
-  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+function send(res: ServerResponse, { status, contentType, body, headers }: Reply): void {
+  res.writeHead(status, { ...headers, 'content-type': contentType, 'cache-control': 'no-store' });
   res.end(body);
 }
 
@@ -170,11 +175,18 @@ function route(req: IncomingMessage): Reply {
 
 export async function startDemoSite(options: DemoSiteOptions = {}): Promise<DemoSite> {
   const requests = new Map<string, number>();
+  // The CSV exports and the rate-limited JSON API live in their own modules (exports.ts, api.ts).
+  const shipments = createShipmentsApi();
+  const otherRoutes = (req: IncomingMessage): Reply | undefined => {
+    if (req.method !== 'GET') return undefined;
+    const url = new URL(req.url ?? '/', 'http://demo.local');
+    return exportsRoute(url.pathname) ?? shipments.route(url.pathname, url.searchParams);
+  };
   const server = createServer((req, res) => {
     const prefix = `/${(req.url ?? '/').split(/[/?]/)[1] ?? ''}`;
     requests.set(prefix, (requests.get(prefix) ?? 0) + 1);
     try {
-      send(res, route(req));
+      send(res, otherRoutes(req) ?? route(req));
     } catch (error) {
       send(res, reply(500, 'text/plain', `demo site error: ${String(error)}`));
     }
@@ -189,6 +201,7 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
     origin: `http://${host}:${port}`,
     requests,
     totalRequests: () => [...requests.values()].reduce((a, b) => a + b, 0),
+    throttledRequests: () => shipments.throttled(),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

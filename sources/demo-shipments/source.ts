@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { defineSource } from '../define.js';
+
+export const ShipmentsInput = z.object({ page: z.number().int().min(1).max(1000) }).strict();
+export type ShipmentsInput = z.infer<typeof ShipmentsInput>;
+
+/**
+ * A partner's paginated JSON API of shipments, collected over plain HTTP: one job fetches one
+ * page. The API rate-limits with 429 and Retry-After; the collector treats that as transient and
+ * waits at least as long as asked.
+ */
+export const demoShipments = defineSource<ShipmentsInput>({
+  name: 'demo-shipments',
+  title: 'Demo shipments API',
+  description: 'Shipment status, carrier, weight and destination from a paginated, rate-limited JSON API.',
+  kind: 'http',
+  input: ShipmentsInput,
+  owners: {
+    collection: 'team-collection',
+    transformation: 'team-data',
+    dataStore: 'team-data',
+    businessRules: 'team-logistics',
+  },
+  freshnessSlaMinutes: 2 * 60,
+  dedupeWindowSeconds: 600,
+  retry: { delaysSeconds: [30, 120, 600] },
+  maxConcurrency: 3,
+  batchSize: 5,
+  origin: 'https://api.demo.sluice.example',
+  allowedHosts: ['api.demo.sluice.example'],
+  request: (input) => ({
+    path: `/api/v1/shipments?page=${input.page}&page_size=25`,
+    accept: 'application/json',
+  }),
+});
