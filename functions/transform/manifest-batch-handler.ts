@@ -10,6 +10,7 @@ import type { HandoffDesk } from '../adapters/handoff-desk.js';
 import type { JobLedger } from '../adapters/job-ledger.js';
 import type { RawStore } from '../adapters/raw-store.js';
 import type { RecordStore } from '../adapters/record-store.js';
+import type { SourceFreshness } from '../adapters/source-freshness.js';
 import type { WorkQueues } from '../adapters/work-queues.js';
 import { type ClassifiedError, classifyFailure } from '../core/classify-failure.js';
 import { failureClassOf, PermanentError } from '../core/errors.js';
@@ -17,7 +18,14 @@ import { parseRawKey } from '../core/raw-layout.js';
 import { createdObjects, S3Notification } from '../core/s3-notification.js';
 import { traceIdForMessage } from '../core/trace-id.js';
 import { InvalidOutputError, transformManifest } from '../core/transform-manifest.js';
-import { countForSource, logger, MetricName, timeForSource } from '../observability.js';
+import {
+  addJobLogKeys,
+  countForSource,
+  logger,
+  MetricName,
+  timeForSource,
+  withJobLogKeys,
+} from '../observability.js';
 
 export interface TransformHandlerDeps {
   readonly rawStore: RawStore;
@@ -25,6 +33,8 @@ export interface TransformHandlerDeps {
   readonly ledger: JobLedger;
   readonly queues: WorkQueues;
   readonly desk: HandoffDesk;
+  /** Each source's newest observation that became records; the freshness checker reads it. */
+  readonly freshness: SourceFreshness;
   readonly findParser: (source: string) => SourceParser | undefined;
   readonly rawBucketName: string;
 }
@@ -58,6 +68,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
       traceId: traceIdForMessage(record.messageId),
       source: parsedKey?.source,
     };
+    addJobLogKeys({ ...identity, manifestKey, attempt });
     try {
       const result = await transformManifest(manifestKey, { ...deps, clock: () => new Date() });
       identity = {
@@ -65,6 +76,14 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         traceId: result.manifest.traceId,
         source: result.manifest.source,
       };
+      addJobLogKeys({ ...identity, input: result.manifest.job.input });
+      const freshness = await deps.freshness.markObserved({
+        source: result.manifest.source,
+        newestObservedAt: new Date(result.manifest.observedAt),
+        newestTraceId: result.manifest.traceId,
+        newestJobKey: result.manifest.jobKey,
+        updatedAt: new Date(),
+      });
       const finishedAt = new Date();
       await deps.ledger.recordAttempt({
         ...identity,
@@ -84,9 +103,11 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         manifestKey,
         outcome: 'transformed',
         counts: result.counts,
+        freshness,
         durationMs: finishedAt.getTime() - startedAt.getTime(),
       });
       const source = result.manifest.source;
+      countForSource(source, MetricName.JobSucceeded);
       countForSource(source, MetricName.RecordsWritten, result.counts.created + result.counts.updated);
       countForSource(source, MetricName.RecordsUnchanged, result.counts.unchanged);
       countForSource(source, MetricName.RecordsStale, result.counts.stale);
@@ -114,10 +135,12 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         errorClass,
         reason: classified.reason,
         error: classified.message,
+        durationMs: Date.now() - startedAt.getTime(),
       };
       const source = identity.source ?? 'unknown';
       if (errorClass === 'transient') {
         logger.warn('transform failed; will retry', { ...fields, outcome });
+        countForSource(source, MetricName.JobRetried);
         throw classified;
       }
       if (errorClass === 'needs-human') {
@@ -148,6 +171,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         attempts: attempt,
       });
       logger.error('transform dead-lettered', { ...fields, outcome });
+      countForSource(source, MetricName.JobDeadLettered);
     }
   }
 
@@ -183,7 +207,9 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
 
   return async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
     logger.addContext(context);
-    return processPartialResponse(event, handleRecord, processor, {
+    const inJobContext = (record: SQSRecord) =>
+      withJobLogKeys({ messageId: record.messageId }, () => handleRecord(record));
+    return processPartialResponse(event, inJobContext, processor, {
       context,
       throwOnFullBatchFailure: false,
     });
