@@ -135,5 +135,7 @@ export class Operations extends Construct {
       );
     }
     for (const [owner, topic] of props.alarmTopics) applyTags(topic, { [OWNER_TAG.pagedOwner]: owner });
+    // Functions by role, so the CLI and the console name them plainly rather than by generated name.
+    for (const { name, fn } of functions) applyTags(fn, { 'sluice:role': name });
   }
 }
