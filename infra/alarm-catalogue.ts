@@ -3,7 +3,7 @@
  * runbook it links. The CDK constructs build alarms from these entries, and the ownership map
  * (runbooks/OWNERS.md) lists them per owner, so the two cannot disagree. Pure: no CDK here.
  */
-import type { SourceDefinition } from '../sources/define.js';
+import type { CollectorKind, SourceDefinition } from '../sources/define.js';
 
 /** Owns everything shared by all sources: the transform stage, functions, tables. */
 export const PIPELINE_OWNER = 'team-platform';
@@ -121,6 +121,25 @@ export const PIPELINE_ALARM_ENTRIES: { readonly [kind in PipelineAlarmKind]: Ala
     runbook: 'dynamodb-throttling',
   },
 };
+
+/** The physical name of an alarm: `Sluice-demo-catalog-success-rate`, `Sluice-transform-function-errors`. */
+export function alarmName(stackName: string, subject: string, kind: string): string {
+  return `${stackName}-${subject}-${kind}`;
+}
+
+/** The role name of the collector function for a kind of source. */
+export function collectorRole(kind: CollectorKind): string {
+  return `${kind}-collector`;
+}
+
+/** Every function the pipeline alarms watch, by role, for the sources given. */
+export function pipelineFunctionRoles(sources: readonly SourceDefinition[]): string[] {
+  const kinds = (['http', 'browser'] as const).filter((kind) => sources.some((s) => s.kind === kind));
+  return [...kinds.map(collectorRole), 'transform', 'freshness-checker'];
+}
+
+/** Every table the throttling alarm watches, by role. */
+export const PIPELINE_TABLES = ['records', 'job-ledger', 'handoff-tasks'] as const;
 
 /** Everyone an alarm notifies: each gets an SNS topic. */
 export function alarmOwners(sources: readonly SourceDefinition[]): string[] {

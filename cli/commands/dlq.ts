@@ -14,6 +14,7 @@ import {
 import { DeadLetterAttribute } from '../../functions/adapters/work-queues.js';
 import { jobKeyFromJobId } from '../../functions/core/job-key.js';
 import { parseRawKey } from '../../functions/core/raw-layout.js';
+import { decodeS3Key } from '../../functions/core/s3-notification.js';
 import { age, table, truncate } from '../format.js';
 import { addOperatorNote } from '../operator-notes.js';
 import { CliError, type QueuePair, type SluiceTarget } from '../target.js';
@@ -65,7 +66,7 @@ function jobKeyFromBody(body: string): { jobKey: string | undefined; source: str
       };
     }
     const key = job.Records?.[0]?.s3?.object?.key;
-    const parsed = key === undefined ? undefined : parseRawKey(decodeURIComponent(key.replace(/\+/g, ' ')));
+    const parsed = key === undefined ? undefined : parseRawKey(decodeS3Key(key));
     return {
       jobKey: parsed?.jobKey,
       source: parsed?.source ?? (typeof job.source === 'string' ? job.source : undefined),

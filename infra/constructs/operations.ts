@@ -4,7 +4,7 @@ import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { CollectorKind, SourceDefinition } from '../../sources/define.js';
-import { PIPELINE_OWNER } from '../alarm-catalogue.js';
+import { collectorRole, PIPELINE_OWNER, PIPELINE_TABLES } from '../alarm-catalogue.js';
 import { applyTags, OWNER_TAG, sharedOwnerTags, sourceOwnerTags } from '../ownership.js';
 import { FreshnessChecker } from './freshness-checker.js';
 import { OperationsDashboard } from './operations-dashboard.js';
@@ -69,14 +69,15 @@ export class Operations extends Construct {
     this.sourceAlarms = sourceAlarms;
 
     const functions: WatchedFunction[] = [
-      ...[...props.collectors].map(([kind, fn]) => ({ name: `${kind}-collector`, fn })),
+      ...[...props.collectors].map(([kind, fn]) => ({ name: collectorRole(kind), fn })),
       { name: 'transform', fn: props.transform },
       { name: 'freshness-checker', fn: this.freshnessChecker.function },
     ];
+    const [recordsRole, ledgerRole, tasksRole] = PIPELINE_TABLES;
     const tables: WatchedTable[] = [
-      { name: 'records', table: props.recordsTable, operations: [Operation.UPDATE_ITEM, Operation.GET_ITEM] },
+      { name: recordsRole, table: props.recordsTable, operations: [Operation.UPDATE_ITEM, Operation.GET_ITEM] },
       {
-        name: 'job-ledger',
+        name: ledgerRole,
         table: props.ledgerTable,
         operations: [
           Operation.TRANSACT_WRITE_ITEMS,
@@ -88,7 +89,7 @@ export class Operations extends Construct {
         ],
       },
       {
-        name: 'handoff-tasks',
+        name: tasksRole,
         table: props.tasksTable,
         operations: [Operation.PUT_ITEM, Operation.UPDATE_ITEM, Operation.GET_ITEM, Operation.QUERY],
       },

@@ -4,7 +4,12 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Operation, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { DURATION_ALARM_SHARE, PIPELINE_ALARM_ENTRIES, type PipelineAlarmKind } from '../alarm-catalogue.js';
+import {
+  alarmName,
+  DURATION_ALARM_SHARE,
+  PIPELINE_ALARM_ENTRIES,
+  type PipelineAlarmKind,
+} from '../alarm-catalogue.js';
 import type { PipelineFunction } from './pipeline-function.js';
 import { describe } from './source-alarms.js';
 
@@ -46,7 +51,7 @@ export class PipelineAlarms extends Construct {
     ) => {
       const entry = PIPELINE_ALARM_ENTRIES[kind];
       const alarm = new Alarm(this, constructId, {
-        alarmName: `${Stack.of(this).stackName}-${subject}-${kind}`,
+        alarmName: alarmName(Stack.of(this).stackName, subject, kind),
         alarmDescription: describe(
           { ...entry, summary: `${subject}: ${entry.summary}` },
           props.runbookBaseUrl,

@@ -7,6 +7,7 @@ import { MetricName } from '../../functions/observability.js';
 import type { SourceDefinition } from '../../sources/define.js';
 import {
   type AlarmEntry,
+  alarmName,
   FRESHNESS_CHECK_MINUTES,
   type SourceAlarmKind,
   SUCCESS_RATE_THRESHOLD,
@@ -54,7 +55,7 @@ export class SourceAlarms extends Construct {
     ) => {
       const catalogued = entry(kind);
       const alarm = new Alarm(this, constructId, {
-        alarmName: `${Stack.of(this).stackName}-${source.name}-${kind}`,
+        alarmName: alarmName(Stack.of(this).stackName, source.name, kind),
         alarmDescription: describe(catalogued, props.runbookBaseUrl),
         evaluationPeriods: 1,
         ...settings,
