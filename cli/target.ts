@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { STACK_NAME } from '../infra/stack-name.js';
@@ -42,6 +43,7 @@ export interface SluiceResources {
   readonly ledgerTable: string;
   readonly tasksTable: string;
   readonly recordsTable: string;
+  readonly rawBucket: string;
   readonly sourceQueues: ReadonlyMap<string, QueuePair>;
   readonly transformQueues: QueuePair;
   /** Sluice's functions: their role (`http-collector`, `transform`, ...) and deployed name. */
@@ -52,6 +54,7 @@ export interface SluiceClients {
   readonly sqs: SQSClient;
   readonly documents: DynamoDBDocumentClient;
   readonly cloudwatch: CloudWatchClient;
+  readonly s3: S3Client;
 }
 
 export interface SluiceTarget {
@@ -96,6 +99,11 @@ export function resourcesFrom(resources: readonly StackResource[]): SluiceResour
     ledgerTable: table('ledger'),
     tasksTable: table('tasks'),
     recordsTable: table('records'),
+    rawBucket: only(
+      resources,
+      'bucket tagged sluice:role=raw',
+      (r) => r.type === 'AWS::S3::Bucket' && r.tags['sluice:role'] === 'raw',
+    ).physicalId,
     sourceQueues: new Map(
       sourceNames.map((name) => [name, pair(name, { 'sluice:stage': 'collect', 'sluice:source': name })]),
     ),
@@ -107,14 +115,22 @@ export function resourcesFrom(resources: readonly StackResource[]): SluiceResour
   };
 }
 
-function clientsFor(config: ConstructorParameters<typeof SQSClient>[0]): SluiceClients {
-  const dynamodb = new DynamoDBClient(config ?? {});
+interface ClientConfig {
+  readonly region?: string;
+  readonly endpoint?: string;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+function clientsFor(config: ClientConfig, local = false): SluiceClients {
+  const dynamodb = new DynamoDBClient(config);
   return {
-    sqs: new SQSClient(config ?? {}),
+    // The emulator serves buckets by path, not by virtual host.
+    s3: new S3Client({ ...config, forcePathStyle: local }),
+    sqs: new SQSClient(config),
     documents: DynamoDBDocumentClient.from(dynamodb, {
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     }),
-    cloudwatch: new CloudWatchClient(config ?? {}),
+    cloudwatch: new CloudWatchClient(config),
   };
 }
 
@@ -138,11 +154,14 @@ export async function localTarget(file: string): Promise<SluiceTarget> {
   }
   return {
     description: `local environment ${env.runId} at ${env.endpoint}`,
-    clients: clientsFor({
-      region: env.region,
-      endpoint: env.endpoint,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    }),
+    clients: clientsFor(
+      {
+        region: env.region,
+        endpoint: env.endpoint,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      },
+      true,
+    ),
     resources: resourcesFrom(env.resources),
   };
 }

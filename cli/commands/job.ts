@@ -3,10 +3,12 @@
  * every attempt at either stage with its error and the raw and snapshot keys it produced,
  * operator notes, and its hand-off tasks.
  */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { taskIdOf } from '../../functions/adapters/handoff-desk.js';
 import { DynamoHandoffTaskList, type StoredTask } from '../../functions/adapters/handoff-tasks.js';
 import { jobPartitionKey } from '../../functions/adapters/job-ledger.js';
+import { RawManifest } from '../../functions/core/contracts.js';
 import { duration } from '../format.js';
 import { CliError, type SluiceTarget } from '../target.js';
 
@@ -19,6 +21,22 @@ export interface JobHistory {
   readonly attempts: readonly Item[];
   readonly notes: readonly Item[];
   readonly tasks: readonly StoredTask[];
+  /** The newest manifest of the job: what was asked for and what the fetch did. */
+  readonly manifest: RawManifest | undefined;
+}
+
+/** Reads a manifest from raw storage; a job's history is still worth showing when it cannot. */
+async function readManifest(target: SluiceTarget, key: string | undefined): Promise<RawManifest | undefined> {
+  if (key === undefined) return undefined;
+  try {
+    const object = await target.clients.s3.send(
+      new GetObjectCommand({ Bucket: target.resources.rawBucket, Key: key }),
+    );
+    const parsed = RawManifest.safeParse(JSON.parse((await object.Body?.transformToString()) ?? ''));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function queryAll(target: SluiceTarget, input: ConstructorParameters<typeof QueryCommand>[0]) {
@@ -46,12 +64,18 @@ async function historyOf(target: SluiceTarget, jobKey: string): Promise<JobHisto
   const found = await Promise.all(
     (['collect', 'transform'] as const).map((stage) => tasks.get(taskIdOf({ stage, jobKey }))),
   );
+  const attempts = items
+    .filter((i) => i.kind === 'attempt')
+    .sort((a, b) => startedAt(a).localeCompare(startedAt(b)));
+  const manifestKey = attempts
+    .map((a) => a.manifestKey)
+    .filter((k): k is string => typeof k === 'string')
+    .at(-1);
   return {
     jobKey,
     summary: items.find((i) => i.kind === 'job'),
-    attempts: items
-      .filter((i) => i.kind === 'attempt')
-      .sort((a, b) => startedAt(a).localeCompare(startedAt(b))),
+    attempts,
+    manifest: await readManifest(target, manifestKey),
     notes: items
       .filter((i) => i.kind === 'operator-note')
       .sort((a, b) => startedAt(a).localeCompare(startedAt(b))),
@@ -96,6 +120,14 @@ export function renderJobs(histories: readonly JobHistory[]): string {
       `  trace ID      ${field(s, 'traceId') ?? '?'}`,
       `  status        ${field(s, 'status') ?? '?'} after ${field(s, 'attempts') ?? '?'} attempt(s); first seen ${field(s, 'firstSeenAt') ?? '?'}, last update ${field(s, 'updatedAt') ?? '?'}`,
     );
+    const m = job.manifest;
+    if (m !== undefined) {
+      lines.push(
+        `  input         ${JSON.stringify(m.job.input)}${m.job.requestedAt === undefined ? '' : ` (requested ${m.job.requestedAt})`}`,
+        `  fetched       ${m.request.method} ${m.request.url} → ${m.response.status} ${m.response.finalUrl} at ${m.observedAt}`,
+        `  branches      ${m.branches.join(' → ') || '—'}`,
+      );
+    }
     if (field(s, 'lastReason') !== undefined) {
       lines.push(`  last error    ${field(s, 'lastReason')}: ${field(s, 'lastMessage') ?? ''}`);
     }

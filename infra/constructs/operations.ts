@@ -75,7 +75,11 @@ export class Operations extends Construct {
     ];
     const [recordsRole, ledgerRole, tasksRole] = PIPELINE_TABLES;
     const tables: WatchedTable[] = [
-      { name: recordsRole, table: props.recordsTable, operations: [Operation.UPDATE_ITEM, Operation.GET_ITEM] },
+      {
+        name: recordsRole,
+        table: props.recordsTable,
+        operations: [Operation.UPDATE_ITEM, Operation.GET_ITEM],
+      },
       {
         name: ledgerRole,
         table: props.ledgerTable,
