@@ -148,7 +148,8 @@ export async function startLocalEnvironment(
     };
     const dynamodb = new DynamoDBClient(sdkConfig);
     const clients = {
-      cloudwatch: new CloudWatchClient(sdkConfig),
+      // moto cannot read the gzip bodies the SDK sends for PutMetricData above 10 KB.
+      cloudwatch: new CloudWatchClient({ ...sdkConfig, disableRequestCompression: true }),
       sqs: new SQSClient(sdkConfig),
       s3: new S3Client({ ...sdkConfig, forcePathStyle: true }),
       dynamodb,

@@ -17,6 +17,9 @@ const COLORS = {
   sla: '#37474f',
 } as const;
 
+/** Every chart is this wide in SVG units, so text has the same size in all of them. */
+const CHART_WIDTH = 800;
+
 const SOURCE_PALETTE = ['#1565c0', '#00897b', '#8e24aa', '#f4511e', '#6d4c41', '#3949ab'];
 
 function escapeHtml(text: string): string {
@@ -68,13 +71,17 @@ function humanSeconds(seconds: number): string {
 function outcomesChart(report: LocalReport, names: readonly string[]): string {
   const outcomes = ['succeeded', 'deadLettered', 'handedOff', 'unaccounted'] as const;
   const labelWidth = 130;
-  const chartWidth = 520;
+  const chartWidth = 500;
   const rowHeight = 34;
+  const columnX = (i: number) => labelWidth + chartWidth + 20 + i * 40;
   const most = Math.max(1, ...names.map((n) => report.sources[n]?.jobs ?? 0));
+  const header = ['ok', 'DLQ', 'h/o', 'lost']
+    .map((h, i) => `<text x="${columnX(i)}" y="12" class="column">${h}</text>`)
+    .join('');
   const rows = names.map((name, row) => {
     const figures = report.sources[name];
     if (figures === undefined) return '';
-    const y = 10 + row * rowHeight;
+    const y = 22 + row * rowHeight;
     let x = labelWidth;
     const segments = outcomes.map((outcome) => {
       const value = figures[outcome];
@@ -83,13 +90,11 @@ function outcomesChart(report: LocalReport, names: readonly string[]): string {
       x += width;
       return segment;
     });
-    const labels = outcomes.map((o, i) =>
-      svgFigure(`sources.${name}.${o}`, figures[o], labelWidth + chartWidth + 12 + i * 34, y + 15),
-    );
+    const labels = outcomes.map((o, i) => svgFigure(`sources.${name}.${o}`, figures[o], columnX(i), y + 15));
     return `<text x="0" y="${y + 15}">${escapeHtml(name)}</text>${segments.join('')}${labels.join('')}`;
   });
-  const height = 20 + names.length * rowHeight;
-  return `<svg viewBox="0 0 ${labelWidth + chartWidth + 150} ${height}" width="100%" role="img" aria-label="job outcomes per source">${rows.join('')}</svg>
+  const height = 32 + names.length * rowHeight;
+  return `<svg viewBox="0 0 ${CHART_WIDTH} ${height}" width="100%" role="img" aria-label="job outcomes per source">${header}${rows.join('')}</svg>
 ${legend([
   ['succeeded', COLORS.succeeded],
   ['dead-lettered', COLORS.deadLettered],
@@ -101,7 +106,7 @@ ${legend([
 /** Grouped vertical bars: one group per latency bucket, one bar per source. */
 function latencyChart(report: LocalReport, names: readonly string[]): string {
   const { upperBoundsMs, counts } = report.latencyHistogram;
-  const groupWidth = 80;
+  const groupWidth = (CHART_WIDTH - 20) / upperBoundsMs.length;
   const chartHeight = 160;
   const top = 20;
   const most = Math.max(1, ...names.flatMap((n) => counts[n] ?? []));
@@ -120,15 +125,14 @@ function latencyChart(report: LocalReport, names: readonly string[]): string {
     const label = bound === null ? `> ${previous / 1000} s` : `≤ ${bound / 1000} s`;
     return `${bars.join('')}<text x="${x0 + (groupWidth - 16) / 2}" y="${top + chartHeight + 16}" text-anchor="middle">${escapeHtml(label)}</text>`;
   });
-  const width = 20 + upperBoundsMs.length * groupWidth;
-  return `<svg viewBox="0 0 ${width} ${top + chartHeight + 26}" width="100%" role="img" aria-label="latency distribution">${groups.join('')}</svg>
+  return `<svg viewBox="0 0 ${CHART_WIDTH} ${top + chartHeight + 26}" width="100%" role="img" aria-label="latency distribution">${groups.join('')}</svg>
 ${legend(names.map((n, i) => [n, SOURCE_PALETTE[i % SOURCE_PALETTE.length] ?? '#000'] as const))}`;
 }
 
 /** One bar per source: data age against the freshness SLA (the dark line). */
 function freshnessChart(report: LocalReport, names: readonly string[]): string {
   const labelWidth = 130;
-  const chartWidth = 480;
+  const chartWidth = 460;
   const rowHeight = 34;
   const rows = names.map((name, row) => {
     const figures = report.sources[name];
@@ -153,7 +157,7 @@ function freshnessChart(report: LocalReport, names: readonly string[]): string {
     const slaX = labelWidth + sla * scale;
     return `<text x="0" y="${y + 15}">${escapeHtml(name)}</text>${ageBar}<line x1="${slaX}" x2="${slaX}" y1="${y - 4}" y2="${y + 24}" stroke="${COLORS.sla}" stroke-width="2"/>${svgFigure(`sources.${name}.dataAgeSeconds`, age, labelWidth + chartWidth + 12, y + 15)}<text x="${labelWidth + chartWidth + 60}" y="${y + 15}">s (SLA ${escapeHtml(humanSeconds(sla))})</text>`;
   });
-  return `<svg viewBox="0 0 ${labelWidth + chartWidth + 200} ${20 + names.length * rowHeight}" width="100%" role="img" aria-label="data age per source">${rows.join('')}</svg>
+  return `<svg viewBox="0 0 ${CHART_WIDTH} ${20 + names.length * rowHeight}" width="100%" role="img" aria-label="data age per source">${rows.join('')}</svg>
 ${legend([
   ['data age', COLORS.age],
   ['freshness SLA', COLORS.sla],
@@ -179,7 +183,7 @@ function retriesChart(report: LocalReport, names: readonly string[]): string {
     });
     return `<text x="0" y="${y0 + barHeight + 4}">${escapeHtml(name)}</text>${bars.join('')}`;
   });
-  return `<svg viewBox="0 0 ${labelWidth + chartWidth + 60} ${20 + names.length * groupHeight}" width="100%" role="img" aria-label="retries and hand-offs per source">${groups.join('')}</svg>
+  return `<svg viewBox="0 0 ${CHART_WIDTH} ${20 + names.length * groupHeight}" width="100%" role="img" aria-label="retries and hand-offs per source">${groups.join('')}</svg>
 ${legend([
   ['retried attempts', COLORS.retries],
   ['jobs handed off', COLORS.handedOff],
@@ -207,7 +211,7 @@ export function renderReportHtml(report: LocalReport): string {
   dl.totals div { background: #f5f5f5; padding: .5rem .75rem; border-radius: 4px; }
   dt { color: #616161; font-size: .85rem; } dd { margin: 0; font-size: 1.3rem; }
   table { border-collapse: collapse; } th, td { padding: .25rem .75rem; text-align: right; } th:first-child { text-align: left; }
-  svg text { font: 12px system-ui, sans-serif; fill: #212121; }
+  svg text { font: 12px system-ui, sans-serif; fill: #212121; } svg text.column { fill: #757575; }
   .legend span { margin-right: 1rem; } .legend i { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; }
   .muted { color: #757575; }
 </style>
