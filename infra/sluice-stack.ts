@@ -9,6 +9,8 @@ import type { Construct } from 'constructs';
 import { MANIFEST_NAME, RAW_PREFIX } from '../functions/core/raw-layout.js';
 import { TRANSFORM_MAX_RECEIVE_COUNT } from '../functions/core/transform-budget.js';
 import type { CollectorKind, SourceDefinition } from '../sources/define.js';
+import { alarmOwners, PIPELINE_OWNER } from './alarm-catalogue.js';
+import { Operations } from './constructs/operations.js';
 import { PipelineFunction } from './constructs/pipeline-function.js';
 import { RawBucket } from './constructs/raw-bucket.js';
 import { WorkQueue } from './constructs/work-queue.js';
@@ -36,8 +38,6 @@ export const FUNCTION_SETTINGS = {
   transform: { timeout: Duration.seconds(60), memorySize: 1024 },
 } as const;
 
-const PIPELINE_OWNER = 'team-platform';
-
 function pascalCase(name: string): string {
   return name.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());
 }
@@ -52,6 +52,7 @@ export class SluiceStack extends Stack {
   readonly sourceQueues: ReadonlyMap<string, WorkQueue>;
   readonly collectors: ReadonlyMap<CollectorKind, PipelineFunction>;
   readonly transform: PipelineFunction;
+  readonly operations: Operations;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps) {
     super(scope, id, props);
@@ -120,9 +121,8 @@ export class SluiceStack extends Stack {
     Tags.of(this.handoffTopic).add('sluice:role', 'handoff');
 
     // ---- Alarm topics, one per owner -----------------------------------------------------------
-    const owners = new Set([PIPELINE_OWNER, ...sources.map((s) => s.owners.collection)]);
     const alarmTopics = new Map(
-      [...owners].map((owner) => [
+      alarmOwners(sources).map((owner) => [
         owner,
         new Topic(this, `AlarmTopic${pascalCase(owner)}`, {
           displayName: `Sluice alarms for ${owner}`,
@@ -214,6 +214,21 @@ export class SluiceStack extends Stack {
       collectors.set(kind, collector);
     }
     this.collectors = collectors;
+
+    // ---- Operations: freshness checker, alarms, dashboard, owner tags ---------------------------
+    this.operations = new Operations(this, 'Operations', {
+      sources,
+      sourceQueues: queues,
+      transformQueue: this.transformQueue,
+      collectors,
+      transform: this.transform,
+      recordsTable: this.recordsTable,
+      ledgerTable: this.ledgerTable,
+      tasksTable: this.tasksTable,
+      rawBucket: this.rawBucket,
+      alarmTopics,
+      runbookBaseUrl,
+    });
   }
 
   /** Lets a function open hand-off tasks and announce them. */

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -16,16 +17,20 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { STACK_NAME } from '../infra/stack-name.js';
 import { sources } from '../sources/registry.js';
 import { loadTemplate } from './cloud-template.js';
+import { LocalCloudWatch } from './cloudwatch-bridge.js';
 import { type DemoSite, demoOriginOverrides, startDemoSite } from './demo-site/server.js';
 import { type Emulator, startEmulator } from './emulator.js';
 import { LocalFunction } from './lambda-runtime.js';
+import type { LocalEnvFile, StackResource } from './local-env-file.js';
 import { CDK_OUT_DIR, PROJECT_ROOT, SCRATCH_DIR } from './paths.js';
 import {
   type EmulatorClients,
   type LocalQueue,
   type Provisioned,
   provisionFromTemplate,
+  tagsOf,
 } from './provision.js';
+import { ScheduledRuleRunner } from './scheduled-rules.js';
 import { type BatchReport, SqsEventSourcePoller } from './sqs-poller.js';
 
 // The AWS SDK warns once per process that Node 20 support ends in 2027; locally that is noise.
@@ -60,16 +65,26 @@ export interface LocalEnvironment {
   readonly endpoint: string;
   readonly emulatorVersion: string;
   readonly logDir: string;
-  readonly clients: EmulatorClients & { readonly documents: DynamoDBDocumentClient };
+  readonly clients: EmulatorClients & {
+    readonly documents: DynamoDBDocumentClient;
+    readonly cloudwatch: CloudWatchClient;
+  };
   readonly provisioned: Provisioned;
   readonly demoSite: DemoSite;
   readonly functions: ReadonlyMap<string, LocalFunction>;
   readonly pollers: readonly SqsEventSourcePoller[];
+  /** EventBridge schedules (the freshness checker), run on timers scaled by the time scale. */
+  readonly schedules: ScheduledRuleRunner;
+  /** Function logs' EMF metrics and Lambda's own metrics, put into the emulator's CloudWatch. */
+  readonly metrics: LocalCloudWatch;
   readonly rawBucket: string;
   readonly recordsTable: string;
   readonly ledgerTable: string;
+  readonly tasksTable: string;
   readonly transformQueues: SourceQueues;
   sourceQueues(source: string): SourceQueues;
+  /** Every resource as CloudFormation would list it, for `.sluice/local-env.json` and the CLI. */
+  describe(): LocalEnvFile;
   stop(): Promise<void>;
 }
 
@@ -133,6 +148,8 @@ export async function startLocalEnvironment(
     };
     const dynamodb = new DynamoDBClient(sdkConfig);
     const clients = {
+      // moto cannot read the gzip bodies the SDK sends for PutMetricData above 10 KB.
+      cloudwatch: new CloudWatchClient({ ...sdkConfig, disableRequestCompression: true }),
       sqs: new SQSClient(sdkConfig),
       s3: new S3Client({ ...sdkConfig, forcePathStyle: true }),
       dynamodb,
@@ -146,6 +163,11 @@ export async function startLocalEnvironment(
       nameSuffix: runId.slice(-6),
       timeScale,
     });
+
+    const metrics = new LocalCloudWatch(clients.cloudwatch);
+    // Stopped after the functions (cleanups run in reverse), so their last lines are published too.
+    cleanups.push(() => metrics.stop());
+    const physicalName = (logicalId: string) => provisioned.resolved.get(logicalId)?.ref ?? logicalId;
 
     const demoSite = await startDemoSite();
     cleanups.push(() => demoSite.close());
@@ -170,7 +192,12 @@ export async function startLocalEnvironment(
         logFile: join(logDir, `${spec.logicalId}.log`),
         region: LOCAL_REGION,
         accountId: LOCAL_ACCOUNT,
-        ...(options.onLogLine === undefined ? {} : { onLogLine: options.onLogLine }),
+        onLogLine: (functionLogicalId, line) => {
+          metrics.acceptLogLine(line);
+          options.onLogLine?.(functionLogicalId, line);
+        },
+        onInvocation: (functionLogicalId, result) =>
+          metrics.recordInvocation(physicalName(functionLogicalId), result),
       });
       functions.set(spec.logicalId, fn);
       cleanups.push(() => fn.stop());
@@ -191,6 +218,14 @@ export async function startLocalEnvironment(
       return poller;
     });
 
+    const schedules = new ScheduledRuleRunner(provisioned.scheduledRules, functions, {
+      timeScale,
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT,
+    });
+    schedules.start();
+    cleanups.push(() => schedules.stop());
+
     const queueIds = [...provisioned.queues.keys()];
     const queuePair = (tags: { [key: string]: string }): SourceQueues => {
       const jobs = provisioned.queues.get(
@@ -205,6 +240,23 @@ export async function startLocalEnvironment(
     };
     const tableIds = [...provisioned.tables.keys()];
     const bucketIds = [...provisioned.buckets.keys()];
+    const tableTagged = (role: string) =>
+      provisioned.tables.get(findTagged(provisioned, tableIds, { 'sluice:role': role })) ?? '';
+    const startedAt = new Date().toISOString();
+    const describe = (): LocalEnvFile => ({
+      runId,
+      endpoint: emulator.endpoint,
+      region: LOCAL_REGION,
+      stackName: STACK_NAME,
+      pid: process.pid,
+      startedAt,
+      resources: Object.entries(template.Resources).flatMap(([logicalId, resource]): StackResource[] => {
+        const local = provisioned.resolved.get(logicalId);
+        return local === undefined
+          ? []
+          : [{ logicalId, type: resource.Type, physicalId: local.ref, tags: tagsOf(resource) }];
+      }),
+    });
 
     return {
       runId,
@@ -216,13 +268,15 @@ export async function startLocalEnvironment(
       demoSite,
       functions,
       pollers,
+      schedules,
+      metrics,
       rawBucket: provisioned.buckets.get(findTagged(provisioned, bucketIds, { 'sluice:role': 'raw' })) ?? '',
-      recordsTable:
-        provisioned.tables.get(findTagged(provisioned, tableIds, { 'sluice:role': 'records' })) ?? '',
-      ledgerTable:
-        provisioned.tables.get(findTagged(provisioned, tableIds, { 'sluice:role': 'ledger' })) ?? '',
+      recordsTable: tableTagged('records'),
+      ledgerTable: tableTagged('ledger'),
+      tasksTable: tableTagged('tasks'),
       transformQueues: queuePair({ 'sluice:stage': 'transform' }),
       sourceQueues: (source) => queuePair({ 'sluice:stage': 'collect', 'sluice:source': source }),
+      describe,
       stop,
     };
   } catch (error) {

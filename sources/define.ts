@@ -6,6 +6,7 @@
  * The split keeps parsing libraries out of the collector bundles (decision 1).
  */
 import type { z } from 'zod';
+import { workflowProblems } from './workflow.js';
 
 export interface SourceOwners {
   /** Who is paged when collection fails (the source's queue, collector, egress). */
@@ -16,6 +17,63 @@ export interface SourceOwners {
   readonly dataStore: string;
   /** Who decides what counts as a meaningful change and which entities matter. */
   readonly businessRules: string;
+}
+
+/** One of the four owner roles; workflow steps and decisions name the role, the definition names the team. */
+export type OwnerRole = keyof SourceOwners;
+
+/** A step of the happy path, in order. */
+export interface WorkflowStep {
+  /** Short kebab-case ID that failure points and decisions refer to, e.g. `fetch`. */
+  readonly id: string;
+  /** What happens, in words an operator who never read the code understands. */
+  readonly does: string;
+  /** The collector's stage (the source's queue and DLQ) or the transform's (the shared ones). */
+  readonly stage: 'collect' | 'transform';
+  /** Who answers for this step. */
+  readonly owner: OwnerRole;
+  /** Other ways this step can go that are not failures (a redirect, a fallback). @default - none */
+  readonly branches?: readonly WorkflowBranch[];
+}
+
+export interface WorkflowBranch {
+  readonly when: string;
+  /** What the step does instead. */
+  readonly does: string;
+}
+
+/** What the pipeline does when a failure point is hit (DESIGN.md decision 5). */
+export type FailureHandling = 'retry' | 'dead-letter' | 'hand-off';
+
+/** Something that can go wrong at a step, and how the pipeline handles it. */
+export interface FailurePoint {
+  readonly step: string;
+  readonly failure: string;
+  /** The reason codes recorded for it (job ledger, DLQ attributes, hand-off tasks, logs). */
+  readonly reasons: readonly string[];
+  readonly handling: FailureHandling;
+  /** For `hand-off`: the ID of the decision a person takes. */
+  readonly decision?: string;
+}
+
+/** Where the automation stops and a person decides (a hand-off task is opened). */
+export interface DecisionPoint {
+  readonly id: string;
+  readonly step: string;
+  readonly question: string;
+  readonly decidedBy: OwnerRole;
+  /** What the person can do, each an action they can take. */
+  readonly options: readonly string[];
+}
+
+/**
+ * How a source's work flows: the happy path, its branches, what can fail and how each failure is
+ * handled, and the decisions left to people. `runbooks/workflows/<source>.md` is generated from it.
+ */
+export interface SourceWorkflow {
+  readonly steps: readonly WorkflowStep[];
+  readonly failurePoints: readonly FailurePoint[];
+  readonly decisions: readonly DecisionPoint[];
 }
 
 export interface RetryBudget {
@@ -56,6 +114,8 @@ interface SourceDefinitionBase<Input> {
   readonly origin: string;
   /** Hosts the collector may contact for this source; anything else is refused. */
   readonly allowedHosts: readonly string[];
+  /** Required: the workflow map, ownership docs and runbooks are generated from it. */
+  readonly workflow: SourceWorkflow;
 }
 
 export interface HttpSourceDefinition<Input = unknown> extends SourceDefinitionBase<Input> {
@@ -114,6 +174,10 @@ export function defineSource<Input>(definition: SourceDefinition<Input>): Source
   const originHost = new URL(definition.origin).host;
   if (!definition.allowedHosts.includes(originHost)) {
     throw new Error(`${definition.name}: origin host ${originHost} must be in allowedHosts`);
+  }
+  const problems = workflowProblems(definition);
+  if (problems.length > 0) {
+    throw new Error(`${definition.name}: the workflow is incomplete: ${problems.join('; ')}`);
   }
   return definition;
 }

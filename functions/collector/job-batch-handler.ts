@@ -13,7 +13,14 @@ import type { RawStore } from '../adapters/raw-store.js';
 import type { WorkQueues } from '../adapters/work-queues.js';
 import { type CollectJobDeps, collectJob, type JobMessage } from '../core/collect-job.js';
 import { failureClassOf } from '../core/errors.js';
-import { countForSource, logger, MetricName, timeForSource } from '../observability.js';
+import {
+  addJobLogKeys,
+  countForSource,
+  logger,
+  MetricName,
+  timeForSource,
+  withJobLogKeys,
+} from '../observability.js';
 
 export interface CollectorHandlerDeps {
   readonly collect: CollectJobDeps['collect'];
@@ -39,8 +46,21 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
 
   async function handleRecord(record: SQSRecord): Promise<void> {
     const message = toJobMessage(record);
+    // Which branches the fetch took, for the outcome line; the core keeps them in the manifest.
+    let branches: readonly string[] | undefined;
     const outcome = await collectJob(message, {
-      collect: deps.collect,
+      collect: async (source, request) => {
+        // From here on every line of this job carries its identity and input.
+        addJobLogKeys({
+          traceId: request.traceId,
+          jobKey: request.jobKey,
+          source: source.name,
+          input: request.input,
+        });
+        const collection = await deps.collect(source, request);
+        branches = collection.branches;
+        return collection;
+      },
       rawStore: deps.rawStore,
       ledger: deps.ledger,
       findSource,
@@ -56,11 +76,12 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
       messageId: record.messageId,
       attempt: message.receiveCount,
       durationMs: outcome.durationMs,
+      branches,
     };
 
     if (outcome.status === 'collected') {
       logger.info('job collected', { ...context, outcome: 'collected', manifestKey: outcome.manifestKey });
-      countForSource(source, MetricName.JobSucceeded);
+      countForSource(source, MetricName.JobCollected);
       timeForSource(source, MetricName.CollectionLatency, outcome.durationMs);
       return;
     }
@@ -123,7 +144,9 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
 
   return async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
     logger.addContext(context);
-    return processPartialResponse(event, handleRecord, processor, {
+    const inJobContext = (record: SQSRecord) =>
+      withJobLogKeys({ messageId: record.messageId }, () => handleRecord(record));
+    return processPartialResponse(event, inJobContext, processor, {
       context,
       // A batch where every job failed transiently is not a function error: the failures are
       // reported per item and measured by Sluice's own metrics.

@@ -6,6 +6,7 @@ import { DynamoSnsHandoffDesk } from '../adapters/handoff-desk.js';
 import { DynamoJobLedger } from '../adapters/job-ledger.js';
 import { S3RawStore } from '../adapters/raw-store.js';
 import { DynamoRecordStore } from '../adapters/record-store.js';
+import { DynamoSourceFreshness } from '../adapters/source-freshness.js';
 import { QueueRoutes, SqsWorkQueues } from '../adapters/work-queues.js';
 import { jsonVariable, readEnvironment } from '../config.js';
 import { createTransformHandler } from './manifest-batch-handler.js';
@@ -32,6 +33,7 @@ export const handler = createTransformHandler({
     snsClient(),
     env.HANDOFF_TOPIC_ARN,
   ),
+  freshness: new DynamoSourceFreshness(dynamoDocumentClient(), env.LEDGER_TABLE_NAME),
   findParser,
   rawBucketName: env.RAW_BUCKET_NAME,
   timeScale: env.SLUICE_TIME_SCALE ?? 1,

@@ -12,6 +12,7 @@ import type { HandoffDesk } from '../adapters/handoff-desk.js';
 import type { JobLedger } from '../adapters/job-ledger.js';
 import type { RawStore } from '../adapters/raw-store.js';
 import type { RecordStore } from '../adapters/record-store.js';
+import type { SourceFreshness } from '../adapters/source-freshness.js';
 import type { WorkQueues } from '../adapters/work-queues.js';
 import { type ClassifiedError, classifyFailure } from '../core/classify-failure.js';
 import { failureClassOf, PermanentError, TransientError } from '../core/errors.js';
@@ -21,7 +22,14 @@ import { type CreatedObject, createdObjects, S3Notification } from '../core/s3-n
 import { traceIdForMessage } from '../core/trace-id.js';
 import { TRANSFORM_RETRY_BUDGET } from '../core/transform-budget.js';
 import { InvalidOutputError, transformManifest } from '../core/transform-manifest.js';
-import { countForSource, logger, MetricName, timeForSource } from '../observability.js';
+import {
+  addJobLogKeys,
+  countForSource,
+  logger,
+  MetricName,
+  timeForSource,
+  withJobLogKeys,
+} from '../observability.js';
 
 export interface TransformHandlerDeps {
   readonly rawStore: RawStore;
@@ -29,6 +37,8 @@ export interface TransformHandlerDeps {
   readonly ledger: JobLedger;
   readonly queues: WorkQueues;
   readonly desk: HandoffDesk;
+  /** Each source's newest observation that became records; the freshness checker reads it. */
+  readonly freshness: SourceFreshness;
   readonly findParser: (source: string) => SourceParser | undefined;
   readonly rawBucketName: string;
   /** Local runs scale retry delays down; 1 in AWS. @default 1 */
@@ -72,6 +82,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
       traceId: traceIdForMessage(record.messageId),
       source: parsedKey?.source,
     };
+    addJobLogKeys({ ...identity, manifestKey, attempt });
     try {
       const result = await transformManifest(manifestKey, deps);
       identity = {
@@ -79,6 +90,14 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         traceId: result.manifest.traceId,
         source: result.manifest.source,
       };
+      addJobLogKeys({ ...identity, input: result.manifest.job.input });
+      const freshness = await deps.freshness.markObserved({
+        source: result.manifest.source,
+        newestObservedAt: new Date(result.manifest.observedAt),
+        newestTraceId: result.manifest.traceId,
+        newestJobKey: result.manifest.jobKey,
+        updatedAt: new Date(),
+      });
       const finishedAt = new Date();
       await deps.ledger.recordAttempt({
         ...identity,
@@ -96,9 +115,11 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         trigger: object.trigger,
         outcome: 'transformed',
         counts: result.counts,
+        freshness,
         durationMs: finishedAt.getTime() - startedAt.getTime(),
       });
       const source = result.manifest.source;
+      countForSource(source, MetricName.JobSucceeded);
       countForSource(source, MetricName.RecordsWritten, result.counts.created + result.counts.updated);
       countForSource(source, MetricName.RecordsUnchanged, result.counts.unchanged);
       countForSource(source, MetricName.RecordsStale, result.counts.stale);
@@ -135,6 +156,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
       errorClass,
       reason: classified.reason,
       error: classified.message,
+      durationMs: Date.now() - startedAt.getTime(),
     };
     const ledgerEntry = {
       ...identity,
@@ -169,6 +191,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
           retryNumber: decision.retryNumber,
           retryInSeconds: decision.delaySeconds,
         });
+        countForSource(source, MetricName.JobRetried);
         throw classified;
       }
       deadLetter = {
@@ -212,6 +235,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
       attempts: attempt,
     });
     logger.error('transform dead-lettered', { ...fields, ...deadLetter, outcome: 'dead-lettered' });
+    countForSource(source, MetricName.JobDeadLettered);
   }
 
   async function handleRecord(record: SQSRecord): Promise<void> {
@@ -250,7 +274,9 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
 
   return async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
     logger.addContext(context);
-    return processPartialResponse(event, handleRecord, processor, {
+    const inJobContext = (record: SQSRecord) =>
+      withJobLogKeys({ messageId: record.messageId }, () => handleRecord(record));
+    return processPartialResponse(event, inJobContext, processor, {
       context,
       throwOnFullBatchFailure: false,
     });

@@ -8,6 +8,11 @@ import type { HandoffDesk, HandoffResult, HandoffTask } from '../../functions/ad
 import type { AttemptEntry, JobLedger } from '../../functions/adapters/job-ledger.js';
 import type { PutResult, RawStore, StoredObject } from '../../functions/adapters/raw-store.js';
 import type { RecordStore, UpsertOptions } from '../../functions/adapters/record-store.js';
+import type {
+  FreshnessMark,
+  MarkResult,
+  SourceFreshness,
+} from '../../functions/adapters/source-freshness.js';
 import type { DeadLetterNote, WorkQueues } from '../../functions/adapters/work-queues.js';
 import type { RawManifest, RecordItem } from '../../functions/core/contracts.js';
 import { fetchPrefix, MANIFEST_NAME } from '../../functions/core/raw-layout.js';
@@ -166,4 +171,25 @@ export async function storeCollection(rawStore: RawStore, fixture: CollectionFix
     metadata: {},
   });
   return manifestKey;
+}
+
+/** Freshness marks kept in memory, moved forward only, as the DynamoDB adapter does. */
+export class InMemoryFreshness implements SourceFreshness {
+  readonly marks = new Map<string, FreshnessMark>();
+
+  async markObserved(mark: FreshnessMark): Promise<MarkResult> {
+    const current = this.marks.get(mark.source);
+    if (current !== undefined && current.newestObservedAt >= mark.newestObservedAt) return 'not-newer';
+    this.marks.set(mark.source, mark);
+    return 'advanced';
+  }
+
+  async newest(sources: readonly string[]): Promise<Map<string, FreshnessMark>> {
+    return new Map(
+      sources.flatMap((source) => {
+        const mark = this.marks.get(source);
+        return mark === undefined ? [] : [[source, mark] as const];
+      }),
+    );
+  }
 }

@@ -18,6 +18,7 @@ import { TRANSFORM_RETRY_BUDGET } from '../../functions/core/transform-budget.js
 import { createTransformHandler } from '../../functions/transform/manifest-batch-handler.js';
 import { defineParser } from '../../sources/define.js';
 import {
+  InMemoryFreshness,
   InMemoryRawStore,
   InMemoryRecordStore,
   RecordingDesk,
@@ -73,6 +74,7 @@ function handlerWith(overrides: { rawStore?: RawStore; recordStore?: RecordStore
     ledger,
     queues,
     desk,
+    freshness: new InMemoryFreshness(),
     findParser: (source) => (source === parser.source ? parser : undefined),
     rawBucketName: BUCKET,
     random: () => 0.5,
