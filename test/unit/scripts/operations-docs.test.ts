@@ -62,8 +62,11 @@ describe('workflow map', () => {
 
     expect(failureEdges).toHaveLength(demoCatalog.workflow.failurePoints.length);
     expect(failureEdges).toContain('  step_fetch -- "http-404, http-4xx" --> dlq_source');
-    expect(failureEdges).toContain('  step_parse -- "no-records" --> decision_no_records');
-    expect(failureEdges).toContain('  step_upsert -- "aws-error, timeout, unexpected" --> retry_transform');
+    expect(failureEdges).toContain('  step_parse -- "no-records, parse-failed" --> decision_no_records');
+    expect(failureEdges).toContain(
+      '  step_upsert -- "aws-error, timeout, unexpected, record-contention" --> retry_transform',
+    );
+    expect(failureEdges).toContain('  step_upsert -- "retries-exhausted, record-invalid" --> dlq_transform');
   });
 
   it('says where each handling leads, with the retry budget', () => {
