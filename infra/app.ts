@@ -1,6 +1,7 @@
 /** The CDK app: `npx cdk synth` / `npx cdk deploy` run this file (see cdk.json). */
 import { App, Aws } from 'aws-cdk-lib';
 import { sources } from '../sources/registry.js';
+import { acknowledgeNagFindings, addNagChecks } from './nag.js';
 import { type RawStorageSettings, SluiceStack } from './sluice-stack.js';
 import { STACK_NAME } from './stack-name.js';
 
@@ -56,6 +57,9 @@ export function buildApp(app: App = new App()): { app: App; stack: SluiceStack }
     description: 'Sluice: production-grade collection pipeline (queues, collectors, raw storage, transforms)',
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });
+  // cdk-nag checks every synth; an unacknowledged finding fails it.
+  addNagChecks(app);
+  acknowledgeNagFindings(stack);
   return { app, stack };
 }
 

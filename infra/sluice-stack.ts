@@ -5,6 +5,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { BlockPublicAccess, Bucket, BucketEncryption, EventType, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { MANIFEST_NAME, RAW_PREFIX } from '../functions/core/raw-layout.js';
 import { TRANSFORM_MAX_RECEIVE_COUNT } from '../functions/core/transform-budget.js';
@@ -53,6 +54,25 @@ export class SluiceStack extends Stack {
   readonly collectors: ReadonlyMap<CollectorKind, PipelineFunction>;
   readonly transform: PipelineFunction;
   readonly operations: Operations;
+
+  /** Every Sluice function (collectors, transform, freshness checker). */
+  get pipelineFunctions(): PipelineFunction[] {
+    return [...this.queueConsumers, this.operations.freshnessChecker.function];
+  }
+
+  /** The functions an SQS event source mapping invokes. */
+  get queueConsumers(): PipelineFunction[] {
+    return [...this.collectors.values(), this.transform];
+  }
+
+  /** Every dead-letter queue: per source, the transform's, and the freshness schedule's. */
+  get deadLetterQueues(): Queue[] {
+    return [
+      ...[...this.sourceQueues.values()].map((q) => q.deadLetterQueue),
+      this.transformQueue.deadLetterQueue,
+      this.operations.freshnessChecker.scheduleDeadLetterQueue,
+    ];
+  }
 
   constructor(scope: Construct, id: string, props: SluiceStackProps) {
     super(scope, id, props);
@@ -165,7 +185,7 @@ export class SluiceStack extends Stack {
         ]),
       },
     });
-    this.rawBucket.grantRead(this.transform.function, `${RAW_PREFIX}*`);
+    this.rawBucket.grantReadRaw(this.transform.function);
     this.recordsTable.grant(this.transform.function, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
     this.ledgerTable.grant(this.transform.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     this.transformQueue.deadLetterQueue.grantSendMessages(this.transform.function);
@@ -284,7 +304,7 @@ export class SluiceStack extends Stack {
             ],
           });
 
-    this.rawBucket.grantPut(collector.function, `${RAW_PREFIX}*`);
+    this.rawBucket.grantAppendRaw(collector.function);
     this.ledgerTable.grant(collector.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     this.grantHandoff(collector);
     for (const source of consumed) {

@@ -1,5 +1,5 @@
 import { Annotations, Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import {
   BlockPublicAccess,
   Bucket,
@@ -139,5 +139,29 @@ export class RawBucket extends Bucket {
         },
       }),
     );
+  }
+
+  /**
+   * Lets a collector add raw objects, and nothing else: `s3:PutObject` under `raw/` (the bucket
+   * policy makes every such write conditional on If-None-Match). Narrower than grantPut, which
+   * also gives Object Lock retention, legal hold and multipart-abort rights.
+   */
+  grantAppendRaw(grantee: IGrantable): Grant {
+    return Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['s3:PutObject'],
+      resourceArns: [this.arnForObjects(`${RAW_PREFIX}*`)],
+      resource: this,
+    });
+  }
+
+  /** Lets a transform read raw objects under `raw/`, and nothing else (no listing, no bucket reads). */
+  grantReadRaw(grantee: IGrantable): Grant {
+    return Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['s3:GetObject'],
+      resourceArns: [this.arnForObjects(`${RAW_PREFIX}*`)],
+      resource: this,
+    });
   }
 }

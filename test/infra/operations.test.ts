@@ -344,6 +344,8 @@ describe('the freshness checker', () => {
     expect(actions.sort()).toEqual([
       'dynamodb:BatchGetItem',
       'dynamodb:Query',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
       'xray:PutTelemetryRecords',
       'xray:PutTraceSegments',
     ]);
