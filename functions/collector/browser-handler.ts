@@ -34,6 +34,7 @@ const collector = new BrowserCollector(session, {
   userAgent: 'Sluice/0.1 (+collector; headless)',
   blockedResourceTypes: new Set(['image', 'font', 'media']),
 });
+const ledger = new DynamoJobLedger(dynamoDocumentClient(), env.LEDGER_TABLE_NAME);
 
 export const handler = createCollectorHandler({
   collect: (source, request) => {
@@ -45,7 +46,8 @@ export const handler = createCollectorHandler({
     return collector.collect(source, request);
   },
   rawStore: new S3RawStore(s3Client(), env.RAW_BUCKET_NAME),
-  ledger: new DynamoJobLedger(dynamoDocumentClient(), env.LEDGER_TABLE_NAME),
+  ledger,
+  claims: ledger,
   queues: new SqsWorkQueues(sqsClient(), env.QUEUE_ROUTES),
   desk: new DynamoSnsHandoffDesk(
     dynamoDocumentClient(),

@@ -8,7 +8,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { findSource } from '../../sources/registry.js';
 import type { HandoffDesk } from '../adapters/handoff-desk.js';
-import type { JobLedger } from '../adapters/job-ledger.js';
+import type { JobClaims, JobLedger } from '../adapters/job-ledger.js';
 import type { RawStore } from '../adapters/raw-store.js';
 import type { WorkQueues } from '../adapters/work-queues.js';
 import { type CollectJobDeps, collectJob, type JobMessage } from '../core/collect-job.js';
@@ -19,6 +19,7 @@ export interface CollectorHandlerDeps {
   readonly collect: CollectJobDeps['collect'];
   readonly rawStore: RawStore;
   readonly ledger: JobLedger;
+  readonly claims: JobClaims;
   readonly queues: WorkQueues;
   readonly desk: HandoffDesk;
   /** Local runs scale retry delays down; 1 in AWS. */
@@ -34,15 +35,26 @@ function toJobMessage(record: SQSRecord): JobMessage {
   };
 }
 
+/**
+ * A claim outlives its invocation by this much, so clock differences between containers (NTP
+ * keeps them within milliseconds) can never make it lapse while its holder could still write.
+ */
+const CLAIM_LEASE_MARGIN_MS = 5_000;
+
 export function createCollectorHandler(deps: CollectorHandlerDeps) {
   const processor = new BatchProcessor(EventType.SQS);
 
-  async function handleRecord(record: SQSRecord): Promise<void> {
+  async function handleRecord(record: SQSRecord, lambdaContext: Context): Promise<void> {
     const message = toJobMessage(record);
     const outcome = await collectJob(message, {
       collect: deps.collect,
       rawStore: deps.rawStore,
       ledger: deps.ledger,
+      claims: deps.claims,
+      // Lambda stops this invocation at its deadline, so a claim lasting past it cannot outlive
+      // a delivery still at work.
+      leaseUntil: () =>
+        new Date(Date.now() + lambdaContext.getRemainingTimeInMillis() + CLAIM_LEASE_MARGIN_MS),
       findSource,
       clock: () => new Date(),
       timeScale: deps.timeScale,
@@ -64,6 +76,23 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
       timeForSource(source, MetricName.CollectionLatency, outcome.durationMs);
       return;
     }
+    if (outcome.status === 'duplicate') {
+      logger.info('duplicate delivery; the job was already collected', {
+        ...context,
+        outcome: 'duplicate',
+        collectedAt: outcome.collectedAt.toISOString(),
+      });
+      return;
+    }
+    if (outcome.status === 'deferred') {
+      await deps.queues.delay(record.eventSourceARN, record.receiptHandle, outcome.delaySeconds);
+      logger.info('another delivery is collecting this job; looking again later', {
+        ...context,
+        outcome: 'deferred',
+        retryInSeconds: outcome.delaySeconds,
+      });
+      throw new Error(`job ${identity.jobKey} is being collected by another delivery`);
+    }
 
     const errorClass = failureClassOf(outcome.error);
     const errorFields = { errorClass, reason: outcome.error.reason, error: outcome.error.message };
@@ -76,6 +105,8 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
         outcome: 'retrying',
         retryNumber: next.retryNumber,
         retryInSeconds: next.delaySeconds,
+        ...(next.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: next.retryAfterSeconds }),
+        ...(outcome.evidenceKeys.length === 0 ? {} : { snapshotKeys: outcome.evidenceKeys }),
       });
       countForSource(source, MetricName.JobRetried);
       throw outcome.error;
@@ -117,6 +148,7 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
       reason,
       error: text,
       outcome: 'dead-lettered',
+      ...(outcome.evidenceKeys.length === 0 ? {} : { snapshotKeys: outcome.evidenceKeys }),
     });
     countForSource(source, MetricName.JobDeadLettered);
   }
