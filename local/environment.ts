@@ -9,14 +9,16 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SourceCredentialsSecret } from '../functions/adapters/source-credentials.js';
 import { STACK_NAME } from '../infra/stack-name.js';
 import { sources } from '../sources/registry.js';
 import { loadTemplate } from './cloud-template.js';
-import { type DemoSite, demoOriginOverrides, startDemoSite } from './demo-site/server.js';
+import type { PortalCredentials } from './demo-site/portal.js';
+import { DEMO_DOMAIN, type DemoSite, demoOriginOverrides, startDemoSite } from './demo-site/server.js';
 import { type Emulator, startEmulator } from './emulator.js';
 import { LocalFunction } from './lambda-runtime.js';
 import { CDK_OUT_DIR, PROJECT_ROOT, SCRATCH_DIR } from './paths.js';
@@ -101,6 +103,30 @@ function findTagged(
   return matches[0] as string;
 }
 
+/**
+ * The credentials the demo portal accepts: whatever the stack's secret for the demo source that
+ * signs in holds in the emulator (generated at provisioning), so the collector signs in with
+ * exactly what it reads from Secrets Manager, as in AWS.
+ */
+async function demoPortalCredentials(
+  provisioned: Provisioned,
+  secrets: SecretsManagerClient,
+): Promise<PortalCredentials | undefined> {
+  const portal = sources.find(
+    (s) =>
+      s.kind === 'browser' && s.login !== undefined && new URL(s.origin).hostname.endsWith(`.${DEMO_DOMAIN}`),
+  );
+  if (portal === undefined) return undefined;
+  const secretId = [...provisioned.secrets.keys()].find((id) => {
+    const tags = provisioned.tags.get(id) ?? {};
+    return tags['sluice:role'] === 'credentials' && tags['sluice:source'] === portal.name;
+  });
+  const arn = secretId === undefined ? undefined : provisioned.secrets.get(secretId);
+  if (arn === undefined) throw new Error(`the template has no credentials secret for ${portal.name}`);
+  const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
+  return SourceCredentialsSecret.parse(JSON.parse(SecretString ?? ''));
+}
+
 export async function startLocalEnvironment(
   options: LocalEnvironmentOptions = {},
 ): Promise<LocalEnvironment> {
@@ -147,7 +173,8 @@ export async function startLocalEnvironment(
       timeScale,
     });
 
-    const demoSite = await startDemoSite();
+    const portalCredentials = await demoPortalCredentials(provisioned, clients.secrets);
+    const demoSite = await startDemoSite(portalCredentials === undefined ? {} : { portalCredentials });
     cleanups.push(() => demoSite.close());
 
     const extraEnvironment = {

@@ -5,9 +5,18 @@
 
 import type { SourceDefinition } from './define.js';
 import { demoCatalog } from './demo-catalog/source.js';
+import { demoFaults } from './demo-faults/source.js';
+import { demoFaultsBrowser } from './demo-faults-browser/source.js';
+import { demoPortal } from './demo-portal/source.js';
 import { demoRates } from './demo-rates/source.js';
 
-export const sources: readonly SourceDefinition[] = [demoCatalog, demoRates];
+export const sources: readonly SourceDefinition[] = [
+  demoCatalog,
+  demoRates,
+  demoPortal,
+  demoFaults,
+  demoFaultsBrowser,
+];
 
 const byName = new Map(sources.map((s) => [s.name, s]));
 

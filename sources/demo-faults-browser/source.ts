@@ -1,0 +1,28 @@
+import { defineSource } from '../define.js';
+import { FaultsInput } from '../demo-faults/source.js';
+
+/**
+ * The demo site's fault routes in headless Chromium: hanging pages, changed layouts, captchas,
+ * subresources on private addresses. Same hostile free-form path as `demo-faults`.
+ */
+export const demoFaultsBrowser = defineSource<FaultsInput>({
+  name: 'demo-faults-browser',
+  title: 'Demo fault routes (browser)',
+  description: 'Pages that fail on purpose, collected with headless Chromium.',
+  kind: 'browser',
+  input: FaultsInput,
+  owners: {
+    collection: 'team-collection',
+    transformation: 'team-data',
+    dataStore: 'team-data',
+    businessRules: 'team-collection',
+  },
+  freshnessSlaMinutes: 24 * 60,
+  dedupeWindowSeconds: 3600,
+  retry: { delaysSeconds: [30, 300, 1800] },
+  maxConcurrency: 2,
+  batchSize: 2,
+  origin: 'https://faults-browser.demo.sluice.example',
+  allowedHosts: ['faults-browser.demo.sluice.example'],
+  browse: (input) => ({ path: input.path, readyWhen: 'main[data-ready="true"]' }),
+});
