@@ -238,10 +238,10 @@ export class BrowserCollector {
     const plan = source.browse(request.input);
     const url = assertUrlAllowed(new URL(plan.path, origin), policy);
     const credentials = source.login === undefined ? undefined : await this.credentialsFor(source.name);
-    const browser = await this.browsers.current();
+    let browser = await this.browsers.current();
     // The job's own proxy: every connection of its context is admitted under its source's policy.
     const proxy = await EgressProxy.start(new EgressGuard(policy, this.options.resolver ?? systemResolver));
-    const job = new BrowserJob(source, request, {
+    const setting: JobSetting = {
       origin,
       url,
       plan,
@@ -250,15 +250,32 @@ export class BrowserCollector {
       credentials,
       sessions: this.sessions,
       options: this.options,
-    });
+    };
+    let job = new BrowserJob(source, request, setting);
     const secrets = credentials === undefined ? [] : [credentials.password];
+    const work = async (): Promise<Collection> => {
+      try {
+        await job.open(browser);
+      } catch (error) {
+        if (browser.isConnected()) throw error;
+        // The browser died since the last job and nobody had noticed: nothing was done yet, so
+        // relaunch it and start this job again, once.
+        await job.close();
+        browser = await this.browsers.current();
+        job = new BrowserJob(source, request, setting);
+        await job.open(browser);
+      }
+      return job.run();
+    };
     try {
-      return await this.watch(job.run(browser), job);
+      return await this.watch(work(), () => ({ job, browser }));
     } catch (caught) {
       const error = scrub(caught, secrets);
       // A renderer that crashed reports "Target crashed" before the browser's own death is noticed.
       const crashed = !browser.isConnected() || job.pageCrashed;
-      const observed = crashed ? new BrowserCrashedError(`${(error as Error).message}`, { cause: error }) : error;
+      const observed = crashed
+        ? new BrowserCrashedError(`${(error as Error).message}`, { cause: error })
+        : error;
       const evidence = await job.snapshotFailure(observed, secrets);
       throw new FailureWithEvidence(observed, evidence);
     } finally {
@@ -276,19 +293,40 @@ export class BrowserCollector {
     return this.options.credentials.get(source);
   }
 
-  /** Runs a job under the watchdog; a job past its time means a hung browser, which is replaced. */
-  private async watch<T>(work: Promise<T>, job: BrowserJob): Promise<T> {
+  /**
+   * Runs a job under the watchdog. A job past its time has hung somewhere: its context is closed,
+   * and a browser that no longer answers is discarded so the next job gets a new one.
+   */
+  private async watch<T>(
+    work: Promise<T>,
+    current: () => { readonly job: BrowserJob; readonly browser: Browser },
+  ): Promise<T> {
     work.catch(() => undefined);
     try {
       return await withTimeout(work, this.options.jobTimeoutMs, 'job');
     } catch (error) {
       if (!(error instanceof StepTimeoutError) || error.step !== 'job') throw error;
-      const closed = await job.close();
-      if (!closed) await this.browsers.discard('a job outlived its watchdog and its context would not close');
+      const { job, browser } = current();
+      const healthy = (await job.close()) && (await answers(browser));
+      if (!healthy)
+        await this.browsers.discard('a job outlived its watchdog and the browser does not answer');
       throw new BrowserCrashedError(
-        `the job did not finish within ${this.options.jobTimeoutMs} ms; browser ${closed ? 'kept' : 'relaunched'}`,
+        `the job did not finish within ${this.options.jobTimeoutMs} ms; browser ${healthy ? 'kept' : 'relaunched'}`,
       );
     }
+  }
+}
+
+/** Whether a browser still answers a protocol round trip within a few seconds. */
+async function answers(browser: Browser): Promise<boolean> {
+  if (!browser.isConnected()) return false;
+  try {
+    const cdp = await withTimeout(browser.newBrowserCDPSession(), CONTEXT_CLOSE_TIMEOUT_MS, 'browser probe');
+    await withTimeout(cdp.send('Browser.getVersion'), CONTEXT_CLOSE_TIMEOUT_MS, 'browser probe');
+    await cdp.detach().catch(() => undefined);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -334,10 +372,12 @@ class BrowserJob {
     this.blockedTypes = new Set(source.blockedResources ?? DEFAULT_BLOCKED_RESOURCES);
   }
 
-  async run(browser: Browser): Promise<Collection> {
+  /** Runs the job's steps on the page `open` made. */
+  async run(): Promise<Collection> {
     const { options, plan, url } = this.setting;
     const clock = options.clock ?? (() => new Date());
-    const page = await this.open(browser);
+    const page = this.page;
+    if (page === undefined) throw new Error('run() needs open() first');
 
     if (this.source.login !== undefined && !this.usedStoredSession)
       await this.signIn(page, this.source.login);
@@ -400,7 +440,8 @@ class BrowserJob {
     };
   }
 
-  private async open(browser: Browser): Promise<Page> {
+  /** Opens the job's fresh context (behind its proxy, with a saved login if any) and its page. */
+  async open(browser: Browser): Promise<Page> {
     this.step = 'open-context';
     const { options, proxy, sessions } = this.setting;
     const stored = this.source.login === undefined ? undefined : sessions.get(this.source.name);
