@@ -7,7 +7,12 @@
  */
 
 import { SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  SendMessageBatchCommand,
+} from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -270,6 +275,49 @@ describe('a page that needs a person', () => {
     );
     expect(metric).toMatchObject({ JobHandedOff: 1 });
     expect(env.demoSite.faults.requestsFor(jobId)).toHaveLength(1);
+  });
+});
+
+describe('partial batch responses', () => {
+  it('lets a poison message fail alone: its batch-mates are collected on their first attempt', async () => {
+    const good = [newJobId('batch-a'), newJobId('batch-b')];
+    const poisonId = newJobId('batch-poison');
+    const sent = await env.clients.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: env.sourceQueues('demo-faults').jobs.url,
+        Entries: [
+          {
+            Id: 'a',
+            MessageBody: JSON.stringify(job('demo-faults', good[0] ?? '', `/faults/ok?key=${good[0]}`)),
+          },
+          {
+            Id: 'poison',
+            MessageBody: JSON.stringify({ source: 'demo-faults', jobId: poisonId, input: {} }),
+          },
+          {
+            Id: 'b',
+            MessageBody: JSON.stringify(job('demo-faults', good[1] ?? '', `/faults/ok?key=${good[1]}`)),
+          },
+        ],
+      }),
+    );
+    expect(sent.Failed ?? []).toEqual([]);
+
+    await deadLetterFor(env, 'demo-faults', `id-${poisonId}`);
+    for (const jobId of good) await summaryWithStatus(env, `id-${jobId}`, 'transformed');
+
+    for (const jobId of good) {
+      expect((await collectAttempts(env, `id-${jobId}`)).map((a) => [a.attempt, a.outcome])).toEqual([
+        [1, 'collected'],
+      ]);
+    }
+    // One invocation handled all three: the poison failed alone inside it.
+    const requestIds = [poisonId, ...good].map(
+      (jobId) =>
+        logsMentioning(`"jobKey":"id-${jobId}"`).find((l) => l.outcome !== undefined)?.function_request_id,
+    );
+    expect(requestIds.every((id) => typeof id === 'string')).toBe(true);
+    expect(new Set(requestIds).size).toBe(1);
   });
 });
 

@@ -131,6 +131,16 @@ describe('collectJob claims the job before it fetches', () => {
     expect(claims.holder(JOB_KEY)).toBe('m-other#1');
   });
 
+  it('takes over a job whose holder died: its lease lapsed and it never marked the job collected', async () => {
+    const { deps, claims, fetches } = setUp();
+    claims.heldBy(JOB_KEY, 'm-crashed#1', new Date('2026-11-27T07:59:59.000Z'));
+
+    const outcome = await collectJob(message(), deps);
+
+    expect(outcome.status).toBe('collected');
+    expect(fetches).toEqual([JOB_KEY]);
+  });
+
   it('gives the claim up after a failure too, so the retry can claim it', async () => {
     const { deps, calls, claims } = setUp(async () => {
       throw new HttpStatusError(503, 'https://faults.demo.sluice.example/faults/ok');
