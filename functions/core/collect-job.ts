@@ -71,6 +71,8 @@ export type CollectOutcome =
       readonly status: 'duplicate';
       readonly identity: JobIdentity;
       readonly collectedAt: Date;
+      /** The manifest of the collection this delivery duplicates, when the ledger knows it. */
+      readonly manifestKey?: string;
       readonly durationMs: number;
     }
   | {
@@ -308,6 +310,7 @@ function attemptDetails(outcome: CollectOutcome, evidenceProblem: string | undef
         outcome: 'duplicate',
         reason: 'duplicate-delivery',
         message: `already collected at ${outcome.collectedAt.toISOString()}; this delivery fetched nothing`,
+        ...(outcome.manifestKey === undefined ? {} : { manifestKey: outcome.manifestKey }),
       };
     case 'deferred':
       return {
@@ -357,7 +360,13 @@ async function claimAndCollect(
     collectedSince: new Date(startedAt.getTime() - source.dedupeWindowSeconds * 1000),
   });
   if (claim.status === 'already-collected') {
-    return { status: 'duplicate', identity, collectedAt: claim.collectedAt, durationMs: elapsed() };
+    return {
+      status: 'duplicate',
+      identity,
+      collectedAt: claim.collectedAt,
+      ...(claim.manifestKey === undefined ? {} : { manifestKey: claim.manifestKey }),
+      durationMs: elapsed(),
+    };
   }
   if (claim.status === 'held-elsewhere') {
     // Real seconds, never time-scaled: the claim lapses on the wall clock of the invocation

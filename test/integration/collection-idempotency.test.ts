@@ -96,7 +96,13 @@ describe.concurrent('deliveries of one job collect it once', () => {
     const duplicate = await eventually('the duplicate delivery in the ledger', async () =>
       (await collectAttempts(env, `id-${jobId}`)).find((a) => a.outcome === 'duplicate'),
     );
-    expect(duplicate).toMatchObject({ reason: 'duplicate-delivery', attempt: 1 });
+    const [collected] = await collectAttempts(env, `id-${jobId}`);
+    expect(collected?.manifestKey).toMatch(/\/manifest\.json$/);
+    expect(duplicate).toMatchObject({
+      reason: 'duplicate-delivery',
+      attempt: 1,
+      manifestKey: collected?.manifestKey,
+    });
     expect(duplicate.message).toContain('already collected');
     expect(env.demoSite.faults.requestsFor(jobId)).toHaveLength(1);
     expect(await manifestsOf(`id-${jobId}`, 'demo-faults')).toHaveLength(1);
