@@ -1,6 +1,6 @@
 /** The CDK app: `npx cdk synth` / `npx cdk deploy` run this file (see cdk.json). */
 import { App, Aws } from 'aws-cdk-lib';
-import { sources } from '../sources/registry.js';
+import { fixtureSources, sources } from '../sources/registry.js';
 import { acknowledgeNagFindings, addNagChecks } from './nag.js';
 import { type RawStorageSettings, SluiceStack } from './sluice-stack.js';
 import { STACK_NAME } from './stack-name.js';
@@ -49,9 +49,15 @@ export function rawStorageOf(app: App): RawStorageSettings {
   };
 }
 
+/** Whether the test-fixture sources are synthesized too (context `sluice:fixtureSources`; local only). */
+export function withFixtureSources(app: App): boolean {
+  const value: unknown = app.node.tryGetContext('sluice:fixtureSources');
+  return value === true || value === 'true';
+}
+
 export function buildApp(app: App = new App()): { app: App; stack: SluiceStack } {
   const stack = new SluiceStack(app, STACK_NAME, {
-    sources,
+    sources: withFixtureSources(app) ? [...sources, ...fixtureSources] : sources,
     runbookBaseUrl: runbookBaseUrlOf(app),
     rawStorage: rawStorageOf(app),
     description: 'Sluice: production-grade collection pipeline (queues, collectors, raw storage, transforms)',

@@ -97,6 +97,14 @@ export function acknowledgeNagFindings(stack: SluiceStack): void {
     });
   }
 
+  for (const secret of stack.sourceCredentials.values()) {
+    acknowledge(secret, {
+      id: 'AwsSolutions-SMG4',
+      reason:
+        "A partner portal's login, issued and changed by the partner: there is no rotation Lambda that could set a new password. The owner updates the secret when the partner rotates it.",
+    });
+  }
+
   // Constructs aws-cdk-lib creates for S3 bucket notifications.
   const notifications = stack.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
   if (notifications !== undefined) {

@@ -4,6 +4,7 @@ import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { BlockPublicAccess, Bucket, BucketEncryption, EventType, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -15,6 +16,7 @@ import { Operations } from './constructs/operations.js';
 import { PipelineFunction } from './constructs/pipeline-function.js';
 import { RawBucket } from './constructs/raw-bucket.js';
 import { WorkQueue } from './constructs/work-queue.js';
+import { retryBudgetProblem } from './retry-budget-check.js';
 
 export interface SluiceStackProps extends StackProps {
   readonly sources: readonly SourceDefinition[];
@@ -39,6 +41,13 @@ export const FUNCTION_SETTINGS = {
   transform: { timeout: Duration.seconds(60), memorySize: 1024 },
 } as const;
 
+/**
+ * A browser job's own watchdog: the function timeout minus what the handler needs afterwards
+ * (snapshots, raw writes, the ledger), so a hung browser is caught and the job retried cleanly
+ * instead of the whole invocation being killed.
+ */
+export const BROWSER_JOB_TIMEOUT = Duration.seconds(FUNCTION_SETTINGS.browser.timeout.toSeconds() - 20);
+
 function pascalCase(name: string): string {
   return name.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());
 }
@@ -51,6 +60,8 @@ export class SluiceStack extends Stack {
   readonly handoffTopic: Topic;
   readonly transformQueue: WorkQueue;
   readonly sourceQueues: ReadonlyMap<string, WorkQueue>;
+  /** The login secret of each source that signs in, by source name. */
+  readonly sourceCredentials: ReadonlyMap<string, Secret>;
   readonly collectors: ReadonlyMap<CollectorKind, PipelineFunction>;
   readonly transform: PipelineFunction;
   readonly operations: Operations;
@@ -226,6 +237,40 @@ export class SluiceStack extends Stack {
     }
     this.sourceQueues = queues;
 
+    // A persistent failure must reach an operator within half the source's freshness SLA.
+    this.node.addValidation({
+      validate: () =>
+        sources.flatMap((source) => {
+          const queue = queues.get(source.name);
+          if (queue === undefined) return [];
+          const problem = retryBudgetProblem(source, {
+            functionTimeoutSeconds: FUNCTION_SETTINGS[source.kind].timeout.toSeconds(),
+            visibilityTimeoutSeconds: queue.visibilityTimeout.toSeconds(),
+          });
+          return problem === undefined ? [] : [problem];
+        }),
+    });
+
+    // Portal logins: one secret per source that signs in. Operators put the real username and
+    // password in it after the first deploy; the generated value is only a placeholder.
+    const credentials = new Map<string, Secret>();
+    for (const source of sources) {
+      if (source.kind !== 'browser' || source.login === undefined) continue;
+      const secret = new Secret(this, `${pascalCase(source.name)}Credentials`, {
+        description: `Sluice login for ${source.name}: ${source.login.secretDescription}`,
+        generateSecretString: {
+          secretStringTemplate: JSON.stringify({ username: 'sluice' }),
+          generateStringKey: 'password',
+          excludePunctuation: true,
+        },
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      Tags.of(secret).add('sluice:role', 'credentials');
+      Tags.of(secret).add('sluice:source', source.name);
+      credentials.set(source.name, secret);
+    }
+    this.sourceCredentials = credentials;
+
     const collectors = new Map<CollectorKind, PipelineFunction>();
     for (const kind of ['http', 'browser'] as const) {
       const consumed = sources.filter((s) => s.kind === kind);
@@ -249,6 +294,17 @@ export class SluiceStack extends Stack {
       alarmTopics,
       runbookBaseUrl,
     });
+  }
+
+  /** `SOURCE_CREDENTIALS`: source → secret ARN, for the consumed sources that sign in. */
+  private credentialsEnvironment(consumed: readonly SourceDefinition[]): { [name: string]: string } {
+    const arns = Object.fromEntries(
+      consumed.flatMap((s) => {
+        const secret = this.sourceCredentials.get(s.name);
+        return secret === undefined ? [] : [[s.name, secret.secretArn]];
+      }),
+    );
+    return Object.keys(arns).length === 0 ? {} : { SOURCE_CREDENTIALS: this.toJsonString(arns) };
   }
 
   /** Lets a function open hand-off tasks and announce them. */
@@ -293,7 +349,13 @@ export class SluiceStack extends Stack {
             ...FUNCTION_SETTINGS.browser,
             // @sparticuz/chromium ships an x86_64 Chromium only.
             architecture: Architecture.X86_64,
-            environment: { ...common, NAVIGATION_TIMEOUT_MS: '30000', READY_TIMEOUT_MS: '15000' },
+            environment: {
+              ...common,
+              NAVIGATION_TIMEOUT_MS: '30000',
+              READY_TIMEOUT_MS: '15000',
+              JOB_TIMEOUT_MS: String(BROWSER_JOB_TIMEOUT.toMilliseconds()),
+              ...this.credentialsEnvironment(consumed),
+            },
             // playwright-core loads files beside its own code, so it ships as a node module; the
             // Chromium archives ship beside the bundle and are unpacked into /tmp at first launch.
             externalModules: ['playwright-core'],
@@ -306,6 +368,7 @@ export class SluiceStack extends Stack {
 
     this.rawBucket.grantAppendRaw(collector.function);
     this.ledgerTable.grant(collector.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    for (const source of consumed) this.sourceCredentials.get(source.name)?.grantRead(collector.function);
     this.grantHandoff(collector);
     for (const source of consumed) {
       const { queue, deadLetterQueue } = queueOf(source);

@@ -10,15 +10,17 @@ import { join } from 'node:path';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SourceCredentialsSecret } from '../functions/adapters/source-credentials.js';
 import { STACK_NAME } from '../infra/stack-name.js';
-import { sources } from '../sources/registry.js';
+import { fixtureSources, sources } from '../sources/registry.js';
 import { loadTemplate } from './cloud-template.js';
 import { LocalCloudWatch } from './cloudwatch-bridge.js';
-import { type DemoSite, demoOriginOverrides, startDemoSite } from './demo-site/server.js';
+import type { PortalCredentials } from './demo-site/portal.js';
+import { DEMO_DOMAIN, type DemoSite, demoOriginOverrides, startDemoSite } from './demo-site/server.js';
 import { type Emulator, startEmulator } from './emulator.js';
 import { LocalFunction } from './lambda-runtime.js';
 import type { LocalEnvFile, StackResource } from './local-env-file.js';
@@ -88,9 +90,12 @@ export interface LocalEnvironment {
   stop(): Promise<void>;
 }
 
-/** Synthesizes the CDK app exactly as `cdk deploy` would, bundles included. */
+/**
+ * Synthesizes the CDK app exactly as `cdk deploy` would, bundles included — plus the test-fixture
+ * sources (the demo site's fault routes), which only the local environment has.
+ */
 export function synthesize(): void {
-  const result = spawnSync('npx', ['cdk', 'synth', '--quiet'], {
+  const result = spawnSync('npx', ['cdk', 'synth', '--quiet', '--context', 'sluice:fixtureSources=true'], {
     cwd: PROJECT_ROOT,
     encoding: 'utf8',
     env: { ...process.env, CDK_DEFAULT_REGION: LOCAL_REGION },
@@ -114,6 +119,30 @@ function findTagged(
     throw new Error(`expected one resource tagged ${JSON.stringify(tags)}, found ${matches.length}`);
   }
   return matches[0] as string;
+}
+
+/**
+ * The credentials the demo portal accepts: whatever the stack's secret for the demo source that
+ * signs in holds in the emulator (generated at provisioning), so the collector signs in with
+ * exactly what it reads from Secrets Manager, as in AWS.
+ */
+async function demoPortalCredentials(
+  provisioned: Provisioned,
+  secrets: SecretsManagerClient,
+): Promise<PortalCredentials | undefined> {
+  const portal = sources.find(
+    (s) =>
+      s.kind === 'browser' && s.login !== undefined && new URL(s.origin).hostname.endsWith(`.${DEMO_DOMAIN}`),
+  );
+  if (portal === undefined) return undefined;
+  const secretId = [...provisioned.secrets.keys()].find((id) => {
+    const tags = provisioned.tags.get(id) ?? {};
+    return tags['sluice:role'] === 'credentials' && tags['sluice:source'] === portal.name;
+  });
+  const arn = secretId === undefined ? undefined : provisioned.secrets.get(secretId);
+  if (arn === undefined) throw new Error(`the template has no credentials secret for ${portal.name}`);
+  const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
+  return SourceCredentialsSecret.parse(JSON.parse(SecretString ?? ''));
 }
 
 export async function startLocalEnvironment(
@@ -169,7 +198,8 @@ export async function startLocalEnvironment(
     cleanups.push(() => metrics.stop());
     const physicalName = (logicalId: string) => provisioned.resolved.get(logicalId)?.ref ?? logicalId;
 
-    const demoSite = await startDemoSite();
+    const portalCredentials = await demoPortalCredentials(provisioned, clients.secrets);
+    const demoSite = await startDemoSite(portalCredentials === undefined ? {} : { portalCredentials });
     cleanups.push(() => demoSite.close());
 
     const extraEnvironment = {
@@ -179,7 +209,9 @@ export async function startLocalEnvironment(
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       // The local profile: demo origins point at the bundled demo site. Only this process sets
       // these; the deployed stack never contains them (an infra test asserts it).
-      SLUICE_ORIGIN_OVERRIDES: JSON.stringify(demoOriginOverrides(sources, demoSite.origin)),
+      SLUICE_ORIGIN_OVERRIDES: JSON.stringify(
+        demoOriginOverrides([...sources, ...fixtureSources], demoSite.origin),
+      ),
       SLUICE_TIME_SCALE: String(timeScale),
       ...options.functionEnvironment,
     };

@@ -79,6 +79,11 @@ export interface SourceWorkflow {
 export interface RetryBudget {
   /** Delay before each retry, in seconds; its length is the number of retries. */
   readonly delaysSeconds: readonly number[];
+  /**
+   * The longest `Retry-After` (429/503) honoured, in seconds; a longer request waits this long.
+   * The synth-time check counts it for every retry. @default - the longest of `delaysSeconds`
+   */
+  readonly maxRetryAfterSeconds?: number;
 }
 
 export interface HttpRequestPlan {
@@ -92,6 +97,72 @@ export interface BrowserPlan {
   readonly path: string;
   /** CSS selector that appears once the page has rendered its data. */
   readonly readyWhen: string;
+}
+
+/** Playwright resource types a source can refuse to load. */
+export type BrowserResourceType = 'image' | 'font' | 'media' | 'stylesheet' | 'texttrack' | 'manifest';
+
+/** Resource types a browser source never loads unless it says otherwise. */
+export const DEFAULT_BLOCKED_RESOURCES: readonly BrowserResourceType[] = ['image', 'font', 'media'];
+
+/** A page that means a person must decide; the job stops and a hand-off task is opened. */
+export interface HandoffSign {
+  /** CSS selector whose presence on any page of the job is the sign. */
+  readonly selector: string;
+  /** Stable reason code for the task and metrics, e.g. `captcha`. */
+  readonly reason: string;
+  /** What the person is asked to do. */
+  readonly message: string;
+}
+
+/** Captcha widgets Sluice recognises on every browser source. */
+export const DEFAULT_HANDOFF_SIGNS: readonly HandoffSign[] = [
+  {
+    selector: '[data-captcha], .g-recaptcha, .h-captcha, iframe[src*="captcha"], #captcha',
+    reason: 'captcha',
+    message: 'the page asks for a captcha; solve it or arrange access, then requeue the job',
+  },
+];
+
+/**
+ * How to sign in to a portal. The credentials are never in a message or a definition: the stack
+ * creates a Secrets Manager secret per source with a login (JSON `{"username","password"}`) and
+ * the collector reads it. A signed-in session is reused while the portal accepts it.
+ */
+export interface LoginPlan {
+  /** Path of the sign-in page. */
+  readonly path: string;
+  readonly usernameField: string;
+  readonly passwordField: string;
+  readonly submit: string;
+  /** Present once signed in. */
+  readonly signedInWhen: string;
+  /** Present when the portal refused the credentials. */
+  readonly rejectedWhen: string;
+  /** Present on any page the portal shows instead of the requested one when the session is gone. */
+  readonly formWhen: string;
+  /** What operators see on the secret. */
+  readonly secretDescription: string;
+}
+
+/**
+ * A portal action (submit a form) that must happen once. The collector first reads the page of
+ * `browse(input)`: if it shows the action done, nothing is submitted; if it is ambiguous, a person
+ * decides; otherwise the form is submitted, acknowledged, and the page read again.
+ */
+export interface PortalAction {
+  /** Present on the browse page when the action is already done. */
+  readonly doneWhen: string;
+  /** Present on the browse page when it cannot tell (a person must look). @default - never */
+  readonly ambiguousWhen?: string;
+  /** Path of the form. */
+  readonly formPath: string;
+  readonly fields: readonly { readonly selector: string; readonly value: string }[];
+  readonly submit: string;
+  /** Present on the page the portal answers with once it accepted the submission. */
+  readonly acknowledgedWhen: string;
+  /** Present when the portal accepted it but a person must approve it. @default - never */
+  readonly approvalWhen?: string;
 }
 
 interface SourceDefinitionBase<Input> {
@@ -127,6 +198,14 @@ export interface HttpSourceDefinition<Input = unknown> extends SourceDefinitionB
 export interface BrowserSourceDefinition<Input = unknown> extends SourceDefinitionBase<Input> {
   readonly kind: 'browser';
   browse(input: Input): BrowserPlan;
+  /** Resource types never loaded for this source. @default DEFAULT_BLOCKED_RESOURCES */
+  readonly blockedResources?: readonly BrowserResourceType[];
+  /** Pages that stop the job for a person. @default DEFAULT_HANDOFF_SIGNS */
+  readonly handoffWhen?: readonly HandoffSign[];
+  /** Sign in before browsing. @default - no login */
+  readonly login?: LoginPlan;
+  /** A form to submit once per job, checked on the browse page first. @default - read only */
+  action?(input: Input): PortalAction;
 }
 
 export type SourceDefinition<Input = unknown> = HttpSourceDefinition<Input> | BrowserSourceDefinition<Input>;
@@ -174,6 +253,20 @@ export function defineSource<Input>(definition: SourceDefinition<Input>): Source
   const originHost = new URL(definition.origin).host;
   if (!definition.allowedHosts.includes(originHost)) {
     throw new Error(`${definition.name}: origin host ${originHost} must be in allowedHosts`);
+  }
+  const { delaysSeconds, maxRetryAfterSeconds } = definition.retry;
+  if (delaysSeconds.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new Error(
+      `${definition.name}: retry.delaysSeconds must be whole seconds >= 0, got ${JSON.stringify(delaysSeconds)}`,
+    );
+  }
+  if (
+    maxRetryAfterSeconds !== undefined &&
+    (!Number.isInteger(maxRetryAfterSeconds) || maxRetryAfterSeconds < 0)
+  ) {
+    throw new Error(
+      `${definition.name}: retry.maxRetryAfterSeconds must be whole seconds >= 0, got ${maxRetryAfterSeconds}`,
+    );
   }
   const problems = workflowProblems(definition);
   if (problems.length > 0) {

@@ -84,6 +84,16 @@ export const jobIntake = {
         'source, and derive its job key (the upstream jobId, or a hash of the input within the dedupe window)',
       owner: 'collection',
       stage: 'collect',
+      branches: [
+        {
+          when: 'the job was already collected inside its dedupe window (a duplicate delivery)',
+          does: 'nothing is fetched; the ledger records the duplicate and names the earlier manifest',
+        },
+        {
+          when: 'another delivery of the same job holds its claim right now',
+          does: 'this delivery waits until that claim lapses, then checks again (it never collects twice)',
+        },
+      ],
     },
   ],
   failurePoints: [
@@ -145,7 +155,7 @@ export function httpFetchFailures(step: string): FailurePoint[] {
   ];
 }
 
-/** The failures of a headless-browser collection, at step `step`. */
+/** The failures of a headless-browser collection, at step `step`; see browserDecisions. */
 export function browserFailures(step: string): FailurePoint[] {
   return [
     {
@@ -168,9 +178,33 @@ export function browserFailures(step: string): FailurePoint[] {
     },
     {
       step,
-      failure: 'the source answers 404 or another 4xx, or the page URL is outside the allowlist',
-      reasons: ['http-404', 'http-4xx', 'egress-blocked'],
+      failure:
+        'the source answers 404 or another 4xx, the page URL is outside the allowlist, or the page starts a download',
+      reasons: ['http-404', 'http-4xx', 'egress-blocked', 'download-blocked'],
       handling: 'dead-letter',
+    },
+    {
+      step,
+      failure: 'the page asks for a captcha',
+      reasons: ['captcha'],
+      handling: 'hand-off',
+      decision: 'captcha',
+    },
+  ];
+}
+
+/** The decisions a browser collection can hand to a person, at step `step`. */
+export function browserDecisions(step: string): DecisionPoint[] {
+  return [
+    {
+      id: 'captcha',
+      step,
+      question: 'The source showed a captcha: is Sluice being blocked, or is it a one-off?',
+      decidedBy: 'collection',
+      options: [
+        'a one-off: requeue the job from its DLQ message or task (sluice enqueue with the same input)',
+        "blocked: lower the source's concurrency or arrange access with the source owner, then requeue",
+      ],
     },
   ];
 }

@@ -7,6 +7,7 @@ import { DynamoJobLedger } from '../adapters/job-ledger.js';
 import { S3RawStore } from '../adapters/raw-store.js';
 import { QueueRoutes, SqsWorkQueues } from '../adapters/work-queues.js';
 import { JsonStringMap, jsonVariable, readEnvironment } from '../config.js';
+import { assertLocalOverrides } from '../core/egress.js';
 import { PermanentError } from '../core/errors.js';
 import { createCollectorHandler } from './job-batch-handler.js';
 
@@ -20,6 +21,7 @@ const env = readEnvironment({
   SLUICE_TIME_SCALE: z.coerce.number().positive().optional(),
   HTTP_TIMEOUT_MS: z.coerce.number().int().positive(),
   MAX_BODY_BYTES: z.coerce.number().int().positive(),
+  /** Set only by the local environment (the local profile); must point at loopback. */
   SLUICE_ORIGIN_OVERRIDES: JsonStringMap.optional(),
 });
 
@@ -28,8 +30,9 @@ const collector = new HttpCollector({
   maxBodyBytes: env.MAX_BODY_BYTES,
   maxRedirects: 5,
   userAgent: 'Sluice/0.1 (+collector)',
-  originOverrides: env.SLUICE_ORIGIN_OVERRIDES ?? {},
+  originOverrides: assertLocalOverrides(env.SLUICE_ORIGIN_OVERRIDES ?? {}),
 });
+const ledger = new DynamoJobLedger(dynamoDocumentClient(), env.LEDGER_TABLE_NAME);
 
 export const handler = createCollectorHandler({
   collect: (source, request) => {
@@ -41,7 +44,8 @@ export const handler = createCollectorHandler({
     return collector.collect(source, request);
   },
   rawStore: new S3RawStore(s3Client(), env.RAW_BUCKET_NAME),
-  ledger: new DynamoJobLedger(dynamoDocumentClient(), env.LEDGER_TABLE_NAME),
+  ledger,
+  claims: ledger,
   queues: new SqsWorkQueues(sqsClient(), env.QUEUE_ROUTES),
   desk: new DynamoSnsHandoffDesk(
     dynamoDocumentClient(),

@@ -2,11 +2,15 @@
  * The bundled demo site: a local HTTP server with deterministic pages for the demo sources.
  * It counts every request, so tests can prove that replay never touches it.
  */
+
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createShipmentsApi } from './api.js';
 import { CATALOG_CATEGORIES, CATALOG_PAGES, catalogPage, RATES_AS_OF, rateBoard } from './data.js';
 import { exportsRoute } from './exports.js';
+import { createFaultRoutes, type FaultRoutes } from './faults.js';
+import { createPortal, type PortalCredentials, type PortalState } from './portal.js';
 
 /** Production origins under this domain are served, locally, by the demo site. */
 export const DEMO_DOMAIN = 'demo.sluice.example';
@@ -30,6 +34,10 @@ export interface DemoSite {
   readonly requests: ReadonlyMap<string, number>;
   /** Requests the shipments API answered 429 so far. */
   throttledRequests(): number;
+  /** The fault routes' per-key request log (local/demo-site/faults.ts). */
+  readonly faults: Pick<FaultRoutes, 'requestsFor'>;
+  /** The partner portal's counters and session control (local/demo-site/portal.ts). */
+  readonly portal: PortalState;
   totalRequests(): number;
   close(): Promise<void>;
 }
@@ -38,6 +46,8 @@ export interface DemoSiteOptions {
   /** 0 picks a free port. */
   readonly port?: number;
   readonly host?: string;
+  /** The only credentials the portal accepts. @default - random ones nobody knows */
+  readonly portalCredentials?: PortalCredentials;
 }
 
 function escapeHtml(text: string): string {
@@ -182,10 +192,18 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
     const url = new URL(req.url ?? '/', 'http://demo.local');
     return exportsRoute(url.pathname) ?? shipments.route(url.pathname, url.searchParams);
   };
+  const faults = createFaultRoutes();
+  const portal = createPortal(
+    options.portalCredentials ?? {
+      username: randomBytes(8).toString('hex'),
+      password: randomBytes(16).toString('hex'),
+    },
+  );
   const server = createServer((req, res) => {
     const prefix = `/${(req.url ?? '/').split(/[/?]/)[1] ?? ''}`;
     requests.set(prefix, (requests.get(prefix) ?? 0) + 1);
     try {
+      if (faults.handle(req, res) || portal.handle(req, res)) return;
       send(res, otherRoutes(req) ?? route(req));
     } catch (error) {
       send(res, reply(500, 'text/plain', `demo site error: ${String(error)}`));
@@ -200,6 +218,8 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
   return {
     origin: `http://${host}:${port}`,
     requests,
+    faults,
+    portal,
     totalRequests: () => [...requests.values()].reduce((a, b) => a + b, 0),
     throttledRequests: () => shipments.throttled(),
     close: () =>

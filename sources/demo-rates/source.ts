@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineSource } from '../define.js';
-import { browserFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
+import { browserDecisions, browserFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
 
 export const RatesInput = z
   .object({ board: z.string().regex(/^[a-z][a-z-]{1,40}$/, 'board must be lowercase letters and dashes') })
@@ -64,7 +64,7 @@ export const demoRates = defineSource<RatesInput>({
       ...rawStorage.failurePoints,
       ...transform.failurePoints,
     ],
-    decisions: transform.decisions,
+    decisions: [...transform.decisions, ...browserDecisions('render')],
   },
   browse: (input) => ({
     path: `/rates/${encodeURIComponent(input.board)}`,

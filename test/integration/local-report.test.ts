@@ -5,6 +5,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../functions/adapters/browser-collector.js';
+import { EgressGuard } from '../../functions/adapters/egress-guard.js';
+import { EgressProxy } from '../../functions/adapters/egress-proxy.js';
 import type { CollectJob } from '../../functions/core/contracts.js';
 import { formatFigure, renderReportHtml } from '../../local/report-html.js';
 import { type LocalReport, reportDetails } from '../../local/run-report.js';
@@ -83,10 +85,13 @@ function valueAt(report: LocalReport, path: string): unknown {
 
 let browser: Browser;
 let page: Page;
+let denyAll: EgressProxy;
 const report = exampleReport();
 
 beforeAll(async () => {
-  browser = await launchChromium(process.env.SLUICE_CHROMIUM_EXECUTABLE);
+  // The report needs nothing from the network: Chromium's only way out refuses everything.
+  denyAll = await EgressProxy.start(new EgressGuard({ allowedHosts: new Set(), loopbackHosts: new Set() }));
+  browser = await launchChromium(process.env.SLUICE_CHROMIUM_EXECUTABLE, denyAll.url);
   page = await browser.newPage();
   // Offline on purpose: the report must not need anything from the network.
   await page.route('**/*', (route) => route.abort());
@@ -95,6 +100,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await denyAll?.close();
 });
 
 describe('local-report.html', () => {
