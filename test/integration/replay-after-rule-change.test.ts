@@ -226,7 +226,11 @@ describe('replay after a parser rule change', () => {
     }
     expect(env.demoSite.totalRequests()).toBe(requestsBefore);
 
-    // 5. Running it again is safe: every record comes back unchanged.
+    // 5. Running it again is safe: every record comes back unchanged. The first replay's log lines
+    // come after its writes, so wait for all of them before counting the second replay's.
+    await eventually('the first replay logged', async () =>
+      replayed().length >= manifestKeys.length ? true : undefined,
+    );
     const replayedBefore = replayed().length;
     const again = await run([...range, ...resources, '--rate', 'max']);
     expect(again.code).toBe(0);
