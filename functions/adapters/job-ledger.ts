@@ -12,6 +12,8 @@
  * The claim has its own item so that the summary keeps meaning "what happened to the job": a
  * duplicate delivery is recorded as such and never changes the job's status.
  */
+
+import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -114,14 +116,14 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
 
   async recordAttempt(entry: AttemptEntry): Promise<void> {
     const pk = jobPartitionKey(entry.jobKey);
-    const attemptId = `${entry.stage}#${entry.startedAt.toISOString()}#${entry.attempt}`;
+    // The random part keeps two deliveries that start in the same millisecond from sharing an item.
+    const attemptId = `${entry.stage}#${entry.startedAt.toISOString()}#${entry.attempt}#${randomBytes(4).toString('hex')}`;
     const durationMs = entry.finishedAt.getTime() - entry.startedAt.getTime();
     const attemptItem = {
       Put: {
         TableName: this.tableName,
         Item: {
           pk,
-          // A duplicate and the attempt it duplicates can start in the same millisecond.
           sk: `attempt#${attemptId}${DELIVERY_ONLY.has(entry.outcome) ? `#${entry.outcome}` : ''}`,
           kind: 'attempt',
           jobKey: entry.jobKey,
@@ -181,8 +183,14 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
             Update: {
               TableName: this.tableName,
               Key: { pk, sk: 'job' },
+              // The transform's status wins over the collector's: the collector records its attempt
+              // after writing the manifest, and the transform it starts can finish first.
               UpdateExpression:
-                'SET kind = :kind, jobKey = :jobKey, #source = :source, traceId = :traceId, #status = :status, ' +
+                `SET kind = :kind, jobKey = :jobKey, #source = :source, traceId = :traceId, ${
+                  entry.stage === 'transform'
+                    ? '#status = :status, transformStatus = :status'
+                    : '#status = if_not_exists(transformStatus, :status), collectStatus = :status'
+                }, ` +
                 'updatedAt = :now, lastStage = :stage, lastReason = :reason, lastMessage = :message, ' +
                 'firstSeenAt = if_not_exists(firstSeenAt, :started), lastCounts = :counts, ' +
                 'lastManifestKey = :manifestKey, lastSnapshotKeys = :snapshots ADD attempts :one',
