@@ -123,7 +123,7 @@ describe('DynamoJobLedger.recordAttempt', () => {
 
     const items = mock.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
     expect(items.map((i) => i.Put?.Item?.sk ?? i.Update?.Key?.sk)).toEqual([
-      'attempt#collect#2026-11-27T08:00:00.000Z#1',
+      expect.stringMatching(/^attempt#collect#2026-11-27T08:00:00\.000Z#1#[0-9a-f]{8}$/),
       'job',
       'claim',
     ]);
@@ -143,7 +143,9 @@ describe('DynamoJobLedger.recordAttempt', () => {
       const items = mock.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
       expect(items[0]?.Put?.Item).toMatchObject({
         outcome,
-        sk: `attempt#collect#2026-11-27T08:00:00.000Z#1#${outcome}`,
+        sk: expect.stringMatching(
+          new RegExp(`^attempt#collect#2026-11-27T08:00:00\\.000Z#1#[0-9a-f]{8}#${outcome}$`),
+        ),
       });
       expect(items[1]?.Update?.Key).toEqual({ pk: 'job#id-42', sk: 'claim' });
       expect(items).toHaveLength(2);
