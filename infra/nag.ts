@@ -47,7 +47,7 @@ export function acknowledgeNagFindings(stack: SluiceStack): void {
       {
         id: `AwsSolutions-IAM5[Resource::<${rawBucketId}.Arn>/raw/*]`,
         reason:
-          'Raw objects are addressed by job under raw/; the grant is s3:PutObject (collectors) or s3:GetObject (transform) on that prefix only, and the bucket policy denies deletes and overwrites.',
+          'Raw objects are addressed by job under raw/; the grants are s3:PutObject and s3:GetObject (collectors) or s3:GetObject (transform) on that prefix only, and the bucket policy denies deletes and overwrites.',
       },
     );
   }

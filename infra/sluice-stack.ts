@@ -367,6 +367,8 @@ export class SluiceStack extends Stack {
           });
 
     this.rawBucket.grantAppendRaw(collector.function);
+    // Reading back its own retried writes (functions/adapters/raw-store.ts).
+    this.rawBucket.grantReadRaw(collector.function);
     this.ledgerTable.grant(collector.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     for (const source of consumed) this.sourceCredentials.get(source.name)?.grantRead(collector.function);
     this.grantHandoff(collector);

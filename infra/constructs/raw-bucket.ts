@@ -155,7 +155,10 @@ export class RawBucket extends Bucket {
     });
   }
 
-  /** Lets a transform read raw objects under `raw/`, and nothing else (no listing, no bucket reads). */
+  /**
+   * Lets a function read raw objects under `raw/`, and nothing else: the transform reads what it
+   * parses; a collector reads back an object its own retried put met (raw-store.ts).
+   */
   grantReadRaw(grantee: IGrantable): Grant {
     return Grant.addToPrincipalOrResource({
       grantee,
