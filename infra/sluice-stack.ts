@@ -367,8 +367,10 @@ export class SluiceStack extends Stack {
           });
 
     this.rawBucket.grantAppendRaw(collector.function);
-    // Reading back its own retried writes (functions/adapters/raw-store.ts).
+    // Reading back its own retried writes, and finding a collection a crashed delivery stored
+    // (functions/adapters/raw-store.ts, functions/core/collect-job.ts).
     this.rawBucket.grantReadRaw(collector.function);
+    this.rawBucket.grantListRaw(collector.function);
     this.ledgerTable.grant(collector.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     for (const source of consumed) this.sourceCredentials.get(source.name)?.grantRead(collector.function);
     this.grantHandoff(collector);

@@ -78,7 +78,14 @@ export interface ClaimRequest {
 }
 
 export type ClaimResult =
-  | { readonly status: 'claimed' }
+  | {
+      readonly status: 'claimed';
+      /**
+       * When an earlier delivery last claimed the job, if one did (and recorded no collection
+       * inside the window): it failed, or it died — possibly after storing a collection.
+       */
+      readonly previouslyClaimedAt?: Date;
+    }
   | { readonly status: 'already-collected'; readonly collectedAt: Date; readonly manifestKey?: string }
   | { readonly status: 'held-elsewhere'; readonly until: Date; readonly owner: string };
 
@@ -102,6 +109,7 @@ export function jobPartitionKey(jobKey: string): string {
 
 /** The summary's claim fields as DynamoDB returns them when a claim is refused. */
 const ClaimState = z.object({
+  claimedAt: z.object({ S: z.string() }).optional(),
   collectedAt: z.object({ S: z.string() }).optional(),
   manifestKey: z.object({ S: z.string() }).optional(),
   leaseUntil: z.object({ S: z.string() }).optional(),
@@ -236,7 +244,7 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     try {
-      await this.client.send(
+      const result = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: jobPartitionKey(request.jobKey), sk: CLAIM_SK },
@@ -258,10 +266,14 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
             ':now': request.now.toISOString(),
             ':since': request.collectedSince.toISOString(),
           },
+          ReturnValues: 'UPDATED_OLD',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { status: 'claimed' };
+      const previous = result.Attributes?.claimedAt;
+      return typeof previous === 'string'
+        ? { status: 'claimed', previouslyClaimedAt: new Date(previous) }
+        : { status: 'claimed' };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // The SDK leaves the item in DynamoDB's attribute-value form here.

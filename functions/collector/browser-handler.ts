@@ -15,6 +15,7 @@ import {
 } from '../adapters/browser-collector.js';
 import { DynamoSnsHandoffDesk } from '../adapters/handoff-desk.js';
 import { DynamoJobLedger } from '../adapters/job-ledger.js';
+import { S3RawCatalog } from '../adapters/raw-catalog.js';
 import { S3RawStore } from '../adapters/raw-store.js';
 import { SecretsManagerCredentials } from '../adapters/source-credentials.js';
 import { QueueRoutes, SqsWorkQueues } from '../adapters/work-queues.js';
@@ -68,6 +69,7 @@ export const handler = createCollectorHandler({
     return collector.collect(source, request);
   },
   rawStore: new S3RawStore(s3Client(), env.RAW_BUCKET_NAME),
+  catalog: new S3RawCatalog(s3Client(), env.RAW_BUCKET_NAME),
   ledger,
   claims: ledger,
   queues: new SqsWorkQueues(sqsClient(), env.QUEUE_ROUTES),

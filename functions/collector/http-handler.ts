@@ -4,6 +4,7 @@ import { dynamoDocumentClient, s3Client, snsClient, sqsClient } from '../adapter
 import { DynamoSnsHandoffDesk } from '../adapters/handoff-desk.js';
 import { HttpCollector } from '../adapters/http-collector.js';
 import { DynamoJobLedger } from '../adapters/job-ledger.js';
+import { S3RawCatalog } from '../adapters/raw-catalog.js';
 import { S3RawStore } from '../adapters/raw-store.js';
 import { QueueRoutes, SqsWorkQueues } from '../adapters/work-queues.js';
 import { JsonStringMap, jsonVariable, readEnvironment } from '../config.js';
@@ -44,6 +45,7 @@ export const handler = createCollectorHandler({
     return collector.collect(source, request);
   },
   rawStore: new S3RawStore(s3Client(), env.RAW_BUCKET_NAME),
+  catalog: new S3RawCatalog(s3Client(), env.RAW_BUCKET_NAME),
   ledger,
   claims: ledger,
   queues: new SqsWorkQueues(sqsClient(), env.QUEUE_ROUTES),

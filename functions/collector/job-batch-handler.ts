@@ -25,6 +25,7 @@ import {
 export interface CollectorHandlerDeps {
   readonly collect: CollectJobDeps['collect'];
   readonly rawStore: RawStore;
+  readonly catalog: CollectJobDeps['catalog'];
   readonly ledger: JobLedger;
   readonly claims: JobClaims;
   readonly queues: WorkQueues;
@@ -69,6 +70,7 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
         return collection;
       },
       rawStore: deps.rawStore,
+      catalog: deps.catalog,
       ledger: deps.ledger,
       claims: deps.claims,
       // Lambda stops this invocation at its deadline, so a claim lasting past it cannot outlive
@@ -92,7 +94,12 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
     };
 
     if (outcome.status === 'collected') {
-      logger.info('job collected', { ...context, outcome: 'collected', manifestKey: outcome.manifestKey });
+      logger.info('job collected', {
+        ...context,
+        outcome: 'collected',
+        manifestKey: outcome.manifestKey,
+        ...(outcome.recovered === true ? { recovered: true } : {}),
+      });
       countForSource(source, MetricName.JobCollected);
       timeForSource(source, MetricName.CollectionLatency, outcome.durationMs);
       return;

@@ -167,4 +167,18 @@ export class RawBucket extends Bucket {
       resource: this,
     });
   }
+
+  /**
+   * Lets a collector list keys under `raw/` (and nowhere else in the bucket): a delivery that
+   * takes over a job from one that died looks there for a collection it stored but never recorded.
+   */
+  grantListRaw(grantee: IGrantable): Grant {
+    return Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${RAW_PREFIX}*`] } },
+      resource: this,
+    });
+  }
 }

@@ -58,6 +58,14 @@ function isBasicExecutionRole(arn: unknown): boolean {
   });
 }
 
+function allowsListBucket(statement: PolicyStatement, bucket: ResourceOfInterest): boolean {
+  return (
+    statement.Effect === 'Allow' &&
+    (statement.Action ?? []).includes('s3:ListBucket') &&
+    JSON.stringify(statement.Resource).includes(`"${bucket.logicalId}"`)
+  );
+}
+
 function statementsOf(roles: ReadonlyMap<string, string>): AttachedStatement[] {
   return [...roles.values()].flatMap((roleId) => statementsOfRole(sluice.resources, roleId));
 }
@@ -107,6 +115,17 @@ describe('collector roles', () => {
 
     expect(statements.length).toBeGreaterThan(0);
     expect(grantsOf(statements, 's3:DeleteObject*', rawBucket)).toEqual([]);
+  });
+
+  it('may list the raw bucket only under raw/, the prefix raw objects live under', () => {
+    const listing = statementsOf(collectorRoles).filter(({ statement }) =>
+      allowsListBucket(statement, rawBucket),
+    );
+
+    expect(listing.length).toBe(collectorRoles.size);
+    for (const { statement } of listing) {
+      expect(statement.Condition).toEqual({ StringLike: { 's3:prefix': ['raw/*'] } });
+    }
   });
 
   it('have no access to the records table', () => {

@@ -48,6 +48,7 @@ function setUp(collect: CollectJobDeps['collect'] = async () => collection) {
       return collect(source, request);
     },
     rawStore,
+    catalog: rawStore,
     ledger,
     claims,
     leaseUntil: () => LEASE_UNTIL,
@@ -159,6 +160,89 @@ describe('collectJob claims the job before it fetches', () => {
     await collectJob(message({ body: 'not json' }), deps);
 
     expect(claims.requests).toEqual([]);
+  });
+});
+
+/** What an earlier delivery left in raw storage under the job's prefix for `fetchId`. */
+function storedByEarlierDelivery(
+  rawStore: FakeRawStore,
+  fetchId: string,
+  parts: readonly string[],
+): string[] {
+  const prefix = `raw/source=demo-faults/dt=2026-11-27/${JOB_KEY}/${fetchId}/`;
+  return parts.map((name) => {
+    const key = `${prefix}${name}`;
+    rawStore.objects.set(key, { body: Buffer.from('{}'), contentType: 'application/json', metadata: {} });
+    return key;
+  });
+}
+
+// Found by the chaos run (npm run chaos): a collector killed after writing its manifest, before
+// the ledger marked the job collected, left a claim that only lapsed; the redelivery took it over
+// and collected the job a second time inside the dedupe window.
+describe('collectJob after a delivery that died before recording its collection', () => {
+  it('records the collection the earlier delivery stored and fetches nothing', async () => {
+    const { deps, claims, fetches, ledger } = setUp();
+    claims.claimedBefore(JOB_KEY, new Date('2026-11-27T07:58:00.000Z'));
+    const [body, manifest] = storedByEarlierDelivery(
+      deps.rawStore as FakeRawStore,
+      '20261127T075801000Z-0a1b2c3d',
+      ['response.html', 'manifest.json'],
+    );
+
+    const outcome = await collectJob(message({ receiveCount: 2 }), deps);
+
+    expect(outcome).toMatchObject({
+      status: 'collected',
+      recovered: true,
+      manifestKey: manifest,
+      artifactKeys: [body],
+    });
+    expect(fetches).toEqual([]);
+    expect(ledger.attempts).toEqual([
+      expect.objectContaining({
+        outcome: 'collected',
+        manifestKey: manifest,
+        reason: 'collection-recovered',
+      }),
+    ]);
+  });
+
+  it('collects when the earlier delivery died before its manifest: the collection never finished', async () => {
+    const { deps, claims, fetches } = setUp();
+    claims.claimedBefore(JOB_KEY, new Date('2026-11-27T07:58:00.000Z'));
+    storedByEarlierDelivery(deps.rawStore as FakeRawStore, '20261127T075801000Z-0a1b2c3d', ['response.html']);
+
+    const outcome = await collectJob(message({ receiveCount: 2 }), deps);
+
+    expect(outcome).toMatchObject({ status: 'collected' });
+    expect(outcome).not.toHaveProperty('recovered');
+    expect(fetches).toEqual([JOB_KEY]);
+  });
+
+  it('collects when the stored collection is older than the dedupe window', async () => {
+    const { deps, claims, fetches } = setUp();
+    claims.claimedBefore(JOB_KEY, new Date('2026-11-27T06:58:00.000Z'));
+    storedByEarlierDelivery(deps.rawStore as FakeRawStore, '20261127T065801000Z-0a1b2c3d', [
+      'response.html',
+      'manifest.json',
+    ]);
+
+    await collectJob(message({ receiveCount: 2 }), deps);
+
+    expect(fetches).toEqual([JOB_KEY]);
+  });
+
+  it('looks in raw storage only when an earlier delivery claimed the job', async () => {
+    const { deps, fetches } = setUp();
+    storedByEarlierDelivery(deps.rawStore as FakeRawStore, '20261127T075801000Z-0a1b2c3d', [
+      'response.html',
+      'manifest.json',
+    ]);
+
+    await collectJob(message(), deps);
+
+    expect(fetches).toEqual([JOB_KEY]);
   });
 });
 

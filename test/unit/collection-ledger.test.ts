@@ -55,6 +55,16 @@ describe('DynamoJobLedger.claim', () => {
     });
   });
 
+  it('says when an earlier delivery claimed the job, so the collector can look for what it stored', async () => {
+    mock.on(UpdateCommand).resolves({ Attributes: { claimedAt: '2026-11-27T07:58:00.000Z' } });
+
+    await expect(ledger.claim(request)).resolves.toEqual({
+      status: 'claimed',
+      previouslyClaimedAt: new Date('2026-11-27T07:58:00.000Z'),
+    });
+    expect(mock.commandCalls(UpdateCommand)[0]?.args[0].input.ReturnValues).toBe('UPDATED_OLD');
+  });
+
   it('reads a refusal with a collection inside the window as already collected', async () => {
     mock
       .on(UpdateCommand)

@@ -239,6 +239,7 @@ describe('collectJob', () => {
       findSource,
       collect,
       rawStore,
+      catalog: rawStore,
       ledger,
       clock: steppingClock(new Date('2026-11-27T08:00:00.000Z')),
       fetchIdFor: () => FETCH_ID,
