@@ -68,7 +68,7 @@ export interface ClaimRequest {
   readonly jobKey: string;
   readonly source: string;
   readonly traceId: string;
-  /** Who claims: unique per delivery. */
+  /** Who claims: unique per delivery, so a claim that meets this owner met its own write. */
   readonly owner: string;
   readonly now: Date;
   /** When the claim lapses by itself: no earlier than the claiming invocation can still run. */
@@ -81,10 +81,11 @@ export type ClaimResult =
   | {
       readonly status: 'claimed';
       /**
-       * When an earlier delivery last claimed the job, if one did (and recorded no collection
-       * inside the window): it failed, or it died — possibly after storing a collection.
+       * True when an earlier delivery claimed the job (and recorded no collection inside the
+       * window): it failed, or it died — possibly after storing a collection. Also true when that
+       * cannot be told (a retried claim that met its own first write).
        */
-      readonly previouslyClaimedAt?: Date;
+      readonly previouslyClaimed: boolean;
     }
   | { readonly status: 'already-collected'; readonly collectedAt: Date; readonly manifestKey?: string }
   | { readonly status: 'held-elsewhere'; readonly until: Date; readonly owner: string };
@@ -270,14 +271,17 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      const previous = result.Attributes?.claimedAt;
-      return typeof previous === 'string'
-        ? { status: 'claimed', previouslyClaimedAt: new Date(previous) }
-        : { status: 'claimed' };
+      return { status: 'claimed', previouslyClaimed: result.Attributes?.claimedAt !== undefined };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // The SDK leaves the item in DynamoDB's attribute-value form here.
       const state = ClaimState.parse(error.Item ?? {});
+      if (state.leaseOwner?.S === request.owner) {
+        // Our own write: DynamoDB applied it and answered 500 (or the answer was lost), and the
+        // SDK's retry met it. The claim is ours; whether another delivery held it before is
+        // no longer visible, so say it may have.
+        return { status: 'claimed', previouslyClaimed: true };
+      }
       const collectedAt = state.collectedAt?.S;
       if (collectedAt !== undefined && collectedAt >= request.collectedSince.toISOString()) {
         const manifestKey = state.manifestKey?.S;

@@ -34,12 +34,13 @@ export interface CollectorHandlerDeps {
   readonly timeScale: number;
 }
 
-function toJobMessage(record: SQSRecord): JobMessage {
+function toJobMessage(record: SQSRecord, lambdaContext: Context): JobMessage {
   return {
     messageId: record.messageId,
     body: record.body,
     receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
     sentAt: new Date(Number(record.attributes.SentTimestamp) || Date.now()),
+    deliveryId: lambdaContext.awsRequestId,
   };
 }
 
@@ -53,7 +54,7 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
   const processor = new BatchProcessor(EventType.SQS);
 
   async function handleRecord(record: SQSRecord, lambdaContext: Context): Promise<void> {
-    const message = toJobMessage(record);
+    const message = toJobMessage(record, lambdaContext);
     // Which branches the fetch took, for the outcome line; the core keeps them in the manifest.
     let branches: readonly string[] | undefined;
     const outcome = await collectJob(message, {

@@ -36,6 +36,11 @@ export interface JobMessage {
   readonly receiveCount: number;
   /** SentTimestamp: stable across redeliveries, so it anchors the dedupe window. */
   readonly sentAt: Date;
+  /**
+   * Unique to this delivery of the message (the Lambda request ID): two deliveries of one message
+   * can share a receive count, and a claim must tell them apart.
+   */
+  readonly deliveryId: string;
 }
 
 export interface JobIdentity {
@@ -442,7 +447,7 @@ async function claimAndCollect(
     return { status: 'deferred', identity, delaySeconds, durationMs: elapsed() };
   }
   held.claimed = true;
-  if (claim.previouslyClaimedAt !== undefined) {
+  if (claim.previouslyClaimed) {
     // An earlier delivery held this job and recorded no collection. It may have died between
     // writing the manifest and writing the ledger (a crash, a timeout, a ledger write that kept
     // failing): raw storage, not the ledger, says whether the job was collected.
@@ -471,7 +476,7 @@ export async function collectJob(message: JobMessage, deps: CollectJobDeps): Pro
   const startedAt = deps.clock();
   const parsed = parseJobMessage(message, deps.findSource);
   const identity = parsed.ok ? parsed.value.identity : parsed.identity;
-  const owner = `${message.messageId}#${message.receiveCount}`;
+  const owner = `${message.messageId}#${message.receiveCount}#${message.deliveryId}`;
   const held = { claimed: false };
   let outcome: CollectOutcome;
   let evidenceProblem: string | undefined;

@@ -16,7 +16,14 @@ const JOB = { source: 'demo-faults', jobId: 'upstream-1', input: { path: '/fault
 const JOB_KEY = 'id-upstream-1';
 
 function message(overrides: Partial<JobMessage> = {}): JobMessage {
-  return { messageId: 'm-1', body: JSON.stringify(JOB), receiveCount: 1, sentAt: NOW, ...overrides };
+  return {
+    messageId: 'm-1',
+    body: JSON.stringify(JOB),
+    receiveCount: 1,
+    sentAt: NOW,
+    deliveryId: 'req-1',
+    ...overrides,
+  };
 }
 
 const collection: Collection = {
@@ -70,7 +77,7 @@ describe('collectJob claims the job before it fetches', () => {
         jobKey: JOB_KEY,
         source: 'demo-faults',
         traceId: expect.any(String),
-        owner: 'm-1#1',
+        owner: 'm-1#1#req-1',
         now: NOW,
         leaseUntil: LEASE_UNTIL,
         // demo-faults dedupes within an hour.

@@ -108,9 +108,7 @@ export class FakeClaims implements JobClaims {
       until: request.leaseUntil,
       claimedAt: request.now,
     });
-    return current.claimedAt === undefined
-      ? { status: 'claimed' }
-      : { status: 'claimed', previouslyClaimedAt: current.claimedAt };
+    return { status: 'claimed', previouslyClaimed: current.claimedAt !== undefined };
   }
 
   async release(jobKey: string, owner: string): Promise<void> {

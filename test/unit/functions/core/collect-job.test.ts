@@ -34,6 +34,7 @@ function message(body: unknown, overrides: Partial<JobMessage> = {}): JobMessage
     body: typeof body === 'string' ? body : JSON.stringify(body),
     receiveCount: 1,
     sentAt: SENT_AT,
+    deliveryId: 'req-0001',
     ...overrides,
   };
 }
