@@ -9,6 +9,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { MANIFEST_NAME, RAW_PREFIX } from '../functions/core/raw-layout.js';
+import { maxReceiveCountFor } from '../functions/core/retry-policy.js';
 import { TRANSFORM_MAX_RECEIVE_COUNT } from '../functions/core/transform-budget.js';
 import type { CollectorKind, SourceDefinition } from '../sources/define.js';
 import { alarmOwners, PIPELINE_OWNER } from './alarm-catalogue.js';
@@ -228,7 +229,7 @@ export class SluiceStack extends Stack {
           stage: 'collect',
           source: source.name,
           consumerTimeout: FUNCTION_SETTINGS[source.kind].timeout,
-          maxReceiveCount: source.retry.delaysSeconds.length + 1,
+          maxReceiveCount: maxReceiveCountFor(source.retry),
           owner: source.owners.collection,
           alarmTopic: topicFor(source.owners.collection),
           runbookBaseUrl,

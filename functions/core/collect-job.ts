@@ -23,7 +23,7 @@ import {
   parseRawKey,
 } from './raw-layout.js';
 import type { RawCatalog } from './replay.js';
-import { decideRetry, MAX_VISIBILITY_SECONDS, retryAfterCapOf } from './retry-policy.js';
+import { attemptsAllowed, decideRetry, MAX_VISIBILITY_SECONDS, retryAfterCapOf } from './retry-policy.js';
 import { traceIdForMessage } from './trace-id.js';
 
 /** SQS caps a message at 256 KiB; a job needs a tiny fraction of that. */
@@ -120,6 +120,22 @@ export interface CollectJobDeps {
   readonly timeScale?: number;
   /** Uniform in [0, 1), for retry jitter. @default Math.random */
   readonly random?: () => number;
+}
+
+/**
+ * A delivery past the budget's attempts that found no stored collection: earlier deliveries
+ * stopped without reporting (crashed, timed out). Transient, so nextStepFor dead-letters it
+ * with `retries-exhausted` — instead of fetching past the budget, or leaving the message for
+ * SQS to redrive without a reason.
+ */
+export class UnreportedAttemptsError extends TransientError {
+  constructor(receiveCount: number, attempts: number) {
+    super(
+      `delivered ${receiveCount} times, past the ${attempts} attempts its budget allows, and no stored ` +
+        'collection was found: earlier deliveries stopped without reporting (a crash or a timeout); nothing fetched',
+      { reason: 'unreported-attempts' },
+    );
+  }
 }
 
 /** Decides what happens to a failed job: retry within its source's budget, dead-letter, or hand off. */
@@ -447,7 +463,11 @@ async function claimAndCollect(
     return { status: 'deferred', identity, delaySeconds, durationMs: elapsed() };
   }
   held.claimed = true;
-  if (claim.previouslyClaimed) {
+  // A receive past the budget means earlier deliveries stopped without reporting (the queue's
+  // redrive leaves room for that): like a delivery that took over a lapsed claim, it may follow
+  // one that stored the collection and died before the ledger.
+  const pastBudget = message.receiveCount > attemptsAllowed(source.retry);
+  if (claim.previouslyClaimed || pastBudget) {
     // An earlier delivery held this job and recorded no collection. It may have died between
     // writing the manifest and writing the ledger (a crash, a timeout, a ledger write that kept
     // failing): raw storage, not the ledger, says whether the job was collected.
@@ -461,6 +481,10 @@ async function claimAndCollect(
     if (stored !== undefined) {
       return { status: 'collected', identity, ...stored, durationMs: elapsed(), recovered: true };
     }
+  }
+  if (pastBudget) {
+    // The budget's attempts are spent; fetching again would exceed what the source agreed to.
+    throw new UnreportedAttemptsError(message.receiveCount, attemptsAllowed(source.retry));
   }
   const collection = await deps.collect(source, {
     input: parsed.input,

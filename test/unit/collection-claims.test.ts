@@ -253,6 +253,59 @@ describe('collectJob after a delivery that died before recording its collection'
   });
 });
 
+// Found by the chaos run: a collector killed on the last attempt its budget allowed (after
+// storing the collection) left the message for SQS to redrive into the DLQ without a reason,
+// although the job was collected. The queue now allows receives past the budget; a delivery
+// there recovers what is stored or dead-letters the job itself, and never fetches again.
+describe('collectJob on a delivery past its budget’s attempts', () => {
+  // demo-faults retries 3 times: 4 attempts.
+  const pastBudget = message({ receiveCount: 5 });
+
+  it('records the collection an unreported earlier delivery stored, and fetches nothing', async () => {
+    const { deps, fetches } = setUp();
+    const [, manifest] = storedByEarlierDelivery(
+      deps.rawStore as FakeRawStore,
+      '20261127T075801000Z-0a1b2c3d',
+      ['response.html', 'manifest.json'],
+    );
+
+    const outcome = await collectJob(pastBudget, deps);
+
+    expect(outcome).toMatchObject({ status: 'collected', recovered: true, manifestKey: manifest });
+    expect(fetches).toEqual([]);
+  });
+
+  it('dead-letters the job with retries-exhausted when nothing is stored, without fetching', async () => {
+    const { deps, fetches, ledger, claims } = setUp();
+
+    const outcome = await collectJob(pastBudget, deps);
+
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      next: { kind: 'dead-letter', reason: 'retries-exhausted' },
+    });
+    expect(
+      outcome.status === 'failed' && outcome.next.kind === 'dead-letter' && outcome.next.message,
+    ).toMatch(
+      /gave up after 3 retries; last error \(unreported-attempts\): delivered 5 times, past the 4 attempts/,
+    );
+    expect(fetches).toEqual([]);
+    expect(ledger.attempts).toEqual([
+      expect.objectContaining({ attempt: 5, outcome: 'dead-lettered', reason: 'retries-exhausted' }),
+    ]);
+    expect(claims.holder(JOB_KEY)).toBeUndefined();
+  });
+
+  it('still fetches on the budget’s last attempt', async () => {
+    const { deps, fetches } = setUp();
+
+    const outcome = await collectJob(message({ receiveCount: 4 }), deps);
+
+    expect(outcome.status).toBe('collected');
+    expect(fetches).toEqual([JOB_KEY]);
+  });
+});
+
 describe('collectJob keeps the evidence a failure left behind', () => {
   const evidence = [
     {
