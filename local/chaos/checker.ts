@@ -181,6 +181,12 @@ function siteDataMismatch(
   }
 }
 
+/** The job or object a dead-lettered body is about, to start an investigation from. */
+function whatItNames(body: string): string {
+  const named = /"jobId":"([^"]+)"/.exec(body)?.[1] ?? /"key":"([^"]+)"/.exec(body)?.[1];
+  return named ?? body.slice(0, 80);
+}
+
 export function checkChaosRun(plan: ChaosPlan, log: HarnessLog, facts: ChaosFacts): ChaosCheck {
   const tally = new Tally();
   const attemptsByJob = groupBy(facts.attempts, (a) => a.jobKey);
@@ -381,7 +387,7 @@ export function checkChaosRun(plan: ChaosPlan, log: HarnessLog, facts: ChaosFact
   }
   for (const entry of facts.deadLetters) {
     if ((entry.reason ?? '') === '')
-      tally.add('deadLettersWithoutReason', `${entry.queue}: ${entry.body.slice(0, 80)}`);
+      tally.add('deadLettersWithoutReason', `${entry.queue}: ${whatItNames(entry.body)}`);
   }
 
   // ---- The portal's own count: one submitted form per account and period -----------------------

@@ -50,6 +50,11 @@ export function renderFigures(report: ChaosReport): string {
       faults.collectorCrashes['after-ledger'],
       `${faults.containersKilled} containers killed in all`,
     ),
+    row(
+      'Lambda: invocations timed out (a consequence)',
+      Object.values(faults.invocationTimeouts).reduce((a, b) => a + b, 0),
+      list(Object.fromEntries(Object.entries(faults.invocationTimeouts).filter(([, n]) => n > 0))),
+    ),
     row('S3: 503 SlowDown', faults.aws['s3-slow-down']),
     row('S3: 500 InternalError', faults.aws['s3-internal-error']),
     row('DynamoDB: 400 ProvisionedThroughputExceeded', faults.aws['dynamodb-throughput-exceeded']),

@@ -35,6 +35,8 @@ export interface ChaosRunOptions {
   readonly synth?: boolean;
   /** Plan collector crashes for browser jobs too. @default true */
   readonly crashBrowserJobs?: boolean;
+  /** Plan collector crashes among this first share of each source's jobs. @default 0.3 */
+  readonly crashWindow?: number;
   /** Give up waiting for the drain after this long; the checker then counts what is missing. */
   readonly drainTimeoutMs: number;
   readonly onProgress?: (line: string) => void;
@@ -55,6 +57,8 @@ export interface ChaosFaultCounts {
   readonly collectorCrashes: { readonly [point in CrashPoint]: number };
   /** Containers killed (a crash takes the whole batch of its container with it). */
   readonly containersKilled: number;
+  /** Not injected, but met: invocations the local runtime stopped at their function timeout, by function. */
+  readonly invocationTimeouts: { readonly [functionLogicalId: string]: number };
 }
 
 export interface ChaosReport {
@@ -225,8 +229,8 @@ export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosR
       if (harnessDraw(plan, 's3-copy', record.body) >= rates.duplicateS3Event) continue;
       copiedEvents.add(record.body);
       duplicatedS3Events += 1;
-      // Up to a minute late: newer collections of the same entities are transformed meanwhile.
-      const delay = drawInt(1, 60, plan.seed, 's3-copy-delay', record.body);
+      // Up to half a minute late: newer collections of the same entities are transformed meanwhile.
+      const delay = drawInt(1, 30, plan.seed, 's3-copy-delay', record.body);
       track(
         env.clients.sqs.send(
           new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body, DelaySeconds: delay }),
@@ -267,6 +271,7 @@ export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosR
       rates,
       rawBucket: running.rawBucket,
       ...(options.crashBrowserJobs === undefined ? {} : { crashBrowserJobs: options.crashBrowserJobs }),
+      ...(options.crashWindow === undefined ? {} : { crashWindow: options.crashWindow }),
     });
     layoutTraces = new Set(plan.jobs.filter((j) => j.layoutChanged).map((j) => j.job.traceId));
     for (const job of plan.jobs) jobsByKey.set(job.jobKey, job);
@@ -384,6 +389,9 @@ export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosR
         },
         collectorCrashes: crashCounts,
         containersKilled,
+        invocationTimeouts: Object.fromEntries(
+          [...running.functions].map(([logicalId, fn]) => [logicalId, fn.stats.timeouts]),
+        ),
       },
       check,
       drained,
