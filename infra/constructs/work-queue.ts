@@ -4,6 +4,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES, WORK_QUEUE_MAX_MESSAGE_BYTES } from '../queue-limits.js';
 import { runbookDescription } from '../runbook-links.js';
 
 export interface WorkQueueProps {
@@ -50,6 +51,8 @@ export class WorkQueue extends Construct {
       enforceSSL: true,
       // The longest SQS allows: a dead letter must outlive a long weekend and an investigation.
       retentionPeriod: Duration.days(14),
+      // Room for any message of the work queue plus the reason the handler attaches.
+      maxMessageSizeBytes: DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.queue = new Queue(this, 'Queue', {
@@ -57,6 +60,7 @@ export class WorkQueue extends Construct {
       enforceSSL: true,
       visibilityTimeout: this.visibilityTimeout,
       retentionPeriod: Duration.days(4),
+      maxMessageSizeBytes: WORK_QUEUE_MAX_MESSAGE_BYTES,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
       removalPolicy: RemovalPolicy.RETAIN,
     });

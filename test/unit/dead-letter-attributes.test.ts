@@ -1,8 +1,8 @@
 /**
  * A dead letter carries its reason in SQS message attributes, and SQS refuses a whole SendMessage
  * for one character it does not take. These are the cases the handler fuzzing found: an error
- * message that quotes half an emoji (V8's JSON errors cut the input by UTF-16 unit) and Playwright's
- * terminal colour codes.
+ * message that quotes half an emoji (V8's JSON errors cut the input by UTF-16 unit), Playwright's
+ * terminal colour codes, and a job near the size limit whose reason would not fit beside it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,6 +11,10 @@ import {
   type DeadLetterNote,
 } from '../../functions/adapters/work-queues.js';
 import { type JobMessage, parseJobMessage } from '../../functions/core/collect-job.js';
+import {
+  DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
+  WORK_QUEUE_MAX_MESSAGE_BYTES,
+} from '../../infra/queue-limits.js';
 import { findSource } from '../../sources/registry.js';
 import { refusedCharacterIn, SqsContract, workQueuesOver } from './fuzz/sqs-contract.js';
 
@@ -20,7 +24,9 @@ const ROUTE = {
   deadLetterQueueUrl: 'https://sqs.local/jobs-dlq',
 };
 
-const contract = new SqsContract(() => 256 * 1024);
+const contract = new SqsContract((url) =>
+  url === ROUTE.deadLetterQueueUrl ? DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES : WORK_QUEUE_MAX_MESSAGE_BYTES,
+);
 let sqs: ReturnType<typeof workQueuesOver>;
 
 beforeAll(() => {
@@ -80,5 +86,14 @@ describe('dead-letter attributes', () => {
   it('say "-" rather than nothing, which SQS refuses', () => {
     expect(attributeText('')).toBe('-');
     expect(attributeText('\u001b[0m')).toBe('-');
+  });
+
+  it('fit beside the largest body a work queue accepts', async () => {
+    const body = 'x'.repeat(WORK_QUEUE_MAX_MESSAGE_BYTES);
+
+    await sqs.queues.deadLetter(ROUTE.queueArn, body, note('😀'.repeat(5000), 'message-too-large'));
+
+    expect(contract.refusals).toEqual([]);
+    expect(contract.sent.at(-1)?.body).toBe(body);
   });
 });
