@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -89,5 +90,18 @@ export class WorkQueue extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     this.deadLetterAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
+  }
+
+  /**
+   * Lets the queue's consumer dead-let a message itself, with its reason: `sqs:SendMessage` to the
+   * DLQ and nothing else. grantSendMessages would add GetQueueAttributes and GetQueueUrl, which a
+   * handler that is given the DLQ's URL never calls.
+   */
+  grantDeadLetter(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['sqs:SendMessage'],
+      resourceArns: [this.deadLetterQueue.queueArn],
+    });
   }
 }
