@@ -43,7 +43,14 @@ import type { SourceDefinition } from '../../../sources/define.js';
 import { findSource, fixtureSources, sources } from '../../../sources/registry.js';
 import { FakeClaims } from '../support/collection-fakes.js';
 import { MemoryRawStore } from '../support/in-memory-ports.js';
-import { captureLogs, LAMBDA_CONTEXT, type LogLine, outcomesByMessage, sqsRecord } from './fuzz-support.js';
+import {
+  captureLogs,
+  Faults,
+  LAMBDA_CONTEXT,
+  type LogLine,
+  outcomesByMessage,
+  sqsRecord,
+} from './fuzz-support.js';
 import { SqsContract, sqsAcceptable, workQueuesOver } from './sqs-contract.js';
 
 const allSources = [...sources, ...fixtureSources];
@@ -418,21 +425,6 @@ function fakeCollect(outcomes: readonly FetchOutcome[]) {
 }
 
 // ---- Ports -------------------------------------------------------------------------------------
-
-/** Decides, call by call, whether a port fails (like a throttled AWS API) or answers. */
-class Faults {
-  private calls = 0;
-  constructor(private readonly pattern: readonly boolean[]) {}
-  next(what: string): void {
-    const fail = this.pattern.length > 0 && this.pattern[this.calls % this.pattern.length] === true;
-    this.calls += 1;
-    if (fail)
-      throw Object.assign(new Error(`${what} throttled`), {
-        name: 'ThrottlingException',
-        $metadata: { httpStatusCode: 400 },
-      });
-  }
-}
 
 /** The ledger and claims together, as one DynamoDB table keeps them: a collection marks the claim. */
 class FuzzLedger implements JobLedger, JobClaims {

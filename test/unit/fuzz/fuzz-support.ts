@@ -81,3 +81,18 @@ export function outcomesByMessage(lines: readonly LogLine[]): Map<string, LogLin
   }
   return byMessage;
 }
+
+/** Decides, call by call, whether a port fails (like a throttled AWS API) or answers. */
+export class Faults {
+  private calls = 0;
+  constructor(private readonly pattern: readonly boolean[]) {}
+  next(what: string): void {
+    const fail = this.pattern.length > 0 && this.pattern[this.calls % this.pattern.length] === true;
+    this.calls += 1;
+    if (fail)
+      throw Object.assign(new Error(`${what} throttled`), {
+        name: 'ThrottlingException',
+        $metadata: { httpStatusCode: 400 },
+      });
+  }
+}
