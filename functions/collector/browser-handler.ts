@@ -1,36 +1,19 @@
 /** Lambda entry point: the browser collector (headless Chromium). */
 import { z } from 'zod';
-import {
-  dynamoDocumentClient,
-  s3Client,
-  secretsClient,
-  snsClient,
-  sqsClient,
-} from '../adapters/aws-clients.js';
+import { secretsClient } from '../adapters/aws-clients.js';
 import {
   BrowserCollector,
   BrowserSession,
   LoginSessions,
   launchChromium,
 } from '../adapters/browser-collector.js';
-import { DynamoSnsHandoffDesk } from '../adapters/handoff-desk.js';
-import { DynamoJobLedger } from '../adapters/job-ledger.js';
-import { S3RawStore } from '../adapters/raw-store.js';
 import { SecretsManagerCredentials } from '../adapters/source-credentials.js';
-import { QueueRoutes, SqsWorkQueues } from '../adapters/work-queues.js';
-import { JsonStringMap, jsonVariable, readEnvironment } from '../config.js';
+import { JsonStringMap, readEnvironment } from '../config.js';
 import { assertLocalOverrides } from '../core/egress.js';
-import { PermanentError } from '../core/errors.js';
-import { createCollectorHandler } from './job-batch-handler.js';
+import { COLLECTOR_ENVIRONMENT, collectorHandler } from './collector-entry.js';
 
 const env = readEnvironment({
-  RAW_BUCKET_NAME: z.string().min(1),
-  LEDGER_TABLE_NAME: z.string().min(1),
-  QUEUE_ROUTES: jsonVariable(QueueRoutes),
-  TASKS_TABLE_NAME: z.string().min(1),
-  HANDOFF_TOPIC_ARN: z.string().min(1),
-  /** Set only by the local environment, which runs time faster. */
-  SLUICE_TIME_SCALE: z.coerce.number().positive().optional(),
+  ...COLLECTOR_ENVIRONMENT,
   NAVIGATION_TIMEOUT_MS: z.coerce.number().int().positive(),
   /** Every step but navigation: a selector, a form, an acknowledgement, a snapshot. */
   READY_TIMEOUT_MS: z.coerce.number().int().positive(),
@@ -40,8 +23,6 @@ const env = readEnvironment({
   SOURCE_CREDENTIALS: JsonStringMap.optional(),
   /** Optional: a Chromium binary to use instead of @sparticuz/chromium's (e.g. Debian's, locally). */
   SLUICE_CHROMIUM_EXECUTABLE: z.string().min(1).optional(),
-  /** Set only by the local environment (the local profile); must point at loopback. */
-  SLUICE_ORIGIN_OVERRIDES: JsonStringMap.optional(),
 });
 
 // Module scope: one browser and one set of login sessions per warm container, reused across
@@ -56,26 +37,6 @@ const collector = new BrowserCollector(browsers, {
   credentials: new SecretsManagerCredentials(secretsClient(), env.SOURCE_CREDENTIALS ?? {}),
   sessions: new LoginSessions(),
 });
-const ledger = new DynamoJobLedger(dynamoDocumentClient(), env.LEDGER_TABLE_NAME);
-
-export const handler = createCollectorHandler({
-  collect: (source, request) => {
-    if (source.kind !== 'browser') {
-      throw new PermanentError(`${source.name} is a ${source.kind} source, sent to the browser collector`, {
-        reason: 'wrong-collector',
-      });
-    }
-    return collector.collect(source, request);
-  },
-  rawStore: new S3RawStore(s3Client(), env.RAW_BUCKET_NAME),
-  ledger,
-  claims: ledger,
-  queues: new SqsWorkQueues(sqsClient(), env.QUEUE_ROUTES),
-  desk: new DynamoSnsHandoffDesk(
-    dynamoDocumentClient(),
-    env.TASKS_TABLE_NAME,
-    snsClient(),
-    env.HANDOFF_TOPIC_ARN,
-  ),
-  timeScale: env.SLUICE_TIME_SCALE ?? 1,
-});
+export const handler = collectorHandler('browser', env, (source, request) =>
+  collector.collect(source, request),
+);
