@@ -373,12 +373,13 @@ async function runScenario(input: Scenario, faultPattern: readonly boolean[]) {
   let redelivered: Message[] = [];
   for (const round of input.rounds) {
     const fresh = round.map(
-      (m): Message => ({
-        id: `00000000-0000-4000-8000-${String((next += 1)).padStart(12, '0')}`,
+      (m, index): Message => ({
+        id: `00000000-0000-4000-8000-${String(next + index + 1).padStart(12, '0')}`,
         body: sqsAcceptable(bodyOfNotification(m.notification, stored)),
         receiveCount: m.receiveCount,
       }),
     );
+    next += round.length;
     const messages = [...redelivered, ...fresh].slice(0, 10);
     const run = await runBatch(messages, ports, faultPattern.some(Boolean));
     runs.push(run);
