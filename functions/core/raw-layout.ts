@@ -7,13 +7,18 @@ import { randomBytes } from 'node:crypto';
 export const RAW_PREFIX = 'raw/';
 export const MANIFEST_NAME = 'manifest.json';
 
+/** Where every raw object of one source lives: `raw/source=<source>/`. */
+export function sourcePrefix(source: string): string {
+  return `${RAW_PREFIX}source=${source}/`;
+}
+
 export function fetchPrefix(source: string, observedAt: Date, jobKey: string, fetchId: string): string {
   return `${jobDayPrefix(source, observedAt, jobKey)}${fetchId}/`;
 }
 
 /** Everything one job stored on one (UTC) day: `raw/source=<s>/dt=<day>/<jobKey>/`. */
 export function jobDayPrefix(source: string, day: Date, jobKey: string): string {
-  return `${RAW_PREFIX}source=${source}/dt=${day.toISOString().slice(0, 10)}/${jobKey}/`;
+  return `${sourcePrefix(source)}dt=${day.toISOString().slice(0, 10)}/${jobKey}/`;
 }
 
 /** When a fetch ID from `newFetchId` was made; undefined for any other shape. */

@@ -10,7 +10,7 @@ import {
   StorageClass,
 } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { RAW_PREFIX } from '../../functions/core/raw-layout.js';
+import { RAW_PREFIX, sourcePrefix } from '../../functions/core/raw-layout.js';
 
 export interface RawBucketProps {
   readonly serverAccessLogsBucket: IBucket;
@@ -142,42 +142,51 @@ export class RawBucket extends Bucket {
   }
 
   /**
-   * Lets a collector add raw objects, and nothing else: `s3:PutObject` under `raw/` (the bucket
-   * policy makes every such write conditional on If-None-Match). Narrower than grantPut, which
-   * also gives Object Lock retention, legal hold and multipart-abort rights.
+   * Lets a collector add raw objects for the sources it collects, and nothing else: `s3:PutObject`
+   * under each source's `raw/source=<name>/` (the bucket policy makes every such write conditional
+   * on If-None-Match). Narrower than grantPut, which also gives Object Lock retention, legal hold
+   * and multipart-abort rights, and on every key.
    */
-  grantAppendRaw(grantee: IGrantable): Grant {
+  grantAppendRaw(grantee: IGrantable, sources: readonly string[]): Grant {
+    if (sources.length === 0) throw new Error('grantAppendRaw needs at least one source');
     return Grant.addToPrincipalOrResource({
       grantee,
       actions: ['s3:PutObject'],
-      resourceArns: [this.arnForObjects(`${RAW_PREFIX}*`)],
+      resourceArns: sources.map((source) => this.arnForObjects(`${sourcePrefix(source)}*`)),
       resource: this,
     });
   }
 
   /**
-   * Lets a function read raw objects under `raw/`, and nothing else: the transform reads what it
-   * parses; a collector reads back an object its own retried put met (raw-store.ts).
+   * Lets a function read raw objects, and nothing else: the transform reads what it parses (every
+   * source: `raw/*`); a collector reads back an object its own retried put met (raw-store.ts),
+   * only under the sources it collects.
    */
-  grantReadRaw(grantee: IGrantable): Grant {
+  grantReadRaw(grantee: IGrantable, sources?: readonly string[]): Grant {
+    if (sources?.length === 0) throw new Error('grantReadRaw needs at least one source when given sources');
     return Grant.addToPrincipalOrResource({
       grantee,
       actions: ['s3:GetObject'],
-      resourceArns: [this.arnForObjects(`${RAW_PREFIX}*`)],
+      resourceArns:
+        sources === undefined
+          ? [this.arnForObjects(`${RAW_PREFIX}*`)]
+          : sources.map((source) => this.arnForObjects(`${sourcePrefix(source)}*`)),
       resource: this,
     });
   }
 
   /**
-   * Lets a collector list keys under `raw/` (and nowhere else in the bucket): a delivery that
-   * takes over a job from one that died looks there for a collection it stored but never recorded.
+   * Lets a collector list keys under the prefixes of the sources it collects (and nowhere else in
+   * the bucket): a delivery that takes over a job from one that died looks there for a collection
+   * it stored but never recorded.
    */
-  grantListRaw(grantee: IGrantable): Grant {
+  grantListRaw(grantee: IGrantable, sources: readonly string[]): Grant {
+    if (sources.length === 0) throw new Error('grantListRaw needs at least one source');
     return Grant.addToPrincipalOrResource({
       grantee,
       actions: ['s3:ListBucket'],
       resourceArns: [this.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [`${RAW_PREFIX}*`] } },
+      conditions: { StringLike: { 's3:prefix': sources.map((source) => `${sourcePrefix(source)}*`) } },
       resource: this,
     });
   }
