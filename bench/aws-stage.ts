@@ -45,13 +45,17 @@ const KeySchema = z.array(z.object({ AttributeName: z.string(), KeyType: z.enum(
 /** The parts of a table definition in the template that a local copy needs. */
 const TableShape = z.object({
   KeySchema,
-  AttributeDefinitions: z.array(z.object({ AttributeName: z.string(), AttributeType: z.enum(['S', 'N', 'B']) })),
+  AttributeDefinitions: z.array(
+    z.object({ AttributeName: z.string(), AttributeType: z.enum(['S', 'N', 'B']) }),
+  ),
   GlobalSecondaryIndexes: z
     .array(
       z.object({
         IndexName: z.string(),
         KeySchema,
-        Projection: z.object({ ProjectionType: z.enum(['ALL', 'KEYS_ONLY', 'INCLUDE']).optional() }).optional(),
+        Projection: z
+          .object({ ProjectionType: z.enum(['ALL', 'KEYS_ONLY', 'INCLUDE']).optional() })
+          .optional(),
       }),
     )
     .optional(),
@@ -60,7 +64,8 @@ const TableShape = z.object({
 function tagged(provisioned: Provisioned, names: ReadonlyMap<string, string>, role: string): string {
   const ids = [...names.keys()].filter((id) => provisioned.tags.get(id)?.['sluice:role'] === role);
   const name = ids.length === 1 ? names.get(ids[0] as string) : undefined;
-  if (name === undefined) throw new Error(`expected one resource tagged sluice:role=${role}, found ${ids.length}`);
+  if (name === undefined)
+    throw new Error(`expected one resource tagged sluice:role=${role}, found ${ids.length}`);
   return name;
 }
 
@@ -105,7 +110,9 @@ export async function startAwsStage(logDir: string): Promise<AwsStage> {
       async freshTable(role, label) {
         tables += 1;
         const name = `bench-${role}-${label}-${tables}-${suffix}`;
-        const id = [...provisioned.tables.keys()].find((t) => provisioned.tags.get(t)?.['sluice:role'] === role);
+        const id = [...provisioned.tables.keys()].find(
+          (t) => provisioned.tags.get(t)?.['sluice:role'] === role,
+        );
         const definition = TableShape.parse(template.Resources[id ?? '']?.Properties);
         await dynamodb.send(
           new CreateTableCommand({

@@ -66,6 +66,46 @@ export function templateFunctions(template: CfnTemplate) {
   });
 }
 
+/** The environment a function's bundle needs to initialise (it fails fast without it). */
+export function functionEnvironment(
+  spec: LocalFunctionSpec,
+  extra: { readonly [name: string]: string },
+): NodeJS.ProcessEnv {
+  return { ...process.env, ...spec.environment, ...extra };
+}
+
+/**
+ * Imports `bundle` in `samples` + 1 fresh processes; the first only warms the page cache (a new
+ * Lambda container reads its bundle from its own) and is logged, not returned.
+ */
+export function measureInit(
+  bundle: string,
+  exportName: string,
+  env: NodeJS.ProcessEnv,
+  samples: number,
+  label: string,
+  log: (line: string) => void,
+): number[] {
+  const taken: number[] = [];
+  for (let i = 0; i <= samples; i += 1) {
+    const out = execFileSync(
+      process.execPath,
+      [join(import.meta.dirname, 'import-probe.mjs'), bundle, exportName],
+      {
+        env,
+        encoding: 'utf8',
+      },
+    );
+    const { initMs } = z
+      .object({ initMs: z.number() })
+      .parse(JSON.parse(out.trim().split('\n').at(-1) ?? ''));
+    if (i === 0) log(`  ${label}: first import ${initMs.toFixed(0)} ms (not counted)`);
+    else taken.push(initMs);
+  }
+  log(`  ${label}: init median ${median(taken).toFixed(0)} ms`);
+  return taken;
+}
+
 export function benchColdStart(options: {
   readonly template: CfnTemplate;
   readonly cdkOutDir: string;
@@ -83,19 +123,7 @@ export function benchColdStart(options: {
     const spec = options.specs.get(fn.logicalId);
     if (spec === undefined) throw new Error(`no local spec for ${fn.logicalId}`);
     const env = { ...process.env, ...spec.environment, ...options.extraEnvironment };
-    const samples: number[] = [];
-    for (let i = 0; i <= options.samples; i += 1) {
-      const out = execFileSync(process.execPath, [join(import.meta.dirname, 'import-probe.mjs'), bundle, exportName ?? 'handler'], {
-        env,
-        encoding: 'utf8',
-      });
-      const { initMs } = z.object({ initMs: z.number() }).parse(JSON.parse(out.trim().split('\n').at(-1) ?? ''));
-      // The first run reads the bundle from disk into the page cache; a new Lambda container
-      // reads it from its own, so the first sample is reported separately in the log only.
-      if (i === 0) options.log(`  ${fn.entry}: first import ${initMs.toFixed(0)} ms (not counted)`);
-      else samples.push(initMs);
-    }
-    options.log(`  ${fn.entry}: init median ${median(samples).toFixed(0)} ms`);
+    const samples = measureInit(bundle, exportName ?? 'handler', env, options.samples, fn.entry, options.log);
     return {
       logicalId: fn.logicalId,
       entry: fn.entry,
@@ -127,7 +155,9 @@ export function benchColdStart(options: {
       unpack.push(probe.unpackMs);
       first.push(probe.firstLaunchMs);
       warm.push(...probe.warmLaunchMs);
-      options.log(`  browser: unpack ${probe.unpackMs.toFixed(0)} ms, first launch ${probe.firstLaunchMs.toFixed(0)} ms`);
+      options.log(
+        `  browser: unpack ${probe.unpackMs.toFixed(0)} ms, first launch ${probe.firstLaunchMs.toFixed(0)} ms`,
+      );
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

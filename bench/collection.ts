@@ -12,8 +12,8 @@ import { CATALOG_CATEGORIES, CATALOG_PAGES, RATE_BOARDS } from '../local/demo-si
 import type { Baseline } from './crawlee-baselines.js';
 import type { Collector, JobLedger, RawStore } from './sluice-ports.js';
 import { collectOne, findSource, jobMessage } from './sluice-ports.js';
-import { profiledLedger, profiledRawStore, type StepTimings, timeStep, withSteps } from './step-profile.js';
 import { mapConcurrent, now, percentile, type Spread, spread } from './stats.js';
+import { profiledLedger, profiledRawStore, type StepTimings, timeStep, withSteps } from './step-profile.js';
 
 export interface CollectionSettings {
   readonly pagesPerRepeat: number;
@@ -46,6 +46,8 @@ export interface CollectionResult {
   /** Per job, over every measured Sluice job. */
   readonly steps: readonly StepFigure[];
   readonly sluiceBytesPerPage: number;
+  /** S3 PUTs per collected page: its artifacts and its manifest. */
+  readonly sluicePutsPerPage: number;
   readonly baselineBytesPerPage: number;
 }
 
@@ -83,6 +85,129 @@ interface SluiceBatch {
   readonly errors: readonly string[];
 }
 
+/** `count` Sluice collections of `source`, `concurrency` at a time, each profiled step by step. */
+export async function runSluiceBatch(options: {
+  readonly source: string;
+  readonly count: number;
+  readonly jobIdPrefix: string;
+  readonly concurrency: number;
+  readonly collector: Collector;
+  readonly rawStore: RawStore;
+  readonly ledger: JobLedger;
+}): Promise<SluiceBatch> {
+  const { source, collector, rawStore } = options;
+  const ledger = profiledLedger(options.ledger);
+  const errors: string[] = [];
+  const steps: StepTimings[] = [];
+  let ok = 0;
+  const started = now();
+  await mapConcurrent(
+    Array.from({ length: options.count }, (_, i) => i),
+    options.concurrency,
+    async (index) => {
+      const job: CollectJob = {
+        source,
+        input: demoInput(source, index),
+        jobId: `${options.jobIdPrefix}-${index}`,
+        traceId: randomUUID(),
+        priority: 'normal',
+      };
+      const timings: StepTimings = new Map();
+      const outcome = await withSteps(timings, () =>
+        timeStep('whole collection (collectJob)', () =>
+          collectOne(jobMessage(job, randomUUID()), {
+            collect: (definition, request) =>
+              timeStep('collector.collect()', () => collector.collect(definition, request)),
+            rawStore,
+            ledger,
+          }),
+        ),
+      );
+      if (outcome.status === 'collected') {
+        ok += 1;
+        steps.push(timings);
+      } else {
+        errors.push(`${outcome.error.reason}: ${outcome.error.message}`);
+      }
+    },
+  );
+  return { ok, failed: options.count - ok, wallMs: now() - started, steps, errors };
+}
+
+export function stepFigures(allSteps: readonly StepTimings[]): StepFigure[] {
+  const stepNames = [...new Set(allSteps.flatMap((s) => [...s.keys()]))];
+  return stepNames.map((step) => {
+    const samples = allSteps.map((s) => s.get(step) ?? 0);
+    return { step, medianMs: percentile(samples, 50), p95Ms: percentile(samples, 95) };
+  });
+}
+
+export interface VariantResult {
+  readonly name: string;
+  readonly pagesPerMinute: Spread;
+  /** Each variant ÷ the first (the collector as it is), per repeat. */
+  readonly ratioToCurrent: Spread;
+  readonly steps: readonly StepFigure[];
+  readonly failures: number;
+}
+
+/**
+ * What-if measurements: the same Sluice collection with one setting changed (through the
+ * benchmark's wrappers, not by editing the collector), interleaved with the collector as it is.
+ */
+export async function compareVariants(options: {
+  readonly source: string;
+  readonly settings: CollectionSettings;
+  readonly variants: readonly { readonly name: string; readonly collector: Collector }[];
+  readonly rawStore: RawStore;
+  readonly ledgerForBatch: (label: string) => Promise<JobLedger>;
+  readonly log: (line: string) => void;
+}): Promise<VariantResult[]> {
+  const { settings, log } = options;
+  const rawStore = profiledRawStore(options.rawStore);
+  const runTag = randomUUID().slice(0, 8);
+  const rates = options.variants.map(() => [] as number[]);
+  const steps = options.variants.map(() => [] as StepTimings[]);
+  const failures = options.variants.map(() => 0);
+  const run = async (index: number, count: number, tag: string) => {
+    const variant = options.variants[index];
+    if (variant === undefined) throw new Error(`no variant ${index}`);
+    return runSluiceBatch({
+      source: options.source,
+      count,
+      jobIdPrefix: `variant-${runTag}-${index}-${tag}`,
+      concurrency: settings.concurrency,
+      collector: variant.collector,
+      rawStore,
+      ledger: await options.ledgerForBatch(`v${index}-${tag}`),
+    });
+  };
+  for (let index = 0; index < options.variants.length; index += 1)
+    await run(index, settings.warmupPages, 'warmup');
+  for (let repeat = 0; repeat < settings.repeats; repeat += 1) {
+    // Rotate the order each repeat, so no variant always runs first.
+    const order = options.variants.map((_, i) => (i + repeat) % options.variants.length);
+    for (const index of order) {
+      const batch = await run(index, settings.pagesPerRepeat, `r${repeat}`);
+      rates[index]?.push((batch.ok / batch.wallMs) * 60_000);
+      steps[index]?.push(...batch.steps);
+      failures[index] = (failures[index] ?? 0) + batch.failed;
+    }
+    log(
+      `  variants, repeat ${repeat + 1}/${settings.repeats}: ` +
+        options.variants.map((v, i) => `${v.name} ${(rates[i]?.at(-1) ?? 0).toFixed(0)}`).join(' · '),
+    );
+  }
+  const current = rates[0] ?? [];
+  return options.variants.map((variant, index) => ({
+    name: variant.name,
+    pagesPerMinute: spread(rates[index] ?? []),
+    ratioToCurrent: spread((rates[index] ?? []).map((rate, repeat) => rate / (current[repeat] ?? rate))),
+    steps: stepFigures(steps[index] ?? []),
+    failures: failures[index] ?? 0,
+  }));
+}
+
 export async function compareCollection(options: {
   readonly source: string;
   readonly settings: CollectionSettings;
@@ -100,44 +225,16 @@ export async function compareCollection(options: {
   const rawStore = profiledRawStore(options.rawStore);
   const runTag = randomUUID().slice(0, 8);
 
-  async function sluiceBatch(count: number, tag: string): Promise<SluiceBatch> {
-    const errors: string[] = [];
-    const steps: StepTimings[] = [];
-    let ok = 0;
-    const ledger = profiledLedger(await options.ledgerForBatch(tag));
-    const started = now();
-    await mapConcurrent(
-      Array.from({ length: count }, (_, i) => i),
-      settings.concurrency,
-      async (index) => {
-        const job: CollectJob = {
-          source,
-          input: demoInput(source, index),
-          jobId: `bench-${runTag}-${tag}-${index}`,
-          traceId: randomUUID(),
-          priority: 'normal' as const,
-        };
-        const timings: StepTimings = new Map();
-        const outcome = await withSteps(timings, () =>
-          timeStep('whole collection (collectJob)', () =>
-            collectOne(jobMessage(job, randomUUID()), {
-              collect: (definition, request) =>
-                timeStep('collector.collect()', () => collector.collect(definition, request)),
-              rawStore,
-              ledger,
-            }),
-          ),
-        );
-        if (outcome.status === 'collected') {
-          ok += 1;
-          steps.push(timings);
-        } else {
-          errors.push(`${outcome.error.reason}: ${outcome.error.message}`);
-        }
-      },
-    );
-    return { ok, failed: count - ok, wallMs: now() - started, steps, errors };
-  }
+  const sluiceBatch = async (count: number, tag: string) =>
+    runSluiceBatch({
+      source,
+      count,
+      jobIdPrefix: `bench-${runTag}-${tag}`,
+      concurrency: settings.concurrency,
+      collector,
+      rawStore,
+      ledger: await options.ledgerForBatch(tag),
+    });
 
   async function fetchOnlyBatch(count: number, tag: string): Promise<number> {
     let ok = 0;
@@ -148,7 +245,11 @@ export async function compareCollection(options: {
       async (index) => {
         const definition = findSource(source);
         await collector
-          .collect(definition, { input: demoInput(source, index), traceId: randomUUID(), jobKey: `fetch-${tag}-${index}` })
+          .collect(definition, {
+            input: demoInput(source, index),
+            traceId: randomUUID(),
+            jobKey: `fetch-${tag}-${index}`,
+          })
           .then(() => {
             ok += 1;
           })
@@ -165,9 +266,12 @@ export async function compareCollection(options: {
   const warmSluice = await sluiceBatch(settings.warmupPages, 'warmup');
   const warmBaseline = await baseline.crawl(urls(settings.warmupPages), `warmup-${runTag}`);
   if (warmSluice.failed > 0 || warmBaseline.failed > 0) {
-    log(`  warm-up failures: sluice ${warmSluice.errors[0] ?? '-'}; baseline ${warmBaseline.errors[0] ?? '-'}`);
+    log(
+      `  warm-up failures: sluice ${warmSluice.errors[0] ?? '-'}; baseline ${warmBaseline.errors[0] ?? '-'}`,
+    );
   }
   const bytesBefore = rawStore.bytesPut();
+  const objectsBefore = rawStore.objectsPut();
 
   const sluiceRates: number[] = [];
   const fetchOnlyRates: number[] = [];
@@ -214,11 +318,7 @@ export async function compareCollection(options: {
     );
   }
 
-  const stepNames = [...new Set(allSteps.flatMap((s) => [...s.keys()]))];
-  const steps = stepNames.map((step) => {
-    const samples = allSteps.map((s) => s.get(step) ?? 0);
-    return { step, medianMs: percentile(samples, 50), p95Ms: percentile(samples, 95) };
-  });
+  const steps = stepFigures(allSteps);
   const baselinePages = settings.warmupPages + settings.repeats * settings.pagesPerRepeat;
   return {
     source,
@@ -234,6 +334,7 @@ export async function compareCollection(options: {
     failureSamples: failureSamples.slice(0, 5),
     steps,
     sluiceBytesPerPage: sluicePages === 0 ? 0 : (rawStore.bytesPut() - bytesBefore) / sluicePages,
+    sluicePutsPerPage: sluicePages === 0 ? 0 : (rawStore.objectsPut() - objectsBefore) / sluicePages,
     baselineBytesPerPage: directorySize(options.baselineStorageDir) / baselinePages,
   };
 }

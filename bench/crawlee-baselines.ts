@@ -74,7 +74,11 @@ async function runBatches(
       });
       // uniqueKey makes a repeated URL a new request, as a new Sluice job is a new collection.
       await crawler.addRequests(
-        urls.map((url, index) => ({ url, uniqueKey: `${tag}-${index}`, userData: { key: `${tag}-${index}` } })),
+        urls.map((url, index) => ({
+          url,
+          uniqueKey: `${tag}-${index}`,
+          userData: { key: `${tag}-${index}` },
+        })),
       );
       await finished;
       return { ok: tracker.ok, failed: tracker.failed, wallMs: now() - started, errors: tracker.errors };
@@ -88,7 +92,12 @@ async function runBatches(
 }
 
 export async function startPlaywrightBaseline(options: {
-  readonly launchOptions: { executablePath: string; args: string[]; headless: boolean; chromiumSandbox: boolean };
+  readonly launchOptions: {
+    executablePath: string;
+    args: string[];
+    headless: boolean;
+    chromiumSandbox: boolean;
+  };
   readonly concurrency: number;
   readonly storageDir: string;
   readonly readySelector: string;

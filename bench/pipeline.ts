@@ -49,7 +49,11 @@ export interface PipelineResult {
   readonly bySource: { readonly [source: string]: { readonly jobs: number; readonly succeeded: number } };
   readonly wallMs: number;
   readonly jobsPerMinute: number;
-  readonly latencyMs: { readonly p50: number | undefined; readonly p95: number | undefined; readonly max: number | undefined };
+  readonly latencyMs: {
+    readonly p50: number | undefined;
+    readonly p95: number | undefined;
+    readonly max: number | undefined;
+  };
   readonly functions: readonly FunctionUsage[];
   readonly stages: readonly StageDurations[];
   readonly sqsCalls: { readonly [command: string]: number };
@@ -64,8 +68,10 @@ export function dynamoItemBytes(value: unknown, name = ''): number {
   const own = Buffer.byteLength(name, 'utf8');
   if (value === null || value === undefined || typeof value === 'boolean') return own + 1;
   if (typeof value === 'string') return own + Buffer.byteLength(value, 'utf8');
-  if (typeof value === 'number') return own + Math.ceil(String(value).replace(/^-|\.|e.*$/g, '').length / 2) + 1;
-  if (Array.isArray(value)) return own + 3 + value.reduce((sum: number, v) => sum + dynamoItemBytes(v) + 1, 0);
+  if (typeof value === 'number')
+    return own + Math.ceil(String(value).replace(/^-|\.|e.*$/g, '').length / 2) + 1;
+  if (Array.isArray(value))
+    return own + 3 + value.reduce((sum: number, v) => sum + dynamoItemBytes(v) + 1, 0);
   if (typeof value === 'object') {
     return own + 3 + Object.entries(value).reduce((sum, [k, v]) => sum + dynamoItemBytes(v, k) + 1, 0);
   }
@@ -118,7 +124,9 @@ export async function benchPipeline(options: {
       onProgress: (progress) => {
         if (now() - lastLogged > 15_000) {
           lastLogged = now();
-          options.log(`  ${progress.finished}/${progress.total} finished after ${((now() - started) / 1000).toFixed(0)} s`);
+          options.log(
+            `  ${progress.finished}/${progress.total} finished after ${((now() - started) / 1000).toFixed(0)} s`,
+          );
         }
       },
     });
@@ -130,7 +138,9 @@ export async function benchPipeline(options: {
 
     const functions = [...env.functions.values()].map((fn): FunctionUsage => {
       const mappings = new Set(
-        env.provisioned.eventSourceMappings.filter((m) => m.functionLogicalId === fn.name).map((m) => m.logicalId),
+        env.provisioned.eventSourceMappings
+          .filter((m) => m.functionLogicalId === fn.name)
+          .map((m) => m.logicalId),
       );
       const mine = reports.filter((r) => mappings.has(r.mapping));
       const durations = mine.map((r) => r.result.durationMs);
@@ -187,7 +197,9 @@ export async function benchPipeline(options: {
       };
     });
     const summaryItems = ledgerItems.filter((i) => i.kind === 'job');
-    const records = await env.clients.documents.send(new ScanCommand({ TableName: env.recordsTable, Limit: 200 }));
+    const records = await env.clients.documents.send(
+      new ScanCommand({ TableName: env.recordsTable, Limit: 200 }),
+    );
     const recordItemBytes: { [source: string]: number[] } = {};
     for (const item of records.Items ?? []) {
       const source = String(item.source);
@@ -210,7 +222,9 @@ export async function benchPipeline(options: {
       stages,
       sqsCalls,
       sqsMessagesReceived,
-      recordItemBytes: Object.fromEntries(Object.entries(recordItemBytes).map(([s, v]) => [s, percentile(v, 50)])),
+      recordItemBytes: Object.fromEntries(
+        Object.entries(recordItemBytes).map(([s, v]) => [s, percentile(v, 50)]),
+      ),
       ledgerSummaryItemBytes: summaryItems.length > 0 ? percentile(summaryItems.map(itemBytes), 50) : 0,
       ledgerItems: ledgerItems.length,
     };

@@ -35,7 +35,8 @@ export async function fetchCatalogPages(demoSiteOrigin: string): Promise<DemoPag
 
 /** A three-letter SKU prefix for observation `n` (AAA, AAB, ...): 17,576 distinct ones. */
 export function skuPrefix(n: number): string {
-  if (!Number.isInteger(n) || n < 0 || n >= 26 ** 3) throw new RangeError(`sku prefix index must be 0..17575, got ${n}`);
+  if (!Number.isInteger(n) || n < 0 || n >= 26 ** 3)
+    throw new RangeError(`sku prefix index must be 0..17575, got ${n}`);
   const letter = (i: number) => String.fromCharCode(65 + i);
   return `${letter(Math.floor(n / 676))}${letter(Math.floor(n / 26) % 26)}${letter(n % 26)}`;
 }

@@ -76,5 +76,12 @@ export async function replayRawObjects(
     done += 1;
     options.onProgress?.({ manifestsDone: done, manifestsTotal: manifestKeys.length, objectsRead: done * 2 });
   });
-  return { objectsListed, manifests: manifestKeys.length, objectsRead: manifestKeys.length * 2, records, failures, listMs };
+  return {
+    objectsListed,
+    manifests: manifestKeys.length,
+    objectsRead: manifestKeys.length * 2,
+    records,
+    failures,
+    listMs,
+  };
 }

@@ -45,7 +45,8 @@ export async function benchReplay(options: {
   const perTenth: number[] = [];
   let previous = { at: started + result.listMs, objects: 0 };
   for (const mark of marks) {
-    if (mark.at > previous.at) perTenth.push(((mark.objects - previous.objects) / (mark.at - previous.at)) * 1000);
+    if (mark.at > previous.at)
+      perTenth.push(((mark.objects - previous.objects) / (mark.at - previous.at)) * 1000);
     previous = mark;
   }
   return {

@@ -8,8 +8,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { synthesize } from '../local/environment.js';
-import type { Collection } from './sluice-ports.js';
 import { CDK_OUT_DIR, PROJECT_ROOT, SCRATCH_DIR } from '../local/paths.js';
+import type { Collection } from './sluice-ports.js';
+import type { ScreenshotChange } from './step-profile.js';
 
 const BENCH_DIR = join(SCRATCH_DIR, 'bench');
 // @sparticuz/chromium unpacks into TMPDIR; keep the bench's copy apart from /tmp and from the
@@ -17,7 +18,7 @@ const BENCH_DIR = join(SCRATCH_DIR, 'bench');
 process.env.TMPDIR = join(BENCH_DIR, 'tmp');
 mkdirSync(process.env.TMPDIR, { recursive: true });
 
-const SECTIONS = ['browser', 'http', 'transform', 'replay', 'cold-start', 'pipeline'] as const;
+const SECTIONS = ['calibration', 'browser', 'http', 'transform', 'replay', 'cold-start', 'pipeline'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -46,7 +47,9 @@ const only = new Set<Section>(
     ? SECTIONS
     : values.only.split(',').map((name) => {
         if (!(SECTIONS as readonly string[]).includes(name)) {
-          console.error(`--only names unknown part ${JSON.stringify(name)}; expected some of ${SECTIONS.join(', ')}`);
+          console.error(
+            `--only names unknown part ${JSON.stringify(name)}; expected some of ${SECTIONS.join(', ')}`,
+          );
           process.exit(2);
         }
         return name as Section;
@@ -56,6 +59,7 @@ const only = new Set<Section>(
 /** Sizes of a full run, and of a --quick one that only proves every part runs. */
 export const SIZES = values.quick
   ? {
+      calibration: { calls: 5, fillLedgerAttempts: 10 },
       browser: { pagesPerRepeat: 6, repeats: 1, warmupPages: 2, concurrency: 4 },
       http: { pagesPerRepeat: 20, repeats: 1, warmupPages: 5, concurrency: 25 },
       transform: { manifests: 10, repeats: 1, concurrencies: [1, 10] },
@@ -66,6 +70,7 @@ export const SIZES = values.quick
   : {
       // Concurrency = the source's maxConcurrency × batchSize: the most jobs its event source
       // mapping can have in flight (Powertools runs a batch's records in parallel).
+      calibration: { calls: 50, fillLedgerAttempts: 500 },
       browser: { pagesPerRepeat: 40, repeats: 3, warmupPages: 4, concurrency: 4 },
       http: { pagesPerRepeat: 300, repeats: 3, warmupPages: 25, concurrency: 25 },
       transform: { manifests: 60, repeats: 3, concurrencies: [1, 10] },
@@ -82,7 +87,13 @@ async function measure() {
   const runId = new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15);
   const machine = describeMachine(PROJECT_ROOT);
   const startedAt = new Date().toISOString();
-  const results: { [key: string]: unknown } = { runId, startedAt, quick: values.quick, sizes: SIZES, machine };
+  const results: { [key: string]: unknown } = {
+    runId,
+    startedAt,
+    quick: values.quick,
+    sizes: SIZES,
+    machine,
+  };
   if (!values['no-synth']) {
     log('• cdk synth (the bundles every part measures)…');
     synthesize();
@@ -95,6 +106,8 @@ async function measure() {
   const stage = await startAwsStage(logDir);
   const site = await startDemoSite();
   results.emulator = { name: 'moto', version: stage.emulatorVersion };
+  const { templateFunctions } = await import('./cold-start.js');
+  results.functionConfig = templateFunctions(stage.template);
   const overrides = ports.localOriginOverrides(site.origin);
   const rawStore = ports.rawStore(stage.s3, stage.rawBucket);
   const ledgerForBatch = async (label: string) =>
@@ -102,6 +115,16 @@ async function measure() {
   const executablePath = await ports.chromiumExecutable();
   let ratesCollections: Collection[] = [];
   try {
+    if (only.has('calibration')) {
+      log("• 0. calibration: moto's own time per call, one call at a time");
+      const { calibrateMoto } = await import('./moto-calibration.js');
+      results.calibration = await calibrateMoto({
+        rawStore,
+        recordStore: ports.recordStore(stage.documents, await stage.freshTable('records', 'calibration')),
+        ledger: ports.jobLedger(stage.documents, await stage.freshTable('ledger', 'calibration')),
+        ...SIZES.calibration,
+      });
+    }
     if (only.has('browser') || only.has('replay')) {
       const { profiledBrowser } = await import('./step-profile.js');
       const collector = ports.browserCollector({
@@ -142,6 +165,40 @@ async function measure() {
             await baseline.close();
           }
         }
+        if (only.has('browser')) {
+          log("• 1b. browser collection what-ifs: the screenshot, changed through the benchmark's wrapper");
+          const { compareVariants } = await import('./collection.js');
+          const variant = (name: string, screenshot?: ScreenshotChange) => ({
+            name,
+            collector: ports.browserCollector({
+              functions: stage.provisioned.functions,
+              originOverrides: overrides,
+              launch: async () =>
+                profiledBrowser(
+                  await ports.launchSluiceChromium(executablePath),
+                  screenshot === undefined ? {} : { screenshot },
+                ),
+            }),
+          });
+          const variants = [
+            variant('as is: full-page PNG'),
+            variant('full-page JPEG, quality 80', { type: 'jpeg', quality: 80 }),
+            variant('viewport-only PNG', { fullPage: false }),
+            variant('no screenshot', 'skip'),
+          ];
+          try {
+            results.browserVariants = await compareVariants({
+              source: 'demo-rates',
+              settings: SIZES.browser,
+              variants,
+              rawStore,
+              ledgerForBatch,
+              log,
+            });
+          } finally {
+            for (const v of variants) await v.collector.close();
+          }
+        }
         // Real collections of every board, which replay's seeding copies.
         const { RATE_BOARDS } = await import('../local/demo-site/data.js');
         const rates = ports.findSource('demo-rates');
@@ -165,7 +222,10 @@ async function measure() {
         results.http = await compareCollection({
           source: 'demo-catalog',
           settings: SIZES.http,
-          collector: ports.httpCollector({ functions: stage.provisioned.functions, originOverrides: overrides }),
+          collector: ports.httpCollector({
+            functions: stage.provisioned.functions,
+            originOverrides: overrides,
+          }),
           rawStore,
           ledgerForBatch,
           baseline,
@@ -194,7 +254,8 @@ async function measure() {
         manifestKeys: seeded.manifestKeys,
         pages,
         rawStore,
-        freshRecordStore: async (label) => ports.recordStore(stage.documents, await stage.freshTable('records', label)),
+        freshRecordStore: async (label) =>
+          ports.recordStore(stage.documents, await stage.freshTable('records', label)),
         concurrencies: SIZES.transform.concurrencies,
         repeats: SIZES.transform.repeats,
         log,
@@ -202,7 +263,9 @@ async function measure() {
     }
 
     if (only.has('replay')) {
-      log(`• 4. replay: seeding ${SIZES.replay.fetches} browser observations (${SIZES.replay.fetches * 5} raw objects)…`);
+      log(
+        `• 4. replay: seeding ${SIZES.replay.fetches} browser observations (${SIZES.replay.fetches * 5} raw objects)…`,
+      );
       const seed = await import('./raw-seed.js');
       const { benchReplay } = await import('./replay.js');
       const seedStarted = performance.now();
@@ -213,7 +276,9 @@ async function measure() {
         concurrency: 16,
         runTag: `replay-${runId}`,
       });
-      log(`  seeded ${seeded.objects} objects in ${((performance.now() - seedStarted) / 1000).toFixed(0)} s; replaying`);
+      log(
+        `  seeded ${seeded.objects} objects in ${((performance.now() - seedStarted) / 1000).toFixed(0)} s; replaying`,
+      );
       results.replay = await benchReplay({
         deps: {
           s3: stage.s3,
@@ -240,6 +305,44 @@ async function measure() {
         scratchDir: BENCH_DIR,
         log,
       });
+      log('• 5b. cold start what-if: the transform bundle with cheerio/slim');
+      const whatIf = await import('./bundle-whatif.js');
+      const { measureInit, functionEnvironment } = await import('./cold-start.js');
+      const { spread } = await import('./stats.js');
+      const transformSpec = [...stage.provisioned.functions.values()].find(
+        (f) => f.entry === 'functions/transform/handler.ts',
+      );
+      if (transformSpec === undefined) throw new Error('the template has no transform function');
+      const outDir = join(BENCH_DIR, 'whatif', runId);
+      const slim = await whatIf.buildSlimTransform(outDir);
+      const initMs = measureInit(
+        slim.bundle,
+        'handler',
+        functionEnvironment(transformSpec, { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: stage.endpoint }),
+        SIZES.coldStart.samples,
+        'transform with cheerio/slim',
+        log,
+      );
+      const seed = await import('./raw-seed.js');
+      const catalog = (await seed.fetchCatalogPages(site.origin)).map((p) => ({
+        ...p,
+        source: 'demo-catalog',
+      }));
+      const rendered = ratesCollections.flatMap((c) =>
+        c.artifacts
+          .filter((a) => a.role === 'rendered-dom')
+          .map((a) => ({
+            source: 'demo-rates',
+            url: c.response.finalUrl,
+            contentType: a.contentType,
+            body: a.body,
+          })),
+      );
+      results.transformSlimWhatIf = {
+        bundleBytes: slim.bytes,
+        initMs: spread(initMs),
+        parsersAgree: await whatIf.slimParsersAgree(outDir, [...catalog, ...rendered], ports.findParser),
+      };
     }
   } finally {
     await site.close();

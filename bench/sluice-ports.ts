@@ -5,16 +5,27 @@
  * entry point uses (functions/collector/*-handler.ts), read from the synthesized template where
  * the template holds them.
  */
-import chromium from '@sparticuz/chromium';
+
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import chromium from '@sparticuz/chromium';
 import type { Browser } from 'playwright-core';
-import { BrowserCollector, BrowserSession, launchChromium, safeChromiumArgs } from '../functions/adapters/browser-collector.js';
+import {
+  BrowserCollector,
+  BrowserSession,
+  launchChromium,
+  safeChromiumArgs,
+} from '../functions/adapters/browser-collector.js';
 import { HttpCollector } from '../functions/adapters/http-collector.js';
 import { DynamoJobLedger, type JobLedger } from '../functions/adapters/job-ledger.js';
 import { type RawStore, S3RawStore } from '../functions/adapters/raw-store.js';
 import { DynamoRecordStore, type RecordStore } from '../functions/adapters/record-store.js';
-import { type CollectJobDeps, type CollectOutcome, collectJob, type JobMessage } from '../functions/core/collect-job.js';
+import {
+  type CollectJobDeps,
+  type CollectOutcome,
+  collectJob,
+  type JobMessage,
+} from '../functions/core/collect-job.js';
 import type { Collection, CollectRequest } from '../functions/core/collection.js';
 import type { CollectJob } from '../functions/core/contracts.js';
 import { type TransformResult, transformManifest } from '../functions/core/transform-manifest.js';

@@ -55,15 +55,42 @@ function timedMethods<T extends object>(
   });
 }
 
-/** The browser, with context creation, navigation, waiting, DOM capture and screenshot timed. */
-export function profiledBrowser(browser: Browser): Browser {
+/** A what-if change to the collector's screenshot: other options, or none taken at all. */
+export type ScreenshotChange = { readonly [option: string]: unknown } | 'skip';
+
+/** Wraps `screenshot` so the collector's call runs with `change` applied. */
+function changedScreenshot(page: object, change: ScreenshotChange): object {
+  return new Proxy(page, {
+    get(object, property) {
+      const value: unknown = Reflect.get(object, property, object);
+      if (property !== 'screenshot' || typeof value !== 'function') return value;
+      const screenshot = value as AnyFunction;
+      return async (options: { [option: string]: unknown } = {}) =>
+        change === 'skip' ? Buffer.alloc(0) : screenshot.call(object, { ...options, ...change });
+    },
+  });
+}
+
+/**
+ * The browser, with context creation, navigation, waiting, DOM capture and screenshot timed;
+ * with `screenshot`, the collector's screenshot call is changed as a what-if.
+ */
+export function profiledBrowser(
+  browser: Browser,
+  changes: { readonly screenshot?: ScreenshotChange } = {},
+): Browser {
   const page = (value: unknown) =>
-    timedMethods(value as object, {
-      goto: 'navigate (goto, domcontentloaded)',
-      waitForSelector: 'wait for ready selector',
-      content: 'capture rendered DOM',
-      screenshot: 'screenshot (full page PNG)',
-    });
+    timedMethods(
+      changes.screenshot === undefined
+        ? (value as object)
+        : changedScreenshot(value as object, changes.screenshot),
+      {
+        goto: 'navigate (goto, domcontentloaded)',
+        waitForSelector: 'wait for ready selector',
+        content: 'capture rendered DOM',
+        screenshot: 'screenshot',
+      },
+    );
   const context = (value: unknown) =>
     timedMethods(
       value as object,
@@ -74,15 +101,21 @@ export function profiledBrowser(browser: Browser): Browser {
 }
 
 /** The raw store, with the artifact puts (parallel: first start to last end) and the manifest put timed. */
-export function profiledRawStore(store: RawStore): RawStore & { readonly bytesPut: () => number } {
+export function profiledRawStore(
+  store: RawStore,
+): RawStore & { readonly bytesPut: () => number; readonly objectsPut: () => number } {
   let bytes = 0;
+  let objects = 0;
   const windows = new WeakMap<StepTimings, { start: number; inFlight: number }>();
   return {
     bytesPut: () => bytes,
+    objectsPut: () => objects,
     get: (key) => store.get(key),
     async put(key, body, options) {
       bytes += body.byteLength;
-      if (key.endsWith('/manifest.json')) return timeStep('S3 put manifest (last)', () => store.put(key, body, options));
+      objects += 1;
+      if (key.endsWith('/manifest.json'))
+        return timeStep('S3 put manifest (last)', () => store.put(key, body, options));
       const steps = current.getStore();
       const window = steps === undefined ? undefined : (windows.get(steps) ?? { start: now(), inFlight: 0 });
       if (steps !== undefined && window !== undefined) {

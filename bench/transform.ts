@@ -4,13 +4,13 @@
  * beat on this machine.
  */
 import { contentHashOf } from '../functions/core/transform-manifest.js';
+import type { StepFigure } from './collection.js';
 import type { DemoPage } from './raw-seed.js';
 import { skuPrefix, withSkuPrefix } from './raw-seed.js';
 import type { RawStore, RecordStore } from './sluice-ports.js';
 import { findParser, transformOne } from './sluice-ports.js';
-import { type StepTimings, timeStep, withSteps } from './step-profile.js';
 import { mapConcurrent, now, percentile, type Spread, spread } from './stats.js';
-import type { StepFigure } from './collection.js';
+import { type StepTimings, timeStep, withSteps } from './step-profile.js';
 
 export interface Throughput {
   readonly label: string;
@@ -31,7 +31,11 @@ export interface TransformBenchResult {
 }
 
 /** Parses (and optionally validates and hashes, as the transform does) every body until `minMs` passed. */
-function cpuOnly(bodies: readonly DemoPage[], validate: boolean, minMs: number): { records: number; bytes: number; ms: number } {
+function cpuOnly(
+  bodies: readonly DemoPage[],
+  validate: boolean,
+  minMs: number,
+): { records: number; bytes: number; ms: number } {
   const parser = findParser('demo-catalog');
   let records = 0;
   let bytes = 0;
@@ -53,17 +57,23 @@ function cpuOnly(bodies: readonly DemoPage[], validate: boolean, minMs: number):
   return { records, bytes, ms: now() - started };
 }
 
-function profiledStores(rawStore: RawStore, recordStore: RecordStore): { rawStore: RawStore; recordStore: RecordStore } {
+function profiledStores(
+  rawStore: RawStore,
+  recordStore: RecordStore,
+): { rawStore: RawStore; recordStore: RecordStore } {
   return {
     rawStore: {
       put: (key, body, options) => rawStore.put(key, body, options),
       get: (key) =>
-        timeStep(key.endsWith('/manifest.json') ? 'S3 get manifest' : 'S3 get raw body', () => rawStore.get(key)),
+        timeStep(key.endsWith('/manifest.json') ? 'S3 get manifest' : 'S3 get raw body', () =>
+          rawStore.get(key),
+        ),
     },
     recordStore: {
       get: (pk) => recordStore.get(pk),
       // Upserts run 8 at a time, so this sum is more than the time they took together.
-      upsert: (observation) => timeStep('record upserts (sum of each, 8 in flight)', () => recordStore.upsert(observation)),
+      upsert: (observation) =>
+        timeStep('record upserts (sum of each, 8 in flight)', () => recordStore.upsert(observation)),
     },
   };
 }
@@ -96,7 +106,9 @@ export async function benchTransform(options: {
 
   // Warm-up of the full path on a throwaway table: SDK connections, moto's first table.
   const warmStores = profiledStores(options.rawStore, await options.freshRecordStore('warmup'));
-  await mapConcurrent(manifestKeys.slice(0, 10), 2, (key) => transformOne(key, { ...warmStores, ledger: noLedger }));
+  await mapConcurrent(manifestKeys.slice(0, 10), 2, (key) =>
+    transformOne(key, { ...warmStores, ledger: noLedger }),
+  );
 
   let recordsPerRepeat = 0;
   let failures = 0;
@@ -105,14 +117,19 @@ export async function benchTransform(options: {
   for (const concurrency of options.concurrencies) {
     const runs: { records: number; bytes: number; ms: number }[] = [];
     for (let repeat = 0; repeat < repeats; repeat += 1) {
-      const stores = profiledStores(options.rawStore, await options.freshRecordStore(`c${concurrency}r${repeat}`));
+      const stores = profiledStores(
+        options.rawStore,
+        await options.freshRecordStore(`c${concurrency}r${repeat}`),
+      );
       let records = 0;
       const started = now();
       await mapConcurrent(manifestKeys, concurrency, async (key) => {
         const steps: StepTimings = new Map();
         try {
           const result = await withSteps(steps, () =>
-            timeStep('whole transform (transformManifest)', () => transformOne(key, { ...stores, ledger: noLedger })),
+            timeStep('whole transform (transformManifest)', () =>
+              transformOne(key, { ...stores, ledger: noLedger }),
+            ),
           );
           records += result.counts.created + result.counts.updated + result.counts.unchanged;
           if (concurrency === 1) allSteps.push(steps);
@@ -123,7 +140,9 @@ export async function benchTransform(options: {
       });
       runs.push({ records, bytes: rawBytes, ms: now() - started });
       recordsPerRepeat = records;
-      log(`  concurrency ${concurrency}, repeat ${repeat + 1}/${repeats}: ${((records / (now() - started)) * 1000).toFixed(0)} records/s`);
+      log(
+        `  concurrency ${concurrency}, repeat ${repeat + 1}/${repeats}: ${((records / (now() - started)) * 1000).toFixed(0)} records/s`,
+      );
     }
     full.push({ ...throughput(`full transform, ${concurrency} at a time`, runs), concurrency });
   }
