@@ -7,6 +7,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type Browser, chromium as playwright } from 'playwright-core';
 import { synthesize } from '../local/environment.js';
 import { CDK_OUT_DIR, PROJECT_ROOT, SCRATCH_DIR } from '../local/paths.js';
 import type { Collection } from './sluice-ports.js';
@@ -168,23 +169,33 @@ async function measure() {
         if (only.has('browser')) {
           log("• 1b. browser collection what-ifs: the screenshot, changed through the benchmark's wrapper");
           const { compareVariants } = await import('./collection.js');
-          const variant = (name: string, screenshot?: ScreenshotChange) => ({
+          const variant = (name: string, screenshot?: ScreenshotChange, launch?: () => Promise<Browser>) => ({
             name,
             collector: ports.browserCollector({
               functions: stage.provisioned.functions,
               originOverrides: overrides,
               launch: async () =>
                 profiledBrowser(
-                  await ports.launchSluiceChromium(executablePath),
+                  await (launch ?? (() => ports.launchSluiceChromium(executablePath)))(),
                   screenshot === undefined ? {} : { screenshot },
                 ),
             }),
           });
+          // @sparticuz/chromium passes --no-zygote (meant for --single-process, which Sluice
+          // removes): every renderer is then a fresh process instead of a fork of the zygote.
+          const withZygote = () => {
+            const options = ports.sluiceLaunchOptions(executablePath);
+            return playwright.launch({
+              ...options,
+              args: options.args.filter((flag) => flag !== '--no-zygote'),
+            });
+          };
           const variants = [
             variant('as is: full-page PNG'),
             variant('full-page JPEG, quality 80', { type: 'jpeg', quality: 80 }),
             variant('viewport-only PNG', { fullPage: false }),
             variant('no screenshot', 'skip'),
+            variant('Chromium without --no-zygote', undefined, withZygote),
           ];
           try {
             results.browserVariants = await compareVariants({
