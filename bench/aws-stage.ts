@@ -34,8 +34,8 @@ export interface AwsStage {
   readonly ledgerTable: string;
   /**
    * A new, empty table with the key schema and indexes of the template's table tagged `role`
-   * (`records` or `ledger`): for a measurement that must create records, or must not pay for moto
-   * copying a large ledger table on every transaction (see serializedLedger).
+   * (`records` or `ledger`): for a measurement that must create records, or that should not
+   * depend on how much earlier parts wrote.
    */
   freshTable(role: 'records' | 'ledger', label: string): Promise<string>;
   stop(): Promise<void>;
@@ -110,24 +110,7 @@ export async function startAwsStage(logDir: string): Promise<AwsStage> {
       async freshTable(role, label) {
         tables += 1;
         const name = `bench-${role}-${label}-${tables}-${suffix}`;
-        const id = [...provisioned.tables.keys()].find(
-          (t) => provisioned.tags.get(t)?.['sluice:role'] === role,
-        );
-        const definition = TableShape.parse(template.Resources[id ?? '']?.Properties);
-        await dynamodb.send(
-          new CreateTableCommand({
-            TableName: name,
-            BillingMode: 'PAY_PER_REQUEST',
-            KeySchema: definition.KeySchema,
-            AttributeDefinitions: definition.AttributeDefinitions,
-            GlobalSecondaryIndexes: definition.GlobalSecondaryIndexes?.map((index) => ({
-              IndexName: index.IndexName,
-              KeySchema: index.KeySchema,
-              Projection: { ProjectionType: index.Projection?.ProjectionType ?? 'ALL' },
-            })),
-          }),
-        );
-        await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: name });
+        await createTableLike(dynamodb, template, provisioned, role, name);
         return name;
       },
       stop: () => emulator.stop(),
@@ -136,4 +119,30 @@ export async function startAwsStage(logDir: string): Promise<AwsStage> {
     await emulator.stop();
     throw error;
   }
+}
+
+/** Creates `name` with the key schema and indexes of the template's table tagged `role`. */
+export async function createTableLike(
+  dynamodb: DynamoDBClient,
+  template: CfnTemplate,
+  provisioned: Provisioned,
+  role: 'records' | 'ledger',
+  name: string,
+): Promise<void> {
+  const id = [...provisioned.tables.keys()].find((t) => provisioned.tags.get(t)?.['sluice:role'] === role);
+  const definition = TableShape.parse(template.Resources[id ?? '']?.Properties);
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: definition.KeySchema,
+      AttributeDefinitions: definition.AttributeDefinitions,
+      GlobalSecondaryIndexes: definition.GlobalSecondaryIndexes?.map((index) => ({
+        IndexName: index.IndexName,
+        KeySchema: index.KeySchema,
+        Projection: { ProjectionType: index.Projection?.ProjectionType ?? 'ALL' },
+      })),
+    }),
+  );
+  await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: name });
 }

@@ -12,6 +12,7 @@ import { demoBatch } from '../local/demo-batch.js';
 import { startLocalEnvironment } from '../local/environment.js';
 import { enqueueJobs, summarizeRun, waitForOutcomes } from '../local/run-tracker.js';
 import type { BatchReport } from '../local/sqs-poller.js';
+import { motoResidentMiB } from './moto-workarounds.js';
 import { now, percentile } from './stats.js';
 
 export interface FunctionUsage {
@@ -61,6 +62,8 @@ export interface PipelineResult {
   readonly recordItemBytes: { readonly [source: string]: number };
   readonly ledgerSummaryItemBytes: number;
   readonly ledgerItems: number;
+  /** moto's resident memory when the run ended. */
+  readonly motoMiBAtEnd: number;
 }
 
 /** DynamoDB's item size: UTF-8 lengths of attribute names and values (numbers approximated). */
@@ -130,6 +133,7 @@ export async function benchPipeline(options: {
         }
       },
     });
+    const motoMiBAtEnd = motoResidentMiB(env.endpoint);
     const firstEnqueue = Math.min(...tracked.map((t) => t.enqueuedAt.getTime()));
     const lastUpdate = Math.max(...[...summaries.values()].map((s) => new Date(s.updatedAt).getTime()));
     const summary = summarizeRun(tracked, summaries);
@@ -227,6 +231,7 @@ export async function benchPipeline(options: {
       ),
       ledgerSummaryItemBytes: summaryItems.length > 0 ? percentile(summaryItems.map(itemBytes), 50) : 0,
       ledgerItems: ledgerItems.length,
+      motoMiBAtEnd,
     };
   } finally {
     await env.stop();

@@ -60,7 +60,7 @@ const only = new Set<Section>(
 /** Sizes of a full run, and of a --quick one that only proves every part runs. */
 export const SIZES = values.quick
   ? {
-      calibration: { calls: 5, fillLedgerAttempts: 10 },
+      calibration: { calls: 5, fillLedgerAttempts: 10, memoryTransactions: 20 },
       browser: { pagesPerRepeat: 6, repeats: 1, warmupPages: 2, concurrency: 4 },
       http: { pagesPerRepeat: 20, repeats: 1, warmupPages: 5, concurrency: 25 },
       transform: { manifests: 10, repeats: 1, concurrencies: [1, 10] },
@@ -71,9 +71,9 @@ export const SIZES = values.quick
   : {
       // Concurrency = the source's maxConcurrency × batchSize: the most jobs its event source
       // mapping can have in flight (Powertools runs a batch's records in parallel).
-      calibration: { calls: 50, fillLedgerAttempts: 500 },
-      browser: { pagesPerRepeat: 40, repeats: 3, warmupPages: 4, concurrency: 4 },
-      http: { pagesPerRepeat: 300, repeats: 3, warmupPages: 25, concurrency: 25 },
+      calibration: { calls: 50, fillLedgerAttempts: 500, memoryTransactions: 400 },
+      browser: { pagesPerRepeat: 40, repeats: 5, warmupPages: 4, concurrency: 4 },
+      http: { pagesPerRepeat: 300, repeats: 5, warmupPages: 25, concurrency: 25 },
       transform: { manifests: 60, repeats: 3, concurrencies: [1, 10] },
       // A browser fetch stores five objects: 2,000 fetches are 10,000 raw objects.
       replay: { fetches: 2000, concurrency: 10 },
@@ -95,6 +95,9 @@ async function measure() {
     sizes: SIZES,
     machine,
   };
+  const file = join(BENCH_DIR, `results-${runId}.json`);
+  // Saved after every part, so a run that dies late keeps what it measured.
+  const checkpoint = () => writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   if (!values['no-synth']) {
     log('• cdk synth (the bundles every part measures)…');
     synthesize();
@@ -102,7 +105,8 @@ async function measure() {
   const { startAwsStage } = await import('./aws-stage.js');
   const { startDemoSite } = await import('../local/demo-site/server.js');
   const ports = await import('./sluice-ports.js');
-  const { serializedLedger } = await import('./moto-workarounds.js');
+  const workarounds = await import('./moto-workarounds.js');
+  workarounds.usePatchedMoto();
   const logDir = join(BENCH_DIR, 'logs', runId);
   const stage = await startAwsStage(logDir);
   const site = await startDemoSite();
@@ -112,7 +116,7 @@ async function measure() {
   const overrides = ports.localOriginOverrides(site.origin);
   const rawStore = ports.rawStore(stage.s3, stage.rawBucket);
   const ledgerForBatch = async (label: string) =>
-    serializedLedger(ports.jobLedger(stage.documents, await stage.freshTable('ledger', label)));
+    ports.jobLedger(stage.documents, await stage.freshTable('ledger', label));
   const executablePath = await ports.chromiumExecutable();
   let ratesCollections: Collection[] = [];
   try {
@@ -123,9 +127,52 @@ async function measure() {
         rawStore,
         recordStore: ports.recordStore(stage.documents, await stage.freshTable('records', 'calibration')),
         ledger: ports.jobLedger(stage.documents, await stage.freshTable('ledger', 'calibration')),
-        ...SIZES.calibration,
+        calls: SIZES.calibration.calls,
+        fillLedgerAttempts: SIZES.calibration.fillLedgerAttempts,
       });
+      log(
+        `  moto memory: ${SIZES.calibration.memoryTransactions} ledger transactions, without and with the patch`,
+      );
+      const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+      const { DynamoDBDocumentClient } = await import('@aws-sdk/lib-dynamodb');
+      const { createTableLike } = await import('./aws-stage.js');
+      results.motoTransactionMemory = await workarounds.measureTransactionMemory(
+        SIZES.calibration.memoryTransactions,
+        logDir,
+        async (endpoint, count) => {
+          const dynamodb = new DynamoDBClient({
+            region: 'us-east-1',
+            endpoint,
+            credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+          });
+          await createTableLike(dynamodb, stage.template, stage.provisioned, 'ledger', 'ledger');
+          const ledger = ports.jobLedger(DynamoDBDocumentClient.from(dynamodb), 'ledger');
+          for (let i = 0; i < count; i += 1) {
+            await ledger.recordAttempt({
+              jobKey: `memory-${i}`,
+              source: 'demo-catalog',
+              traceId: `trace-${i}`,
+              attempt: 1,
+              stage: 'collect',
+              startedAt: new Date(),
+              finishedAt: new Date(),
+              outcome: 'collected',
+              manifestKey: `raw/source=demo-catalog/dt=2026-11-27/memory-${i}/f/manifest.json`,
+              artifactKeys: [`raw/source=demo-catalog/dt=2026-11-27/memory-${i}/f/response.html`],
+            });
+          }
+          dynamodb.destroy();
+        },
+      );
+      const memory = results.motoTransactionMemory as {
+        unpatched: { afterMiB: number };
+        patched: { afterMiB: number };
+      };
+      log(
+        `  moto after the transactions: ${memory.unpatched.afterMiB.toFixed(0)} MiB unpatched, ${memory.patched.afterMiB.toFixed(0)} MiB patched`,
+      );
     }
+    checkpoint();
     if (only.has('browser') || only.has('replay')) {
       const { profiledBrowser } = await import('./step-profile.js');
       const collector = ports.browserCollector({
@@ -223,6 +270,7 @@ async function measure() {
       }
     }
 
+    checkpoint();
     if (only.has('http')) {
       log('• 2. HTTP collection: Sluice vs Crawlee CheerioCrawler (demo-catalog)');
       const { compareCollection } = await import('./collection.js');
@@ -249,6 +297,7 @@ async function measure() {
       }
     }
 
+    checkpoint();
     if (only.has('transform')) {
       log('• 3. transform: parse + validate + conditional upserts vs the bare parser');
       const seed = await import('./raw-seed.js');
@@ -273,6 +322,7 @@ async function measure() {
       });
     }
 
+    checkpoint();
     if (only.has('replay')) {
       log(
         `• 4. replay: seeding ${SIZES.replay.fetches} browser observations (${SIZES.replay.fetches * 5} raw objects)…`,
@@ -303,6 +353,7 @@ async function measure() {
       });
     }
 
+    checkpoint();
     if (only.has('cold-start')) {
       log('• 5. cold start: bundle sizes, module initialisation, Chromium unpack and launch');
       const { benchColdStart } = await import('./cold-start.js');
@@ -360,6 +411,7 @@ async function measure() {
     await stage.stop();
   }
 
+  checkpoint();
   if (only.has('pipeline')) {
     log(`• 6. pipeline: ${SIZES.pipeline.jobs} demo jobs through the local environment`);
     const { benchPipeline } = await import('./pipeline.js');
@@ -368,8 +420,7 @@ async function measure() {
   const { loadavg } = await import('node:os');
   results.finishedAt = new Date().toISOString();
   results.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
-  const file = join(BENCH_DIR, `results-${runId}.json`);
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  checkpoint();
   log(`• raw figures: ${file}`);
   rmSync(join(BENCH_DIR, 'crawlee-playwright'), { recursive: true, force: true });
   rmSync(join(BENCH_DIR, 'crawlee-cheerio'), { recursive: true, force: true });

@@ -136,7 +136,7 @@ export function profiledRawStore(
 
 export function profiledLedger(ledger: JobLedger): JobLedger {
   return {
-    recordAttempt: (entry) => timeStep('ledger write (incl. wait)', () => ledger.recordAttempt(entry)),
+    recordAttempt: (entry) => timeStep('ledger write', () => ledger.recordAttempt(entry)),
     history: (jobKey) => ledger.history(jobKey),
   };
 }
