@@ -6,9 +6,10 @@
  * copies: its memory grows with the square of the number of transactions, and two transactions at
  * once can fail with HTTP 500 ("dictionary changed size during iteration"). The job ledger writes
  * one transaction per attempt, so a 1,000-job local run ends with moto killed by the kernel's OOM
- * killer. Every moto the benchmark starts therefore loads bench/moto-patch/sitecustomize.py, which
- * skips the table copy and runs one transaction at a time; `measureTransactionMemory` measures
- * both motos so the reason stays on record in every run.
+ * killer. moto's threaded server also lets a read see an item half-way through an UpdateItem.
+ * Every moto the benchmark starts therefore loads bench/moto-patch/sitecustomize.py, which skips
+ * the table copy and runs one DynamoDB request at a time; `measureTransactionMemory` measures both
+ * motos so the reason stays on record in every run.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

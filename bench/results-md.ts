@@ -342,9 +342,11 @@ ${table(
 
 On this machine, \`npm start -- --jobs 1000\` with moto as installed got moto killed by the kernel's
 OOM killer at 21.7 GB resident after about 950 jobs (found while writing this benchmark). Every moto
-the benchmark starts therefore loads \`bench/moto-patch/sitecustomize.py\`: no table copy, one
-transaction at a time. Nothing in Sluice changes; the patch only keeps the emulator alive and its
-transaction cost flat.
+the benchmark starts therefore loads \`bench/moto-patch/sitecustomize.py\`: no table copy, and one
+DynamoDB request at a time (moto's threaded server otherwise lets a read see an item half-way
+through an UpdateItem — a ledger summary without its \`attempts\` — which crashed the run tracker).
+Nothing in Sluice changes; the patch keeps the emulator alive, its transaction cost flat and its
+writes atomic.
 `;
 }
 

@@ -102,11 +102,18 @@ async function measure() {
     log('• cdk synth (the bundles every part measures)…');
     synthesize();
   }
+  const workarounds = await import('./moto-workarounds.js');
+  workarounds.usePatchedMoto();
+  // The pipeline first: it is the longest part and the one most likely to fail.
+  if (only.has('pipeline')) {
+    log(`• 6. pipeline: ${SIZES.pipeline.jobs} demo jobs through the local environment`);
+    const { benchPipeline } = await import('./pipeline.js');
+    results.pipeline = await benchPipeline({ jobs: SIZES.pipeline.jobs, timeoutMs: 40 * 60_000, log });
+    checkpoint();
+  }
   const { startAwsStage } = await import('./aws-stage.js');
   const { startDemoSite } = await import('../local/demo-site/server.js');
   const ports = await import('./sluice-ports.js');
-  const workarounds = await import('./moto-workarounds.js');
-  workarounds.usePatchedMoto();
   const logDir = join(BENCH_DIR, 'logs', runId);
   const stage = await startAwsStage(logDir);
   const site = await startDemoSite();
@@ -412,11 +419,6 @@ async function measure() {
   }
 
   checkpoint();
-  if (only.has('pipeline')) {
-    log(`• 6. pipeline: ${SIZES.pipeline.jobs} demo jobs through the local environment`);
-    const { benchPipeline } = await import('./pipeline.js');
-    results.pipeline = await benchPipeline({ jobs: SIZES.pipeline.jobs, timeoutMs: 40 * 60_000, log });
-  }
   const { loadavg } = await import('node:os');
   results.finishedAt = new Date().toISOString();
   results.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);

@@ -6,7 +6,11 @@ of transactions (600 two-item transactions on one table: about 1.8 GB), and a 1,
 pipeline run gets moto killed by the kernel's OOM killer. The copy also races with concurrent
 requests ("dictionary changed size during iteration", HTTP 500). This keeps the table itself as
 the "backup" (a rollback after a validation error then keeps the partial writes; Sluice sends no
-transaction that fails validation) and lets one transaction run at a time.
+transaction that fails validation).
+
+moto's threaded server also lets a read see an item half-way through an update (an UpdateItem's
+SET applied, its ADD not yet: the job ledger's summary without its `attempts`), which DynamoDB never
+shows. So every DynamoDB request runs alone, as one atomic step.
 """
 
 import copy
@@ -15,6 +19,7 @@ import threading
 try:
     from moto.dynamodb import models as _models
     from moto.dynamodb.models.table import Table as _Table
+    from moto.dynamodb.responses import DynamoHandler as _Handler
 except ImportError:  # no moto in this Python: the emulator's own probe says how to install it
     _models = None
 
@@ -29,11 +34,11 @@ if _models is not None:
             return value if isinstance(value, _Table) else copy.deepcopy(value, memo)
 
     _models.copy = _TablesNotCopied()
-    _transact = _models.DynamoDBBackend.transact_write_items
-    _lock = threading.Lock()
+    _call_action = _Handler.call_action
+    _lock = threading.RLock()
 
-    def _one_at_a_time(self, *args, **kwargs):
+    def _one_request_at_a_time(self, *args, **kwargs):
         with _lock:
-            return _transact(self, *args, **kwargs)
+            return _call_action(self, *args, **kwargs)
 
-    _models.DynamoDBBackend.transact_write_items = _one_at_a_time
+    _Handler.call_action = _one_request_at_a_time
