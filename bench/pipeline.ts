@@ -201,14 +201,21 @@ export async function benchPipeline(options: {
       };
     });
     const summaryItems = ledgerItems.filter((i) => i.kind === 'job');
-    const records = await env.clients.documents.send(
-      new ScanCommand({ TableName: env.recordsTable, Limit: 200 }),
-    );
+    // Every record (a few thousand at most), so each source's typical size is sampled.
     const recordItemBytes: { [source: string]: number[] } = {};
-    for (const item of records.Items ?? []) {
-      const source = String(item.source);
-      recordItemBytes[source] = [...(recordItemBytes[source] ?? []), itemBytes(item)];
-    }
+    let recordsKey: { [key: string]: unknown } | undefined;
+    do {
+      const page = await env.clients.documents.send(
+        new ScanCommand({ TableName: env.recordsTable, ExclusiveStartKey: recordsKey }),
+      );
+      for (const item of page.Items ?? []) {
+        const source = String(item.source);
+        const sizes = recordItemBytes[source] ?? [];
+        sizes.push(itemBytes(item));
+        recordItemBytes[source] = sizes;
+      }
+      recordsKey = page.LastEvaluatedKey;
+    } while (recordsKey !== undefined);
     return {
       jobs: summary.jobs,
       succeeded: summary.succeeded,
