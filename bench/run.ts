@@ -4,6 +4,7 @@
  * writes bench/RESULTS.md (with the machine's description). The raw figures of every run are kept
  * in .sluice/bench/results-<run>.json; `--from <file>` renders them again without measuring.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -435,5 +436,9 @@ console.log(`\n${renderTable(results)}`);
 if (values.write) {
   const path = join(PROJECT_ROOT, 'bench', 'RESULTS.md');
   writeFileSync(path, renderResults(results));
+  // The project's formatter owns Markdown layout too (tables padded); npm test checks it.
+  execFileSync(join(PROJECT_ROOT, 'node_modules', '.bin', 'biome'), ['format', '--write', path], {
+    stdio: 'ignore',
+  });
   console.log(`\nwrote ${path}`);
 }
