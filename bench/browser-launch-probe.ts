@@ -1,9 +1,10 @@
 /**
  * Cold-start probe for the browser: in a fresh process whose TMPDIR is empty, unpacks
  * @sparticuz/chromium (as a new Lambda container does in /tmp), launches it the way the collector
- * does, closes it, then launches it again `warmLaunches` times with the binary in place.
+ * does (a browser session: its deny-all egress proxy, then Chromium behind it), closes it, then
+ * launches it again `warmLaunches` times with the binary in place.
  */
-import { chromiumExecutable, launchSluiceChromium } from './sluice-ports.js';
+import { browserSession, chromiumExecutable, launchSluiceChromium } from './sluice-ports.js';
 
 const warmLaunches = Number(process.argv[2] ?? '3');
 const started = performance.now();
@@ -12,12 +13,13 @@ const unpackMs = performance.now() - started;
 
 async function launchOnce(): Promise<number> {
   const t = performance.now();
-  const browser = await launchSluiceChromium(executablePath);
+  const session = browserSession((proxyUrl) => launchSluiceChromium(executablePath, proxyUrl));
+  const browser = await session.current();
   // A launch counts once the browser can open a page, which is what the first job needs.
   const page = await browser.newPage();
   await page.close();
   const ms = performance.now() - t;
-  await browser.close();
+  await session.close();
   return ms;
 }
 

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import type { CollectJob } from '../functions/core/contracts.js';
 import { CATALOG_CATEGORIES, CATALOG_PAGES, RATE_BOARDS } from '../local/demo-site/data.js';
 import type { Baseline } from './crawlee-baselines.js';
-import type { Collector, JobLedger, RawStore } from './sluice-ports.js';
-import { collectOne, findSource, jobMessage } from './sluice-ports.js';
+import type { Collector, CollectorLedger, RawStore } from './sluice-ports.js';
+import { collectOne, findSource, jobMessage, outcomeProblem } from './sluice-ports.js';
 import { mapConcurrent, now, percentile, type Spread, spread } from './stats.js';
 import { profiledLedger, profiledRawStore, type StepTimings, timeStep, withSteps } from './step-profile.js';
 
@@ -93,7 +93,7 @@ export async function runSluiceBatch(options: {
   readonly concurrency: number;
   readonly collector: Collector;
   readonly rawStore: RawStore;
-  readonly ledger: JobLedger;
+  readonly ledger: CollectorLedger;
 }): Promise<SluiceBatch> {
   const { source, collector, rawStore } = options;
   const ledger = profiledLedger(options.ledger);
@@ -127,7 +127,7 @@ export async function runSluiceBatch(options: {
         ok += 1;
         steps.push(timings);
       } else {
-        errors.push(`${outcome.error.reason}: ${outcome.error.message}`);
+        errors.push(outcomeProblem(outcome));
       }
     },
   );
@@ -160,7 +160,7 @@ export async function compareVariants(options: {
   readonly settings: CollectionSettings;
   readonly variants: readonly { readonly name: string; readonly collector: Collector }[];
   readonly rawStore: RawStore;
-  readonly ledgerForBatch: (label: string) => Promise<JobLedger>;
+  readonly ledgerForBatch: (label: string) => Promise<CollectorLedger>;
   readonly log: (line: string) => void;
 }): Promise<VariantResult[]> {
   const { settings, log } = options;
@@ -214,7 +214,7 @@ export async function compareCollection(options: {
   readonly collector: Collector;
   readonly rawStore: RawStore;
   /** A ledger for one measured batch (see moto-workarounds.ts). */
-  readonly ledgerForBatch: (label: string) => Promise<JobLedger>;
+  readonly ledgerForBatch: (label: string) => Promise<CollectorLedger>;
   readonly baseline: Baseline;
   readonly baselineStorageDir: string;
   readonly demoSiteOrigin: string;

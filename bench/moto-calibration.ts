@@ -4,7 +4,7 @@
  * DynamoJobLedger), so the figures are the ones Sluice's measurements pay.
  */
 import { randomUUID } from 'node:crypto';
-import type { JobLedger, RawStore, RecordStore } from './sluice-ports.js';
+import type { CollectorLedger, RawStore, RecordStore } from './sluice-ports.js';
 import { now, type Spread, spread } from './stats.js';
 
 export interface MotoCalibration {
@@ -14,6 +14,11 @@ export interface MotoCalibration {
   readonly recordUpsertMs: Spread;
   readonly ledgerTransactionEmptyMs: Spread;
   readonly ledgerTransactionFullMs: Spread;
+  /**
+   * A collection's claim and its release: two conditional UpdateItems on the claim item. Absent
+   * from runs made before collections were claimed.
+   */
+  readonly ledgerClaimAndReleaseMs?: Spread;
   /** Items in the ledger table when ledgerTransactionFullMs was taken. */
   readonly ledgerItemsWhenFull: number;
 }
@@ -31,7 +36,7 @@ async function timeEach(count: number, call: (index: number) => Promise<unknown>
 export async function calibrateMoto(options: {
   readonly rawStore: RawStore;
   readonly recordStore: RecordStore;
-  readonly ledger: JobLedger;
+  readonly ledger: CollectorLedger;
   readonly calls: number;
   readonly fillLedgerAttempts: number;
 }): Promise<MotoCalibration> {
@@ -64,10 +69,26 @@ export async function calibrateMoto(options: {
       contentHash: `${i}`,
       observedAt: new Date(),
       observationId: `${i}`,
+      parserRevision: 1,
       rawKey: key(i),
       traceId: tag,
     }),
   );
+  const ledgerClaimAndReleaseMs = await timeEach(calls, async (i) => {
+    const jobKey = `calibration-claim-${tag}-${i}`;
+    const owner = randomUUID();
+    const claimedAt = new Date();
+    await ledger.claim({
+      jobKey,
+      source: 'demo-catalog',
+      traceId: tag,
+      owner,
+      now: claimedAt,
+      leaseUntil: new Date(claimedAt.getTime() + 60_000),
+      collectedSince: new Date(claimedAt.getTime() - 3_600_000),
+    });
+    await ledger.release(jobKey, owner);
+  });
   const ledgerTransactionEmptyMs = await timeEach(calls, (i) => ledger.recordAttempt(attempt(i)));
   await timeEach(options.fillLedgerAttempts, (i) => ledger.recordAttempt(attempt(calls + i)));
   const ledgerTransactionFullMs = await timeEach(calls, (i) =>
@@ -80,6 +101,7 @@ export async function calibrateMoto(options: {
     recordUpsertMs: spread(recordUpsertMs),
     ledgerTransactionEmptyMs: spread(ledgerTransactionEmptyMs),
     ledgerTransactionFullMs: spread(ledgerTransactionFullMs),
+    ledgerClaimAndReleaseMs: spread(ledgerClaimAndReleaseMs),
     ledgerItemsWhenFull: 2 * (calls + options.fillLedgerAttempts),
   };
 }

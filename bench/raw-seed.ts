@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CATALOG_CATEGORIES, CATALOG_PAGES } from '../local/demo-site/data.js';
-import type { Collection, JobLedger, RawStore } from './sluice-ports.js';
-import { collectOne, jobMessage } from './sluice-ports.js';
+import type { Collection, JobClaims, JobLedger, RawStore } from './sluice-ports.js';
+import { collectOne, jobMessage, outcomeProblem } from './sluice-ports.js';
 import { mapConcurrent } from './stats.js';
 
 export interface DemoPage {
@@ -46,9 +46,11 @@ export function withSkuPrefix(body: Buffer, prefix: string): Buffer {
   return Buffer.from(body.toString('utf8').replace(/\b[A-Z]{3}-(\d{4})\b/g, `${prefix}-$1`), 'utf8');
 }
 
-const noLedger: JobLedger = {
+const noLedger: JobLedger & JobClaims = {
   recordAttempt: async () => undefined,
   history: async () => [],
+  claim: async () => ({ status: 'claimed' }),
+  release: async () => undefined,
 };
 
 /**
@@ -91,7 +93,7 @@ export async function seedCatalogObservations(options: {
         ),
         { collect: async () => collection, rawStore: options.rawStore, ledger: noLedger },
       );
-      if (outcome.status !== 'collected') throw new Error(`seeding failed: ${outcome.error.message}`);
+      if (outcome.status !== 'collected') throw new Error(`seeding failed: ${outcomeProblem(outcome)}`);
       return outcome.manifestKey;
     },
   );
@@ -146,7 +148,7 @@ export async function seedRatesObservations(options: {
         ),
         { collect: async () => collection, rawStore: options.rawStore, ledger: noLedger },
       );
-      if (outcome.status !== 'collected') throw new Error(`seeding failed: ${outcome.error.message}`);
+      if (outcome.status !== 'collected') throw new Error(`seeding failed: ${outcomeProblem(outcome)}`);
       objects += outcome.artifactKeys.length + 1;
       return outcome.manifestKey;
     },

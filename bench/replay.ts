@@ -1,6 +1,7 @@
 /**
  * Requirement 4: replay — re-running transforms from raw storage without re-fetching — over at
- * least 10,000 stored raw objects. What is measured is `replayRawObjects` in replay-target.ts.
+ * least 10,000 stored raw objects. What is measured is `replayRawObjects` in replay-target.ts:
+ * Sluice's replayRange, with the transform queue's consumer in-process.
  */
 import type { ReplayDeps, ReplayProgress } from './replay-target.js';
 import { replayRawObjects } from './replay-target.js';
@@ -12,17 +13,20 @@ export interface ReplayBenchResult {
   readonly records: number;
   readonly failures: number;
   readonly wallMs: number;
-  readonly listMs: number;
+  /** Listing the day and sending every manifest (replayRange itself), within wallMs. */
+  readonly sendMs: number;
   readonly objectsPerSecond: number;
   readonly recordsPerSecond: number;
   /** Objects per second in each tenth of the run: the spread within the one long run. */
   readonly objectsPerSecondByTenth: Spread;
   readonly concurrency: number;
+  readonly firstFailure?: string;
 }
 
 export async function benchReplay(options: {
   readonly deps: ReplayDeps;
-  readonly prefix: string;
+  readonly source: string;
+  readonly day: string;
   readonly concurrency: number;
   readonly log: (line: string) => void;
 }): Promise<ReplayBenchResult> {
@@ -31,19 +35,20 @@ export async function benchReplay(options: {
   let nextTenth = 0.1;
   const result = await replayRawObjects({
     ...options.deps,
-    prefix: options.prefix,
+    source: options.source,
+    day: options.day,
     concurrency: options.concurrency,
     onProgress(progress: ReplayProgress) {
-      if (progress.manifestsDone / progress.manifestsTotal >= nextTenth - 1e-9) {
+      if (progress.manifestsDone / progress.manifestsStored >= nextTenth - 1e-9) {
         marks.push({ at: now(), objects: progress.objectsRead });
-        options.log(`  replayed ${progress.manifestsDone}/${progress.manifestsTotal} manifests`);
+        options.log(`  replayed ${progress.manifestsDone}/${progress.manifestsStored} manifests`);
         nextTenth += 0.1;
       }
     },
   });
   const wallMs = now() - started;
   const perTenth: number[] = [];
-  let previous = { at: started + result.listMs, objects: 0 };
+  let previous = { at: started, objects: 0 };
   for (const mark of marks) {
     if (mark.at > previous.at)
       perTenth.push(((mark.objects - previous.objects) / (mark.at - previous.at)) * 1000);
@@ -55,10 +60,11 @@ export async function benchReplay(options: {
     records: result.records,
     failures: result.failures,
     wallMs,
-    listMs: result.listMs,
+    sendMs: result.sendMs,
     objectsPerSecond: (result.objectsRead / wallMs) * 1000,
     recordsPerSecond: (result.records / wallMs) * 1000,
     objectsPerSecondByTenth: spread(perTenth.length > 0 ? perTenth : [0]),
     concurrency: options.concurrency,
+    ...(result.firstFailure === undefined ? {} : { firstFailure: result.firstFailure }),
   };
 }

@@ -93,6 +93,9 @@ export function parseRun(json: unknown): BenchRun {
   return json as BenchRun;
 }
 
+/** A claim item (job key, source, trace ID, lease, collectedAt, manifest key) stays under 1 KiB. */
+const CLAIM_ITEM_BYTES = 1024;
+
 const kb = (bytes: number) => `${n(bytes / 1024)} KiB`;
 const mb = (bytes: number) => `${n(bytes / 1024 ** 2)} MiB`;
 const ms = (value: number) => `${n(value)} ms`;
@@ -179,6 +182,11 @@ export function costBySource(run: BenchRun): Map<string, CostLine[]> | undefined
         'job ledger (collect + transform attempts, with byTrace index)',
         ledgerWrites(collect.attemptItemBytes) + ledgerWrites(transformStage.attemptItemBytes),
         `2 attempts × [transaction: attempt item (${collect.attemptItemBytes} / ${transformStage.attemptItemBytes} B) ×2 + summary item (${summaryBytes} B) ×2; index copies ×1]`,
+      ),
+      dynamoLine(
+        "collection claim (the job's claim item, with byTrace index)",
+        2 * (writeUnits(CLAIM_ITEM_BYTES, false) * 2) + writeUnits(CLAIM_ITEM_BYTES, true) + 1,
+        `claim + release (conditional UpdateItems, ${CLAIM_ITEM_BYTES} B or less) ×1 + index copy ×1 each; collectedAt set in the collect transaction ×2 + index copy ×1`,
       ),
       dynamoLine(
         'records (conditional upserts)',
@@ -448,12 +456,14 @@ function findingsSection(run: BenchRun): string {
     if (c === undefined) continue;
     const ledgerWrite = stepMedian(c, 'ledger write');
     const cal = run.calibration;
-    // moto's own time per collection, one call at a time: its artifact and manifest PUTs and one
-    // ledger transaction. moto serves them from one process, so this bounds the stored rate.
+    // moto's own time per collection, one call at a time: the claim, its artifact and manifest
+    // PUTs, one ledger transaction and the release. moto serves them from one process, so this
+    // bounds the stored rate. (Runs before the claim existed have no claim figure.)
+    const claimMs = cal?.ledgerClaimAndReleaseMs?.median ?? 0;
     const motoMs =
       cal === undefined
         ? undefined
-        : c.sluicePutsPerPage * cal.s3PutMs.median + cal.ledgerTransactionEmptyMs.median;
+        : c.sluicePutsPerPage * cal.s3PutMs.median + cal.ledgerTransactionEmptyMs.median + claimMs;
     const verdict =
       c.ratio.max < 1
         ? 'loses'
@@ -466,8 +476,8 @@ function findingsSection(run: BenchRun): string {
   raw storage and the ledger, in moto. The largest steps per job: ${largestSteps(c.steps, 4)}.${
     motoMs === undefined || cal === undefined
       ? ''
-      : ` Alone, moto needs ${ms(motoMs)} per collection (${n(c.sluicePutsPerPage)} PUTs at ${ms(cal.s3PutMs.median)} and a ledger
-  transaction at ${ms(cal.ledgerTransactionEmptyMs.median)}, part 0), a ceiling of about ${n(60_000 / motoMs)} collections/min for the
+      : ` Alone, moto needs ${ms(motoMs)} per collection (${n(c.sluicePutsPerPage)} PUTs at ${ms(cal.s3PutMs.median)}, a ledger
+  transaction at ${ms(cal.ledgerTransactionEmptyMs.median)}${claimMs > 0 ? ` and the job's claim and release at ${ms(claimMs)}` : ''}, part 0), a ceiling of about ${n(60_000 / motoMs)} collections/min for the
   one Python process${ledgerWrite === undefined ? '' : `; with ${c.settings.concurrency} jobs in flight a ledger write took ${ms(ledgerWrite)} (median), queued behind the others`}.${
     c.sluice.median > (60_000 / motoMs) * 0.3
       ? ' The stored figure is within sight of that ceiling: here the emulator, not the collector, sets it. In AWS these calls go to services that serve each job in parallel.'
@@ -588,6 +598,14 @@ ${table(
       `… the same with ${c.ledgerItemsWhenFull} items in the ledger table`,
       formatSpread(c.ledgerTransactionFullMs, 'ms'),
     ],
+    ...(c.ledgerClaimAndReleaseMs === undefined
+      ? []
+      : [
+          [
+            "A job's claim and release: 2 conditional UpdateItems (DynamoJobLedger.claim, .release)",
+            formatSpread(c.ledgerClaimAndReleaseMs, 'ms'),
+          ],
+        ]),
   ],
 )}
 
@@ -634,23 +652,26 @@ Failures: ${t.failures}.
     const r = run.replay;
     parts.push(`## 4. Replay
 
-What was measured: \`replayRawObjects\` in \`bench/replay-target.ts\`. Sluice's replay module
-(issue 4) was not on this branch when the benchmark was written, so this does in-process what
-replay does: list every object under \`raw/source=demo-rates/\`, and run the transform's core
-(\`transformManifest\`) on each \`manifest.json\` — read the manifest and its primary artifact (the
-rendered DOM), parse, validate, upsert — ${r.concurrency} manifests at a time, into a fresh records table,
-never fetching from the source. The stored objects are browser observations (response, rendered DOM,
-screenshot, console log, manifest: five per fetch), copied from real collections of each board
-with the board renamed so every record is new.
+What was measured: \`replayRawObjects\` in \`bench/replay-target.ts\`: Sluice's replay
+(\`replayRange\` in \`functions/core/replay.ts\`, as \`npm run replay\` runs it) over one day of
+\`demo-rates\`, with the real S3 catalogue listing and file checkpoints, as fast as it can send.
+Only the transform queue is replaced: each manifest sent goes to ${r.concurrency} in-process workers that
+run the transform's core (\`transformManifest\`) — read the manifest and its primary artifact (the
+rendered DOM), parse, validate, upsert into a fresh records table — never fetching from the source.
+SQS and the transform Lambda's polling are left out (the pipeline part measures those;
+\`npm run bench:replay\` measures replay through them). The stored objects are browser observations
+(response, rendered DOM, screenshot, console log, manifest: five per fetch), copied from real
+collections of each board with the board renamed so every record is new, plus the browser part's
+own collections of the same day.
 
 | | |
 | --- | --- |
-| raw objects under the prefix | ${r.objectsInPrefix.toLocaleString('en-US')} (${r.manifests} manifests) |
-| wall time (listing included) | ${n(r.wallMs / 1000)} s (listing ${ms(r.listMs)}) |
+| raw objects under the day's prefix | ${r.objectsInPrefix.toLocaleString('en-US')} (${r.manifests} manifests replayed) |
+| wall time | ${n(r.wallMs / 1000)} s (of which replayRange listing and sending: ${ms(r.sendMs)}) |
 | stored objects covered per second | ${n((r.objectsInPrefix / r.wallMs) * 1000)} |
 | objects read per second (manifest + primary artifact) | ${n(r.objectsPerSecond)}; by tenth of the run ${formatSpread(r.objectsPerSecondByTenth)} |
 | records upserted per second | ${n(r.recordsPerSecond)} (${r.records} records) |
-| failures | ${r.failures} |
+| failures | ${r.failures}${r.firstFailure === undefined ? '' : ` (first: ${r.firstFailure})`} |
 
 One long run, not repeated: the spread is across the ten tenths of the run.
 `);

@@ -186,12 +186,15 @@ async function measure() {
       const collector = ports.browserCollector({
         functions: stage.provisioned.functions,
         originOverrides: overrides,
-        launch: async () => profiledBrowser(await ports.launchSluiceChromium(executablePath)),
+        launch: async (proxyUrl) =>
+          profiledBrowser(await ports.launchSluiceChromium(executablePath, proxyUrl)),
       });
       try {
-        const browser = await ports.launchSluiceChromium(executablePath);
-        results.chromiumVersion = browser.version();
-        await browser.close();
+        const session = ports.browserSession((proxyUrl) =>
+          ports.launchSluiceChromium(executablePath, proxyUrl),
+        );
+        results.chromiumVersion = (await session.current()).version();
+        await session.close();
         if (only.has('browser')) {
           log('• 1. browser collection: Sluice vs Crawlee PlaywrightCrawler (demo-rates)');
           const { compareCollection } = await import('./collection.js');
@@ -224,25 +227,32 @@ async function measure() {
         if (only.has('browser')) {
           log("• 1b. browser collection what-ifs: the screenshot, changed through the benchmark's wrapper");
           const { compareVariants } = await import('./collection.js');
-          const variant = (name: string, screenshot?: ScreenshotChange, launch?: () => Promise<Browser>) => ({
+          const variant = (
+            name: string,
+            screenshot?: ScreenshotChange,
+            launch?: (proxyUrl: string) => Promise<Browser>,
+          ) => ({
             name,
             collector: ports.browserCollector({
               functions: stage.provisioned.functions,
               originOverrides: overrides,
-              launch: async () =>
+              launch: async (proxyUrl) =>
                 profiledBrowser(
-                  await (launch ?? (() => ports.launchSluiceChromium(executablePath)))(),
+                  await (launch ?? ((url: string) => ports.launchSluiceChromium(executablePath, url)))(
+                    proxyUrl,
+                  ),
                   screenshot === undefined ? {} : { screenshot },
                 ),
             }),
           });
           // @sparticuz/chromium passes --no-zygote (meant for --single-process, which Sluice
           // removes): every renderer is then a fresh process instead of a fork of the zygote.
-          const withZygote = () => {
+          const withZygote = (proxyUrl: string) => {
             const options = ports.sluiceLaunchOptions(executablePath);
             return playwright.launch({
               ...options,
               args: options.args.filter((flag) => flag !== '--no-zygote'),
+              proxy: { server: proxyUrl },
             });
           };
           const variants = [
@@ -354,8 +364,11 @@ async function measure() {
           bucket: stage.rawBucket,
           rawStore,
           recordStore: ports.recordStore(stage.documents, await stage.freshTable('records', 'replay')),
+          checkpointDir: join(BENCH_DIR, 'replay-checkpoints', runId),
         },
-        prefix: 'raw/source=demo-rates/',
+        source: 'demo-rates',
+        // The day the seeding (and the browser part) stored everything under.
+        day: new Date().toISOString().slice(0, 10),
         concurrency: SIZES.replay.concurrency,
         log,
       });

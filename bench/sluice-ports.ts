@@ -13,11 +13,12 @@ import type { Browser } from 'playwright-core';
 import {
   BrowserCollector,
   BrowserSession,
+  LoginSessions,
   launchChromium,
   safeChromiumArgs,
 } from '../functions/adapters/browser-collector.js';
 import { HttpCollector } from '../functions/adapters/http-collector.js';
-import { DynamoJobLedger, type JobLedger } from '../functions/adapters/job-ledger.js';
+import { DynamoJobLedger, type JobClaims, type JobLedger } from '../functions/adapters/job-ledger.js';
 import { type RawStore, S3RawStore } from '../functions/adapters/raw-store.js';
 import { DynamoRecordStore, type RecordStore } from '../functions/adapters/record-store.js';
 import {
@@ -35,7 +36,19 @@ import type { SourceDefinition, SourceParser } from '../sources/define.js';
 import { findParser as registeredParser } from '../sources/parsers.js';
 import { findSource as registeredSource, sources } from '../sources/registry.js';
 
-export type { Collection, CollectOutcome, JobLedger, JobMessage, RawStore, RecordStore, TransformResult };
+/** What the collector's core writes attempts to and claims jobs in (one table, one adapter). */
+export type CollectorLedger = JobLedger & JobClaims;
+
+export type {
+  Collection,
+  CollectOutcome,
+  JobClaims,
+  JobLedger,
+  JobMessage,
+  RawStore,
+  RecordStore,
+  TransformResult,
+};
 
 export function findSource(name: string): SourceDefinition {
   const source = registeredSource(name);
@@ -58,7 +71,7 @@ export function rawStore(s3: S3Client, bucket: string): RawStore {
   return new S3RawStore(s3, bucket);
 }
 
-export function jobLedger(documents: DynamoDBDocumentClient, table: string): JobLedger {
+export function jobLedger(documents: DynamoDBDocumentClient, table: string): DynamoJobLedger {
   return new DynamoJobLedger(documents, table);
 }
 
@@ -74,7 +87,11 @@ export async function chromiumExecutable(): Promise<string> {
   return process.env.SLUICE_CHROMIUM_EXECUTABLE ?? chromium.executablePath();
 }
 
-/** The launch options Sluice's collector uses (launchChromium), for a baseline to copy. */
+/**
+ * The launch options Sluice's collector uses (launchChromium), for a baseline to copy. Sluice also
+ * routes the browser through its deny-all egress proxy (each job's context gets its own guarded
+ * proxy); a baseline has no such proxy, and that cost stays in Sluice's figures.
+ */
 export function sluiceLaunchOptions(executablePath: string) {
   return {
     executablePath,
@@ -84,9 +101,17 @@ export function sluiceLaunchOptions(executablePath: string) {
   } as const;
 }
 
-/** Launches Chromium exactly as the browser collector does. */
-export function launchSluiceChromium(executablePath: string): Promise<Browser> {
-  return launchChromium(executablePath);
+/** Launches Chromium exactly as the browser collector does, behind the proxy at `proxyUrl`. */
+export function launchSluiceChromium(executablePath: string, proxyUrl: string): Promise<Browser> {
+  return launchChromium(executablePath, proxyUrl);
+}
+
+/**
+ * A browser session as the browser collector's container holds one: the first `current()` starts
+ * the deny-all egress proxy and launches Chromium, as a cold container's first job does.
+ */
+export function browserSession(launch: (proxyUrl: string) => Promise<Browser>): BrowserSession {
+  return new BrowserSession(launch);
 }
 
 function collectorEnvironment(functions: ReadonlyMap<string, LocalFunctionSpec>, entry: string) {
@@ -109,17 +134,19 @@ export interface Collector {
 export function browserCollector(options: {
   readonly functions: ReadonlyMap<string, LocalFunctionSpec>;
   readonly originOverrides: { [origin: string]: string };
-  readonly launch: () => Promise<Browser>;
+  readonly launch: (proxyUrl: string) => Promise<Browser>;
 }): Collector {
   const setting = collectorEnvironment(options.functions, 'functions/collector/browser-handler.ts');
   const session = new BrowserSession(options.launch);
   const collector = new BrowserCollector(session, {
     navigationTimeoutMs: setting('NAVIGATION_TIMEOUT_MS'),
-    readyTimeoutMs: setting('READY_TIMEOUT_MS'),
+    stepTimeoutMs: setting('READY_TIMEOUT_MS'),
+    jobTimeoutMs: setting('JOB_TIMEOUT_MS'),
     originOverrides: options.originOverrides,
-    // As in browser-handler.ts.
+    // As in browser-handler.ts (the demo sources need no credentials; resources are blocked per
+    // source, by the collector itself).
     userAgent: 'Sluice/0.1 (+collector; headless)',
-    blockedResourceTypes: new Set(['image', 'font', 'media']),
+    sessions: new LoginSessions(),
   });
   return {
     collect: (source, request) => {
@@ -153,31 +180,54 @@ export function httpCollector(options: {
   };
 }
 
+/** Why a collection did not collect, in one line. */
+export function outcomeProblem(outcome: Exclude<CollectOutcome, { status: 'collected' }>): string {
+  switch (outcome.status) {
+    case 'failed':
+      return `${outcome.error.reason}: ${outcome.error.message}`;
+    case 'duplicate':
+      return `duplicate: already collected at ${outcome.collectedAt.toISOString()}`;
+    case 'deferred':
+      return `deferred by ${outcome.delaySeconds} s: another delivery holds the claim`;
+  }
+}
+
 /** A first delivery of `job`, as the SQS adapter hands it to the core. */
 export function jobMessage(job: CollectJob, messageId: string): JobMessage {
   return { messageId, body: JSON.stringify(job), receiveCount: 1, sentAt: new Date() };
 }
 
-/** One collection through the collector's core: fetch, raw artifacts, manifest last, ledger. */
+/** At least the longest collector timeout (the browser's, 120 s): a claim outlives its collection. */
+const CLAIM_LEASE_MS = 3 * 60_000;
+
+/**
+ * One collection through the collector's core: claim, fetch, raw artifacts, manifest last,
+ * ledger. The ledger is also the claims store, as in collector-entry.ts.
+ */
 export function collectOne(
   message: JobMessage,
   deps: {
     readonly collect: CollectJobDeps['collect'];
     readonly rawStore: RawStore;
-    readonly ledger: JobLedger;
+    readonly ledger: CollectorLedger;
   },
 ): Promise<CollectOutcome> {
   return collectJob(message, {
     ...deps,
+    claims: deps.ledger,
+    leaseUntil: () => new Date(Date.now() + CLAIM_LEASE_MS),
     findSource: registeredSource,
     clock: () => new Date(),
   });
 }
 
-/** One transform through the transform's core: manifest, raw body, parse, validate, upserts. */
+/**
+ * One transform through the transform's core: manifest, raw body, parse, validate, upserts. The
+ * handler's ledger attempt and freshness mark after it are not included.
+ */
 export function transformOne(
   manifestKey: string,
-  deps: { readonly rawStore: RawStore; readonly recordStore: RecordStore; readonly ledger: JobLedger },
+  deps: { readonly rawStore: RawStore; readonly recordStore: RecordStore },
 ): Promise<TransformResult> {
-  return transformManifest(manifestKey, { ...deps, findParser: registeredParser, clock: () => new Date() });
+  return transformManifest(manifestKey, { ...deps, findParser: registeredParser });
 }

@@ -5,7 +5,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Browser } from 'playwright-core';
-import type { JobLedger, RawStore } from './sluice-ports.js';
+import type { CollectorLedger, RawStore } from './sluice-ports.js';
 import { now } from './stats.js';
 
 /** Step name → milliseconds spent in it by one job. */
@@ -134,9 +134,11 @@ export function profiledRawStore(
   };
 }
 
-export function profiledLedger(ledger: JobLedger): JobLedger {
+export function profiledLedger(ledger: CollectorLedger): CollectorLedger {
   return {
     recordAttempt: (entry) => timeStep('ledger write', () => ledger.recordAttempt(entry)),
     history: (jobKey) => ledger.history(jobKey),
+    claim: (request) => timeStep('ledger claim', () => ledger.claim(request)),
+    release: (jobKey, owner) => ledger.release(jobKey, owner),
   };
 }

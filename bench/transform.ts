@@ -106,9 +106,7 @@ export async function benchTransform(options: {
 
   // Warm-up of the full path on a throwaway table: SDK connections, moto's first table.
   const warmStores = profiledStores(options.rawStore, await options.freshRecordStore('warmup'));
-  await mapConcurrent(manifestKeys.slice(0, 10), 2, (key) =>
-    transformOne(key, { ...warmStores, ledger: noLedger }),
-  );
+  await mapConcurrent(manifestKeys.slice(0, 10), 2, (key) => transformOne(key, warmStores));
 
   let recordsPerRepeat = 0;
   let failures = 0;
@@ -127,9 +125,7 @@ export async function benchTransform(options: {
         const steps: StepTimings = new Map();
         try {
           const result = await withSteps(steps, () =>
-            timeStep('whole transform (transformManifest)', () =>
-              transformOne(key, { ...stores, ledger: noLedger }),
-            ),
+            timeStep('whole transform (transformManifest)', () => transformOne(key, stores)),
           );
           records += result.counts.created + result.counts.updated + result.counts.unchanged;
           if (concurrency === 1) allSteps.push(steps);
@@ -162,5 +158,3 @@ export async function benchTransform(options: {
     failures,
   };
 }
-
-const noLedger = { recordAttempt: async () => undefined, history: async () => [] };

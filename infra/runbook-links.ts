@@ -24,3 +24,12 @@ export function runbookDescription(props: RunbookDescriptionProps): string {
 export function runbookUrlIn(description: string): string | undefined {
   return /^Runbook: (\S+)$/m.exec(description)?.[1];
 }
+
+/** The sections every runbook has, in this order, as `## <section>` headings. */
+export const RUNBOOK_SECTIONS = ['What it means', 'First checks', 'Fixes', 'Escalation', 'Owner'] as const;
+
+/** The fixed sections a runbook's Markdown lacks (empty when it has them all). */
+export function runbookSectionsMissing(markdown: string): string[] {
+  const headings = new Set([...markdown.matchAll(/^## (.+?)\s*$/gm)].map((m) => m[1]));
+  return RUNBOOK_SECTIONS.filter((section) => !headings.has(section));
+}

@@ -4,17 +4,34 @@ import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { BlockPublicAccess, Bucket, BucketEncryption, EventType, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { MANIFEST_NAME, RAW_PREFIX } from '../functions/core/raw-layout.js';
+import { TRANSFORM_MAX_RECEIVE_COUNT } from '../functions/core/transform-budget.js';
 import type { CollectorKind, SourceDefinition } from '../sources/define.js';
+import { alarmOwners, PIPELINE_OWNER } from './alarm-catalogue.js';
+import { Operations } from './constructs/operations.js';
 import { PipelineFunction } from './constructs/pipeline-function.js';
+import { RawBucket } from './constructs/raw-bucket.js';
 import { WorkQueue } from './constructs/work-queue.js';
+import { retryBudgetProblem } from './retry-budget-check.js';
 
 export interface SluiceStackProps extends StackProps {
   readonly sources: readonly SourceDefinition[];
   /** Where `runbooks/` is published, e.g. the repository's blob URL; alarm descriptions link into it. */
   readonly runbookBaseUrl: string;
+  /** @default - no break-glass role, no default Object Lock retention */
+  readonly rawStorage?: RawStorageSettings;
+}
+
+/** Settings of the raw bucket that differ between deployments (see RawBucketProps). */
+export interface RawStorageSettings {
+  /** @default - nobody may delete raw objects */
+  readonly breakGlassRoleArn?: string;
+  /** @default - no default retention */
+  readonly objectLockGovernanceDays?: number;
 }
 
 /** Function sizing per stage; the queues' visibility timeouts are derived from these timeouts. */
@@ -24,22 +41,49 @@ export const FUNCTION_SETTINGS = {
   transform: { timeout: Duration.seconds(60), memorySize: 1024 },
 } as const;
 
-const PIPELINE_OWNER = 'team-platform';
+/**
+ * A browser job's own watchdog: the function timeout minus what the handler needs afterwards
+ * (snapshots, raw writes, the ledger), so a hung browser is caught and the job retried cleanly
+ * instead of the whole invocation being killed.
+ */
+export const BROWSER_JOB_TIMEOUT = Duration.seconds(FUNCTION_SETTINGS.browser.timeout.toSeconds() - 20);
 
 function pascalCase(name: string): string {
   return name.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());
 }
 
 export class SluiceStack extends Stack {
-  readonly rawBucket: Bucket;
+  readonly rawBucket: RawBucket;
   readonly recordsTable: TableV2;
   readonly ledgerTable: TableV2;
   readonly tasksTable: TableV2;
   readonly handoffTopic: Topic;
   readonly transformQueue: WorkQueue;
   readonly sourceQueues: ReadonlyMap<string, WorkQueue>;
+  /** The login secret of each source that signs in, by source name. */
+  readonly sourceCredentials: ReadonlyMap<string, Secret>;
   readonly collectors: ReadonlyMap<CollectorKind, PipelineFunction>;
   readonly transform: PipelineFunction;
+  readonly operations: Operations;
+
+  /** Every Sluice function (collectors, transform, freshness checker). */
+  get pipelineFunctions(): PipelineFunction[] {
+    return [...this.queueConsumers, this.operations.freshnessChecker.function];
+  }
+
+  /** The functions an SQS event source mapping invokes. */
+  get queueConsumers(): PipelineFunction[] {
+    return [...this.collectors.values(), this.transform];
+  }
+
+  /** Every dead-letter queue: per source, the transform's, and the freshness schedule's. */
+  get deadLetterQueues(): Queue[] {
+    return [
+      ...[...this.sourceQueues.values()].map((q) => q.deadLetterQueue),
+      this.transformQueue.deadLetterQueue,
+      this.operations.freshnessChecker.scheduleDeadLetterQueue,
+    ];
+  }
 
   constructor(scope: Construct, id: string, props: SluiceStackProps) {
     super(scope, id, props);
@@ -54,15 +98,9 @@ export class SluiceStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
       lifecycleRules: [{ expiration: Duration.days(365) }],
     });
-    this.rawBucket = new Bucket(this, 'RawBucket', {
-      versioned: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    this.rawBucket = new RawBucket(this, 'RawBucket', {
       serverAccessLogsBucket: accessLogs,
-      serverAccessLogsPrefix: 'raw-bucket/',
-      removalPolicy: RemovalPolicy.RETAIN,
+      ...props.rawStorage,
     });
 
     Tags.of(this.rawBucket).add('sluice:role', 'raw');
@@ -114,9 +152,8 @@ export class SluiceStack extends Stack {
     Tags.of(this.handoffTopic).add('sluice:role', 'handoff');
 
     // ---- Alarm topics, one per owner -----------------------------------------------------------
-    const owners = new Set([PIPELINE_OWNER, ...sources.map((s) => s.owners.collection)]);
     const alarmTopics = new Map(
-      [...owners].map((owner) => [
+      alarmOwners(sources).map((owner) => [
         owner,
         new Topic(this, `AlarmTopic${pascalCase(owner)}`, {
           displayName: `Sluice alarms for ${owner}`,
@@ -135,7 +172,7 @@ export class SluiceStack extends Stack {
       purpose: 'transform',
       stage: 'transform',
       consumerTimeout: FUNCTION_SETTINGS.transform.timeout,
-      maxReceiveCount: 4,
+      maxReceiveCount: TRANSFORM_MAX_RECEIVE_COUNT,
       owner: PIPELINE_OWNER,
       alarmTopic: topicFor(PIPELINE_OWNER),
       runbookBaseUrl,
@@ -159,7 +196,7 @@ export class SluiceStack extends Stack {
         ]),
       },
     });
-    this.rawBucket.grantRead(this.transform.function, `${RAW_PREFIX}*`);
+    this.rawBucket.grantReadRaw(this.transform.function);
     this.recordsTable.grant(this.transform.function, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
     this.ledgerTable.grant(this.transform.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     this.transformQueue.deadLetterQueue.grantSendMessages(this.transform.function);
@@ -200,6 +237,40 @@ export class SluiceStack extends Stack {
     }
     this.sourceQueues = queues;
 
+    // A persistent failure must reach an operator within half the source's freshness SLA.
+    this.node.addValidation({
+      validate: () =>
+        sources.flatMap((source) => {
+          const queue = queues.get(source.name);
+          if (queue === undefined) return [];
+          const problem = retryBudgetProblem(source, {
+            functionTimeoutSeconds: FUNCTION_SETTINGS[source.kind].timeout.toSeconds(),
+            visibilityTimeoutSeconds: queue.visibilityTimeout.toSeconds(),
+          });
+          return problem === undefined ? [] : [problem];
+        }),
+    });
+
+    // Portal logins: one secret per source that signs in. Operators put the real username and
+    // password in it after the first deploy; the generated value is only a placeholder.
+    const credentials = new Map<string, Secret>();
+    for (const source of sources) {
+      if (source.kind !== 'browser' || source.login === undefined) continue;
+      const secret = new Secret(this, `${pascalCase(source.name)}Credentials`, {
+        description: `Sluice login for ${source.name}: ${source.login.secretDescription}`,
+        generateSecretString: {
+          secretStringTemplate: JSON.stringify({ username: 'sluice' }),
+          generateStringKey: 'password',
+          excludePunctuation: true,
+        },
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      Tags.of(secret).add('sluice:role', 'credentials');
+      Tags.of(secret).add('sluice:source', source.name);
+      credentials.set(source.name, secret);
+    }
+    this.sourceCredentials = credentials;
+
     const collectors = new Map<CollectorKind, PipelineFunction>();
     for (const kind of ['http', 'browser'] as const) {
       const consumed = sources.filter((s) => s.kind === kind);
@@ -208,6 +279,32 @@ export class SluiceStack extends Stack {
       collectors.set(kind, collector);
     }
     this.collectors = collectors;
+
+    // ---- Operations: freshness checker, alarms, dashboard, owner tags ---------------------------
+    this.operations = new Operations(this, 'Operations', {
+      sources,
+      sourceQueues: queues,
+      transformQueue: this.transformQueue,
+      collectors,
+      transform: this.transform,
+      recordsTable: this.recordsTable,
+      ledgerTable: this.ledgerTable,
+      tasksTable: this.tasksTable,
+      rawBucket: this.rawBucket,
+      alarmTopics,
+      runbookBaseUrl,
+    });
+  }
+
+  /** `SOURCE_CREDENTIALS`: source → secret ARN, for the consumed sources that sign in. */
+  private credentialsEnvironment(consumed: readonly SourceDefinition[]): { [name: string]: string } {
+    const arns = Object.fromEntries(
+      consumed.flatMap((s) => {
+        const secret = this.sourceCredentials.get(s.name);
+        return secret === undefined ? [] : [[s.name, secret.secretArn]];
+      }),
+    );
+    return Object.keys(arns).length === 0 ? {} : { SOURCE_CREDENTIALS: this.toJsonString(arns) };
   }
 
   /** Lets a function open hand-off tasks and announce them. */
@@ -252,7 +349,13 @@ export class SluiceStack extends Stack {
             ...FUNCTION_SETTINGS.browser,
             // @sparticuz/chromium ships an x86_64 Chromium only.
             architecture: Architecture.X86_64,
-            environment: { ...common, NAVIGATION_TIMEOUT_MS: '30000', READY_TIMEOUT_MS: '15000' },
+            environment: {
+              ...common,
+              NAVIGATION_TIMEOUT_MS: '30000',
+              READY_TIMEOUT_MS: '15000',
+              JOB_TIMEOUT_MS: String(BROWSER_JOB_TIMEOUT.toMilliseconds()),
+              ...this.credentialsEnvironment(consumed),
+            },
             // playwright-core loads files beside its own code, so it ships as a node module; the
             // Chromium archives ship beside the bundle and are unpacked into /tmp at first launch.
             externalModules: ['playwright-core'],
@@ -263,8 +366,9 @@ export class SluiceStack extends Stack {
             ],
           });
 
-    this.rawBucket.grantPut(collector.function, `${RAW_PREFIX}*`);
+    this.rawBucket.grantAppendRaw(collector.function);
     this.ledgerTable.grant(collector.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    for (const source of consumed) this.sourceCredentials.get(source.name)?.grantRead(collector.function);
     this.grantHandoff(collector);
     for (const source of consumed) {
       const { queue, deadLetterQueue } = queueOf(source);

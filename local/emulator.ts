@@ -83,13 +83,41 @@ export interface StartEmulatorOptions {
   readonly logFile: string;
 }
 
+/**
+ * Starts `moto.server` with one correction. moto serves requests on threads and its DynamoDB
+ * backend takes no lock, so two concurrent conditional writes to one item can both pass their
+ * condition — which real DynamoDB never allows, and which Sluice's claims and conditional upserts
+ * rely on. Serializing DynamoDB requests (and nothing else: SQS long polls stay concurrent)
+ * restores the atomicity the real service guarantees.
+ */
+const MOTO_LAUNCHER = `
+import threading
+import moto.server as server
+
+_run_simple = server.run_simple
+
+def run_simple(host, port, app, **options):
+    lock = threading.Lock()
+
+    def dynamodb_one_at_a_time(environ, start_response):
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            with lock:
+                return list(app(environ, start_response))
+        return app(environ, start_response)
+
+    _run_simple(host, port, dynamodb_one_at_a_time, **options)
+
+server.run_simple = run_simple
+server.main()
+`;
+
 export async function startEmulator(options: StartEmulatorOptions): Promise<Emulator> {
   const { python, version } = findMotoPython();
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   mkdirSync(join(options.logFile, '..'), { recursive: true });
   const log = openSync(options.logFile, 'a');
-  const child = spawn(python, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+  const child = spawn(python, ['-c', MOTO_LAUNCHER, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', log, log],
     env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'true' },
   });

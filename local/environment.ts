@@ -7,25 +7,32 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SourceCredentialsSecret } from '../functions/adapters/source-credentials.js';
 import { STACK_NAME } from '../infra/stack-name.js';
-import { sources } from '../sources/registry.js';
+import { fixtureSources, sources } from '../sources/registry.js';
 import { loadTemplate } from './cloud-template.js';
-import { type DemoSite, demoOriginOverrides, startDemoSite } from './demo-site/server.js';
+import { LocalCloudWatch } from './cloudwatch-bridge.js';
+import type { PortalCredentials } from './demo-site/portal.js';
+import { DEMO_DOMAIN, type DemoSite, demoOriginOverrides, startDemoSite } from './demo-site/server.js';
 import { type Emulator, startEmulator } from './emulator.js';
 import { LocalFunction } from './lambda-runtime.js';
+import type { LocalEnvFile, StackResource } from './local-env-file.js';
 import { CDK_OUT_DIR, PROJECT_ROOT, SCRATCH_DIR } from './paths.js';
 import {
   type EmulatorClients,
   type LocalQueue,
   type Provisioned,
   provisionFromTemplate,
+  tagsOf,
 } from './provision.js';
+import { ScheduledRuleRunner } from './scheduled-rules.js';
 import { type BatchReport, SqsEventSourcePoller } from './sqs-poller.js';
 
 // The AWS SDK warns once per process that Node 20 support ends in 2027; locally that is noise.
@@ -60,22 +67,35 @@ export interface LocalEnvironment {
   readonly endpoint: string;
   readonly emulatorVersion: string;
   readonly logDir: string;
-  readonly clients: EmulatorClients & { readonly documents: DynamoDBDocumentClient };
+  readonly clients: EmulatorClients & {
+    readonly documents: DynamoDBDocumentClient;
+    readonly cloudwatch: CloudWatchClient;
+  };
   readonly provisioned: Provisioned;
   readonly demoSite: DemoSite;
   readonly functions: ReadonlyMap<string, LocalFunction>;
   readonly pollers: readonly SqsEventSourcePoller[];
+  /** EventBridge schedules (the freshness checker), run on timers scaled by the time scale. */
+  readonly schedules: ScheduledRuleRunner;
+  /** Function logs' EMF metrics and Lambda's own metrics, put into the emulator's CloudWatch. */
+  readonly metrics: LocalCloudWatch;
   readonly rawBucket: string;
   readonly recordsTable: string;
   readonly ledgerTable: string;
+  readonly tasksTable: string;
   readonly transformQueues: SourceQueues;
   sourceQueues(source: string): SourceQueues;
+  /** Every resource as CloudFormation would list it, for `.sluice/local-env.json` and the CLI. */
+  describe(): LocalEnvFile;
   stop(): Promise<void>;
 }
 
-/** Synthesizes the CDK app exactly as `cdk deploy` would, bundles included. */
+/**
+ * Synthesizes the CDK app exactly as `cdk deploy` would, bundles included — plus the test-fixture
+ * sources (the demo site's fault routes), which only the local environment has.
+ */
 export function synthesize(): void {
-  const result = spawnSync('npx', ['cdk', 'synth', '--quiet'], {
+  const result = spawnSync('npx', ['cdk', 'synth', '--quiet', '--context', 'sluice:fixtureSources=true'], {
     cwd: PROJECT_ROOT,
     encoding: 'utf8',
     env: { ...process.env, CDK_DEFAULT_REGION: LOCAL_REGION },
@@ -99,6 +119,30 @@ function findTagged(
     throw new Error(`expected one resource tagged ${JSON.stringify(tags)}, found ${matches.length}`);
   }
   return matches[0] as string;
+}
+
+/**
+ * The credentials the demo portal accepts: whatever the stack's secret for the demo source that
+ * signs in holds in the emulator (generated at provisioning), so the collector signs in with
+ * exactly what it reads from Secrets Manager, as in AWS.
+ */
+async function demoPortalCredentials(
+  provisioned: Provisioned,
+  secrets: SecretsManagerClient,
+): Promise<PortalCredentials | undefined> {
+  const portal = sources.find(
+    (s) =>
+      s.kind === 'browser' && s.login !== undefined && new URL(s.origin).hostname.endsWith(`.${DEMO_DOMAIN}`),
+  );
+  if (portal === undefined) return undefined;
+  const secretId = [...provisioned.secrets.keys()].find((id) => {
+    const tags = provisioned.tags.get(id) ?? {};
+    return tags['sluice:role'] === 'credentials' && tags['sluice:source'] === portal.name;
+  });
+  const arn = secretId === undefined ? undefined : provisioned.secrets.get(secretId);
+  if (arn === undefined) throw new Error(`the template has no credentials secret for ${portal.name}`);
+  const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
+  return SourceCredentialsSecret.parse(JSON.parse(SecretString ?? ''));
 }
 
 export async function startLocalEnvironment(
@@ -133,6 +177,8 @@ export async function startLocalEnvironment(
     };
     const dynamodb = new DynamoDBClient(sdkConfig);
     const clients = {
+      // moto cannot read the gzip bodies the SDK sends for PutMetricData above 10 KB.
+      cloudwatch: new CloudWatchClient({ ...sdkConfig, disableRequestCompression: true }),
       sqs: new SQSClient(sdkConfig),
       s3: new S3Client({ ...sdkConfig, forcePathStyle: true }),
       dynamodb,
@@ -147,7 +193,13 @@ export async function startLocalEnvironment(
       timeScale,
     });
 
-    const demoSite = await startDemoSite();
+    const metrics = new LocalCloudWatch(clients.cloudwatch);
+    // Stopped after the functions (cleanups run in reverse), so their last lines are published too.
+    cleanups.push(() => metrics.stop());
+    const physicalName = (logicalId: string) => provisioned.resolved.get(logicalId)?.ref ?? logicalId;
+
+    const portalCredentials = await demoPortalCredentials(provisioned, clients.secrets);
+    const demoSite = await startDemoSite(portalCredentials === undefined ? {} : { portalCredentials });
     cleanups.push(() => demoSite.close());
 
     const extraEnvironment = {
@@ -157,7 +209,9 @@ export async function startLocalEnvironment(
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       // The local profile: demo origins point at the bundled demo site. Only this process sets
       // these; the deployed stack never contains them (an infra test asserts it).
-      SLUICE_ORIGIN_OVERRIDES: JSON.stringify(demoOriginOverrides(sources, demoSite.origin)),
+      SLUICE_ORIGIN_OVERRIDES: JSON.stringify(
+        demoOriginOverrides([...sources, ...fixtureSources], demoSite.origin),
+      ),
       SLUICE_TIME_SCALE: String(timeScale),
       ...options.functionEnvironment,
     };
@@ -170,7 +224,12 @@ export async function startLocalEnvironment(
         logFile: join(logDir, `${spec.logicalId}.log`),
         region: LOCAL_REGION,
         accountId: LOCAL_ACCOUNT,
-        ...(options.onLogLine === undefined ? {} : { onLogLine: options.onLogLine }),
+        onLogLine: (functionLogicalId, line) => {
+          metrics.acceptLogLine(line);
+          options.onLogLine?.(functionLogicalId, line);
+        },
+        onInvocation: (functionLogicalId, result) =>
+          metrics.recordInvocation(physicalName(functionLogicalId), result),
       });
       functions.set(spec.logicalId, fn);
       cleanups.push(() => fn.stop());
@@ -191,6 +250,14 @@ export async function startLocalEnvironment(
       return poller;
     });
 
+    const schedules = new ScheduledRuleRunner(provisioned.scheduledRules, functions, {
+      timeScale,
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT,
+    });
+    schedules.start();
+    cleanups.push(() => schedules.stop());
+
     const queueIds = [...provisioned.queues.keys()];
     const queuePair = (tags: { [key: string]: string }): SourceQueues => {
       const jobs = provisioned.queues.get(
@@ -205,6 +272,23 @@ export async function startLocalEnvironment(
     };
     const tableIds = [...provisioned.tables.keys()];
     const bucketIds = [...provisioned.buckets.keys()];
+    const tableTagged = (role: string) =>
+      provisioned.tables.get(findTagged(provisioned, tableIds, { 'sluice:role': role })) ?? '';
+    const startedAt = new Date().toISOString();
+    const describe = (): LocalEnvFile => ({
+      runId,
+      endpoint: emulator.endpoint,
+      region: LOCAL_REGION,
+      stackName: STACK_NAME,
+      pid: process.pid,
+      startedAt,
+      resources: Object.entries(template.Resources).flatMap(([logicalId, resource]): StackResource[] => {
+        const local = provisioned.resolved.get(logicalId);
+        return local === undefined
+          ? []
+          : [{ logicalId, type: resource.Type, physicalId: local.ref, tags: tagsOf(resource) }];
+      }),
+    });
 
     return {
       runId,
@@ -216,13 +300,15 @@ export async function startLocalEnvironment(
       demoSite,
       functions,
       pollers,
+      schedules,
+      metrics,
       rawBucket: provisioned.buckets.get(findTagged(provisioned, bucketIds, { 'sluice:role': 'raw' })) ?? '',
-      recordsTable:
-        provisioned.tables.get(findTagged(provisioned, tableIds, { 'sluice:role': 'records' })) ?? '',
-      ledgerTable:
-        provisioned.tables.get(findTagged(provisioned, tableIds, { 'sluice:role': 'ledger' })) ?? '',
+      recordsTable: tableTagged('records'),
+      ledgerTable: tableTagged('ledger'),
+      tasksTable: tableTagged('tasks'),
       transformQueues: queuePair({ 'sluice:stage': 'transform' }),
       sourceQueues: (source) => queuePair({ 'sluice:stage': 'collect', 'sluice:source': source }),
+      describe,
       stop,
     };
   } catch (error) {

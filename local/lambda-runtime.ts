@@ -28,6 +28,8 @@ export interface LocalFunctionOptions {
   readonly logFile: string;
   /** Called for every line the function writes (logs and EMF metrics). */
   readonly onLogLine?: (functionLogicalId: string, line: string) => void;
+  /** Called after every invocation, as Lambda would count it in its own metrics. */
+  readonly onInvocation?: (functionLogicalId: string, result: InvocationResult) => void;
   readonly region: string;
   readonly accountId: string;
 }
@@ -160,12 +162,14 @@ export class LocalFunction {
       if (coldStart) this.stats.initMs.push(initMs);
     } catch (error) {
       this.discard(container);
-      return {
+      const failed: InvocationResult = {
         ok: false,
         error: { name: 'Runtime.InitError', message: (error as Error).message },
         durationMs: Date.now() - started,
         coldStart,
       };
+      this.options.onInvocation?.(this.spec.logicalId, failed);
+      return failed;
     }
     const active = container;
     const timeoutMs = this.spec.timeoutSeconds * 1000;
@@ -216,6 +220,7 @@ export class LocalFunction {
       });
     });
     active.invocations += 1;
+    this.options.onInvocation?.(this.spec.logicalId, result);
     if (
       !result.ok &&
       (result.error?.name === 'Sandbox.Timedout' || result.error?.name === 'Runtime.ExitError')

@@ -68,6 +68,15 @@ export interface LocalEventSourceMapping {
   readonly reportBatchItemFailures: boolean;
 }
 
+/** An EventBridge schedule (`rate(...)`) that invokes functions; the local environment runs it on a timer. */
+export interface LocalScheduledRule {
+  readonly logicalId: string;
+  readonly arn: string;
+  readonly functionLogicalIds: readonly string[];
+  /** The rule's interval as the template says it, before local time scaling. */
+  readonly intervalSeconds: number;
+}
+
 export interface Provisioned {
   readonly queues: ReadonlyMap<string, LocalQueue>;
   readonly buckets: ReadonlyMap<string, string>;
@@ -76,6 +85,7 @@ export interface Provisioned {
   readonly secrets: ReadonlyMap<string, string>;
   readonly functions: ReadonlyMap<string, LocalFunctionSpec>;
   readonly eventSourceMappings: readonly LocalEventSourceMapping[];
+  readonly scheduledRules: readonly LocalScheduledRule[];
   readonly resolved: ReadonlyMap<string, ResolvedResource>;
   /** Each resource's tags (`sluice:role`, `sluice:source`, ...), by logical ID. */
   readonly tags: ReadonlyMap<string, { readonly [key: string]: string }>;
@@ -222,6 +232,30 @@ const MappingProperties = z.object({
   Enabled: Flag.default(true),
 });
 
+const RuleProperties = z.object({
+  ScheduleExpression: z.string().optional(),
+  State: z.string().default('ENABLED'),
+  Targets: z.array(z.object({ Arn: z.string(), Id: z.string() })).default([]),
+});
+
+const RATE_UNIT_SECONDS: { readonly [unit: string]: number } = {
+  minute: 60,
+  minutes: 60,
+  hour: 3600,
+  hours: 3600,
+  day: 86_400,
+  days: 86_400,
+};
+
+/** Seconds between runs of an EventBridge `rate(...)` expression; undefined for anything else (cron). */
+export function rateIntervalSeconds(expression: string): number | undefined {
+  const match = /^rate\((\d+) (minutes?|hours?|days?)\)$/.exec(expression.trim());
+  if (match === null) return undefined;
+  const [, value = '', unit = ''] = match;
+  const seconds = RATE_UNIT_SECONDS[unit];
+  return seconds === undefined ? undefined : Number(value) * seconds;
+}
+
 const SecretProperties = z.object({
   Name: z.string().optional(),
   Description: z.string().optional(),
@@ -252,6 +286,7 @@ const CREATION_ORDER = [
   'Custom::S3BucketNotifications',
   'AWS::Lambda::Function',
   'AWS::Lambda::EventSourceMapping',
+  'AWS::Events::Rule',
 ];
 
 function localName(logicalId: string, suffix: string, maxLength: number, lower = false): string {
@@ -280,6 +315,7 @@ export async function provisionFromTemplate(
   const secrets = new Map<string, string>();
   const functions = new Map<string, LocalFunctionSpec>();
   const mappings: LocalEventSourceMapping[] = [];
+  const scheduledRules: LocalScheduledRule[] = [];
   const notEmulated = new Map<string, number>();
   const minimumVisibility = consumerTimeouts(template);
   const arnPrefix = (service: string) => `arn:aws:${service}:${pseudo.region}:${pseudo.accountId}`;
@@ -527,6 +563,26 @@ export async function provisionFromTemplate(
         resolved.set(logicalId, { ref: logicalId, attributes: {} });
         return;
       }
+      case 'AWS::Events::Rule': {
+        const p = RuleProperties.parse(properties);
+        const arn = `${arnPrefix('events')}:rule/${localName(logicalId, nameSuffix, 64)}`;
+        resolved.set(logicalId, { ref: logicalId, attributes: { Arn: arn } });
+        const intervalSeconds =
+          p.ScheduleExpression === undefined ? undefined : rateIntervalSeconds(p.ScheduleExpression);
+        // Event-pattern rules, cron schedules and disabled rules have no local counterpart.
+        if (intervalSeconds === undefined || p.State !== 'ENABLED') {
+          notEmulated.set(resource.Type, (notEmulated.get(resource.Type) ?? 0) + 1);
+          return;
+        }
+        const functionLogicalIds = p.Targets.map((target) => {
+          const id = [...functions.keys()].find((fid) => resolved.get(fid)?.attributes.Arn === target.Arn);
+          if (id === undefined)
+            throw new Error(`rule ${logicalId} targets ${target.Arn}, which is not a local function`);
+          return id;
+        });
+        scheduledRules.push({ logicalId, arn, functionLogicalIds, intervalSeconds });
+        return;
+      }
       default: {
         notEmulated.set(resource.Type, (notEmulated.get(resource.Type) ?? 0) + 1);
         // Resources with no local counterpart still answer Ref/GetAtt so that references resolve.
@@ -572,6 +628,7 @@ export async function provisionFromTemplate(
     secrets,
     functions,
     eventSourceMappings: mappings,
+    scheduledRules,
     resolved,
     tags: new Map(Object.entries(template.Resources).map(([id, resource]) => [id, tagsOf(resource)])),
     notEmulated,

@@ -4,13 +4,17 @@
  * batch, follows every job to its end and prints a summary (also in local-report.json).
  * Exits non-zero when any job is unaccounted for.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { sources } from '../sources/registry.js';
 import { demoBatch } from './demo-batch.js';
 import { EmulatorMissingError } from './emulator.js';
 import { DEFAULT_TIME_SCALE, type LocalEnvironment, startLocalEnvironment } from './environment.js';
+import { LOCAL_ENV_FILE, LocalEnvFile } from './local-env-file.js';
 import { PROJECT_ROOT } from './paths.js';
+import { renderReportHtml } from './report-html.js';
+import { gatherReportDetails, type LocalReport } from './run-report.js';
 import { enqueueJobs, type Progress, summarizeRun, waitForOutcomes } from './run-tracker.js';
 
 const { values } = parseArgs({
@@ -19,6 +23,7 @@ const { values } = parseArgs({
     'time-scale': { type: 'string', default: String(DEFAULT_TIME_SCALE) },
     'timeout-seconds': { type: 'string', default: '900' },
     'no-synth': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -28,7 +33,9 @@ if (values.help) {
   --jobs N             demo jobs to enqueue (default 50)
   --time-scale F       local time factor for visibility timeouts and retry delays (default ${DEFAULT_TIME_SCALE})
   --timeout-seconds S  give up waiting after S seconds (default 900)
-  --no-synth           reuse cdk.out instead of synthesizing first`);
+  --no-synth           reuse cdk.out instead of synthesizing first
+  --keep               keep the environment running after the run (Ctrl-C stops it), for
+                       \`npx sluice --local ...\`; it is described in .sluice/local-env.json`);
   process.exit(0);
 }
 
@@ -45,6 +52,13 @@ const jobCount = positive('jobs', values.jobs);
 const timeScale = positive('time-scale', values['time-scale']);
 const timeoutMs = positive('timeout-seconds', values['timeout-seconds']) * 1000;
 const step = (text: string) => console.log(`• ${text}`);
+
+/** Removes .sluice/local-env.json if this process wrote it (another `npm start` may own it now). */
+function removeLocalEnvFile(): void {
+  if (!existsSync(LOCAL_ENV_FILE)) return;
+  const parsed = LocalEnvFile.safeParse(JSON.parse(readFileSync(LOCAL_ENV_FILE, 'utf8')));
+  if (!parsed.success || parsed.data.pid === process.pid) rmSync(LOCAL_ENV_FILE, { force: true });
+}
 
 function showProgress(progress: Progress): void {
   const parts = Object.entries(progress.byStatus)
@@ -65,6 +79,7 @@ async function main(): Promise<number> {
   const shutdown = async () => {
     const current = env;
     env = undefined;
+    removeLocalEnvFile();
     await current?.stop();
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -83,6 +98,8 @@ async function main(): Promise<number> {
     );
     step(`demo site: ${env.demoSite.origin}`);
     step(`logs: ${env.logDir}`);
+    writeFileSync(LOCAL_ENV_FILE, `${JSON.stringify(env.describe(), null, 2)}\n`);
+    step(`described for \`npx sluice --local\` in ${LOCAL_ENV_FILE}`);
 
     const jobs = demoBatch(jobCount, env.runId);
     const tracked = await enqueueJobs(env, jobs);
@@ -90,7 +107,8 @@ async function main(): Promise<number> {
     const summaries = await waitForOutcomes(env, tracked, { timeoutMs, onProgress: showProgress });
     if (process.stdout.isTTY) process.stdout.write('\n');
     const summary = summarizeRun(tracked, summaries);
-    const report = {
+    const details = await gatherReportDetails(env, sources, tracked, summaries);
+    const report: LocalReport = {
       runId: env.runId,
       finishedAt: new Date().toISOString(),
       wallTimeMs: Date.now() - started,
@@ -98,9 +116,12 @@ async function main(): Promise<number> {
       emulator: { name: 'moto', version: env.emulatorVersion },
       demoSiteRequests: env.demoSite.totalRequests(),
       ...summary,
+      ...details,
     };
     const reportPath = join(PROJECT_ROOT, 'local-report.json');
+    const htmlPath = join(PROJECT_ROOT, 'local-report.html');
     writeFileSync(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(htmlPath, renderReportHtml(report));
 
     const ms = (value: number | undefined) => (value === undefined ? '—' : `${(value / 1000).toFixed(2)} s`);
     console.log(`
@@ -113,12 +134,17 @@ Summary of run ${env.runId}
   records written      ${summary.records.created + summary.records.updated} (created ${summary.records.created}, updated ${summary.records.updated}, unchanged ${summary.records.unchanged}, stale ${summary.records.stale})
   enqueue → record     p50 ${ms(summary.latencyMs.p50)}  p95 ${ms(summary.latencyMs.p95)}  max ${ms(summary.latencyMs.max)}
   wall time            ${ms(report.wallTimeMs)}
-  report               ${reportPath}`);
+  report               ${reportPath}
+                       ${htmlPath}`);
     if (summary.unaccounted > 0) {
       console.error(
         `\n${summary.unaccounted} job(s) unaccounted for: ${summary.unaccountedJobKeys.slice(0, 10).join(', ')}`,
       );
       return 1;
+    }
+    if (values.keep) {
+      step('the environment keeps running; try `npx sluice --local status` (Ctrl-C stops it)');
+      await new Promise(() => undefined);
     }
     return 0;
   } catch (error) {

@@ -6,6 +6,7 @@
  * The split keeps parsing libraries out of the collector bundles (decision 1).
  */
 import type { z } from 'zod';
+import { workflowProblems } from './workflow.js';
 
 export interface SourceOwners {
   /** Who is paged when collection fails (the source's queue, collector, egress). */
@@ -18,9 +19,71 @@ export interface SourceOwners {
   readonly businessRules: string;
 }
 
+/** One of the four owner roles; workflow steps and decisions name the role, the definition names the team. */
+export type OwnerRole = keyof SourceOwners;
+
+/** A step of the happy path, in order. */
+export interface WorkflowStep {
+  /** Short kebab-case ID that failure points and decisions refer to, e.g. `fetch`. */
+  readonly id: string;
+  /** What happens, in words an operator who never read the code understands. */
+  readonly does: string;
+  /** The collector's stage (the source's queue and DLQ) or the transform's (the shared ones). */
+  readonly stage: 'collect' | 'transform';
+  /** Who answers for this step. */
+  readonly owner: OwnerRole;
+  /** Other ways this step can go that are not failures (a redirect, a fallback). @default - none */
+  readonly branches?: readonly WorkflowBranch[];
+}
+
+export interface WorkflowBranch {
+  readonly when: string;
+  /** What the step does instead. */
+  readonly does: string;
+}
+
+/** What the pipeline does when a failure point is hit (DESIGN.md decision 5). */
+export type FailureHandling = 'retry' | 'dead-letter' | 'hand-off';
+
+/** Something that can go wrong at a step, and how the pipeline handles it. */
+export interface FailurePoint {
+  readonly step: string;
+  readonly failure: string;
+  /** The reason codes recorded for it (job ledger, DLQ attributes, hand-off tasks, logs). */
+  readonly reasons: readonly string[];
+  readonly handling: FailureHandling;
+  /** For `hand-off`: the ID of the decision a person takes. */
+  readonly decision?: string;
+}
+
+/** Where the automation stops and a person decides (a hand-off task is opened). */
+export interface DecisionPoint {
+  readonly id: string;
+  readonly step: string;
+  readonly question: string;
+  readonly decidedBy: OwnerRole;
+  /** What the person can do, each an action they can take. */
+  readonly options: readonly string[];
+}
+
+/**
+ * How a source's work flows: the happy path, its branches, what can fail and how each failure is
+ * handled, and the decisions left to people. `runbooks/workflows/<source>.md` is generated from it.
+ */
+export interface SourceWorkflow {
+  readonly steps: readonly WorkflowStep[];
+  readonly failurePoints: readonly FailurePoint[];
+  readonly decisions: readonly DecisionPoint[];
+}
+
 export interface RetryBudget {
   /** Delay before each retry, in seconds; its length is the number of retries. */
   readonly delaysSeconds: readonly number[];
+  /**
+   * The longest `Retry-After` (429/503) honoured, in seconds; a longer request waits this long.
+   * The synth-time check counts it for every retry. @default - the longest of `delaysSeconds`
+   */
+  readonly maxRetryAfterSeconds?: number;
 }
 
 export interface HttpRequestPlan {
@@ -34,6 +97,72 @@ export interface BrowserPlan {
   readonly path: string;
   /** CSS selector that appears once the page has rendered its data. */
   readonly readyWhen: string;
+}
+
+/** Playwright resource types a source can refuse to load. */
+export type BrowserResourceType = 'image' | 'font' | 'media' | 'stylesheet' | 'texttrack' | 'manifest';
+
+/** Resource types a browser source never loads unless it says otherwise. */
+export const DEFAULT_BLOCKED_RESOURCES: readonly BrowserResourceType[] = ['image', 'font', 'media'];
+
+/** A page that means a person must decide; the job stops and a hand-off task is opened. */
+export interface HandoffSign {
+  /** CSS selector whose presence on any page of the job is the sign. */
+  readonly selector: string;
+  /** Stable reason code for the task and metrics, e.g. `captcha`. */
+  readonly reason: string;
+  /** What the person is asked to do. */
+  readonly message: string;
+}
+
+/** Captcha widgets Sluice recognises on every browser source. */
+export const DEFAULT_HANDOFF_SIGNS: readonly HandoffSign[] = [
+  {
+    selector: '[data-captcha], .g-recaptcha, .h-captcha, iframe[src*="captcha"], #captcha',
+    reason: 'captcha',
+    message: 'the page asks for a captcha; solve it or arrange access, then requeue the job',
+  },
+];
+
+/**
+ * How to sign in to a portal. The credentials are never in a message or a definition: the stack
+ * creates a Secrets Manager secret per source with a login (JSON `{"username","password"}`) and
+ * the collector reads it. A signed-in session is reused while the portal accepts it.
+ */
+export interface LoginPlan {
+  /** Path of the sign-in page. */
+  readonly path: string;
+  readonly usernameField: string;
+  readonly passwordField: string;
+  readonly submit: string;
+  /** Present once signed in. */
+  readonly signedInWhen: string;
+  /** Present when the portal refused the credentials. */
+  readonly rejectedWhen: string;
+  /** Present on any page the portal shows instead of the requested one when the session is gone. */
+  readonly formWhen: string;
+  /** What operators see on the secret. */
+  readonly secretDescription: string;
+}
+
+/**
+ * A portal action (submit a form) that must happen once. The collector first reads the page of
+ * `browse(input)`: if it shows the action done, nothing is submitted; if it is ambiguous, a person
+ * decides; otherwise the form is submitted, acknowledged, and the page read again.
+ */
+export interface PortalAction {
+  /** Present on the browse page when the action is already done. */
+  readonly doneWhen: string;
+  /** Present on the browse page when it cannot tell (a person must look). @default - never */
+  readonly ambiguousWhen?: string;
+  /** Path of the form. */
+  readonly formPath: string;
+  readonly fields: readonly { readonly selector: string; readonly value: string }[];
+  readonly submit: string;
+  /** Present on the page the portal answers with once it accepted the submission. */
+  readonly acknowledgedWhen: string;
+  /** Present when the portal accepted it but a person must approve it. @default - never */
+  readonly approvalWhen?: string;
 }
 
 interface SourceDefinitionBase<Input> {
@@ -56,6 +185,8 @@ interface SourceDefinitionBase<Input> {
   readonly origin: string;
   /** Hosts the collector may contact for this source; anything else is refused. */
   readonly allowedHosts: readonly string[];
+  /** Required: the workflow map, ownership docs and runbooks are generated from it. */
+  readonly workflow: SourceWorkflow;
 }
 
 export interface HttpSourceDefinition<Input = unknown> extends SourceDefinitionBase<Input> {
@@ -67,6 +198,14 @@ export interface HttpSourceDefinition<Input = unknown> extends SourceDefinitionB
 export interface BrowserSourceDefinition<Input = unknown> extends SourceDefinitionBase<Input> {
   readonly kind: 'browser';
   browse(input: Input): BrowserPlan;
+  /** Resource types never loaded for this source. @default DEFAULT_BLOCKED_RESOURCES */
+  readonly blockedResources?: readonly BrowserResourceType[];
+  /** Pages that stop the job for a person. @default DEFAULT_HANDOFF_SIGNS */
+  readonly handoffWhen?: readonly HandoffSign[];
+  /** Sign in before browsing. @default - no login */
+  readonly login?: LoginPlan;
+  /** A form to submit once per job, checked on the browse page first. @default - read only */
+  action?(input: Input): PortalAction;
 }
 
 export type SourceDefinition<Input = unknown> = HttpSourceDefinition<Input> | BrowserSourceDefinition<Input>;
@@ -86,6 +225,13 @@ export interface ParseContext {
 
 export interface SourceParser<Data extends { [key: string]: unknown } = { [key: string]: unknown }> {
   readonly source: string;
+  /**
+   * The revision of the parsing and normalization rules. Bump it whenever a change to the rules
+   * changes the records a raw object produces: records remember the revision that made them, and
+   * a replay with a higher revision may rewrite records made from the very same observation
+   * (see functions/core/record-upsert.ts). @default 1
+   */
+  readonly revision?: number;
   /** Every candidate's `data` is validated with this schema before any write. */
   readonly record: z.ZodType<Data>;
   /** Turns the exact raw bytes into candidate records. Pure: no network, no clock. */
@@ -107,6 +253,24 @@ export function defineSource<Input>(definition: SourceDefinition<Input>): Source
   const originHost = new URL(definition.origin).host;
   if (!definition.allowedHosts.includes(originHost)) {
     throw new Error(`${definition.name}: origin host ${originHost} must be in allowedHosts`);
+  }
+  const { delaysSeconds, maxRetryAfterSeconds } = definition.retry;
+  if (delaysSeconds.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new Error(
+      `${definition.name}: retry.delaysSeconds must be whole seconds >= 0, got ${JSON.stringify(delaysSeconds)}`,
+    );
+  }
+  if (
+    maxRetryAfterSeconds !== undefined &&
+    (!Number.isInteger(maxRetryAfterSeconds) || maxRetryAfterSeconds < 0)
+  ) {
+    throw new Error(
+      `${definition.name}: retry.maxRetryAfterSeconds must be whole seconds >= 0, got ${maxRetryAfterSeconds}`,
+    );
+  }
+  const problems = workflowProblems(definition);
+  if (problems.length > 0) {
+    throw new Error(`${definition.name}: the workflow is incomplete: ${problems.join('; ')}`);
   }
   return definition;
 }

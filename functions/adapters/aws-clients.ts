@@ -5,6 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -20,6 +21,7 @@ function once<T>(create: () => T): () => T {
 export const s3Client = once(() => new S3Client({}));
 export const sqsClient = once(() => new SQSClient({}));
 export const snsClient = once(() => new SNSClient({}));
+export const secretsClient = once(() => new SecretsManagerClient({}));
 export const dynamoDocumentClient = once(() =>
   DynamoDBDocumentClient.from(new DynamoDBClient({}), {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },

@@ -1,15 +1,37 @@
 /**
  * The job ledger: one summary item per job and one item per attempt, so a job in a DLQ can be
- * explained from the ledger alone (DESIGN.md decision 5).
+ * explained from the ledger alone (DESIGN.md decision 5). Beside them, the job's collection
+ * claim: the one idempotency mechanism of the collectors (decision 3), a conditional write.
  *
  *   pk = job#<jobKey>   sk = job                          summary (status, last error, attempts)
- *   pk = job#<jobKey>   sk = attempt#<startedAt>#<id>      one per attempt
+ *   pk = job#<jobKey>   sk = claim                        lease (owner, until), collectedAt,
+ *                                                          duplicate and deferred deliveries
+ *   pk = job#<jobKey>   sk = attempt#<startedAt>#<id>      one per attempt (and per skipped delivery)
  *   GSI byTrace: traceId → every item of the job
+ *
+ * The claim has its own item so that the summary keeps meaning "what happened to the job": a
+ * duplicate delivery is recorded as such and never changes the job's status.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 
-export type AttemptOutcome = 'collected' | 'retrying' | 'dead-lettered' | 'handed-off' | 'transformed';
+import { randomBytes } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+
+export type AttemptOutcome =
+  | 'collected'
+  | 'retrying'
+  | 'dead-lettered'
+  | 'handed-off'
+  | 'transformed'
+  /** A delivery of a job already collected inside its dedupe window: nothing was fetched. */
+  | 'duplicate'
+  /** A delivery that arrived while another was collecting the same job: it waits and comes back. */
+  | 'deferred';
+
+/** Outcomes that describe a delivery rather than the job: they never change the job's status. */
+const DELIVERY_ONLY: ReadonlySet<AttemptOutcome> = new Set(['duplicate', 'deferred']);
 
 export interface AttemptEntry {
   readonly jobKey: string;
@@ -27,6 +49,12 @@ export interface AttemptEntry {
   readonly message?: string;
   readonly manifestKey?: string;
   readonly artifactKeys?: readonly string[];
+  /** Snapshot keys (rendered DOM, screenshot, console, error response) stored for a failure. */
+  readonly snapshotKeys?: readonly string[];
+  /** Seconds until the next attempt, when one was scheduled (already time-scaled locally). */
+  readonly retryInSeconds?: number;
+  /** The Retry-After the source sent and Sluice honoured, in seconds. */
+  readonly retryAfterSeconds?: number;
   /** Stage-specific figures, e.g. records written by a transform. */
   readonly counts?: { readonly [name: string]: number };
 }
@@ -36,11 +64,51 @@ export interface JobLedger {
   history(jobKey: string): Promise<{ [key: string]: unknown }[]>;
 }
 
+export interface ClaimRequest {
+  readonly jobKey: string;
+  readonly source: string;
+  readonly traceId: string;
+  /** Who claims: unique per delivery. */
+  readonly owner: string;
+  readonly now: Date;
+  /** When the claim lapses by itself: no earlier than the claiming invocation can still run. */
+  readonly leaseUntil: Date;
+  /** A collection finished at or after this time makes this delivery a duplicate. */
+  readonly collectedSince: Date;
+}
+
+export type ClaimResult =
+  | { readonly status: 'claimed' }
+  | { readonly status: 'already-collected'; readonly collectedAt: Date; readonly manifestKey?: string }
+  | { readonly status: 'held-elsewhere'; readonly until: Date; readonly owner: string };
+
+/**
+ * Collection claims: a conditional write on the job's summary item, so two deliveries of one job
+ * never collect at once, and a delivery of a job collected inside its dedupe window collects
+ * nothing.
+ */
+export interface JobClaims {
+  claim(request: ClaimRequest): Promise<ClaimResult>;
+  /** Gives the claim up, if `owner` still holds it. */
+  release(jobKey: string, owner: string): Promise<void>;
+}
+
+/** Sort key of a job's claim item. */
+export const CLAIM_SK = 'claim';
+
 export function jobPartitionKey(jobKey: string): string {
   return `job#${jobKey}`;
 }
 
-export class DynamoJobLedger implements JobLedger {
+/** The summary's claim fields as DynamoDB returns them when a claim is refused. */
+const ClaimState = z.object({
+  collectedAt: z.object({ S: z.string() }).optional(),
+  manifestKey: z.object({ S: z.string() }).optional(),
+  leaseUntil: z.object({ S: z.string() }).optional(),
+  leaseOwner: z.object({ S: z.string() }).optional(),
+});
+
+export class DynamoJobLedger implements JobLedger, JobClaims {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -48,45 +116,84 @@ export class DynamoJobLedger implements JobLedger {
 
   async recordAttempt(entry: AttemptEntry): Promise<void> {
     const pk = jobPartitionKey(entry.jobKey);
-    const attemptId = `${entry.stage}#${entry.startedAt.toISOString()}#${entry.attempt}`;
+    // The random part keeps two deliveries that start in the same millisecond from sharing an item.
+    const attemptId = `${entry.stage}#${entry.startedAt.toISOString()}#${entry.attempt}#${randomBytes(4).toString('hex')}`;
     const durationMs = entry.finishedAt.getTime() - entry.startedAt.getTime();
+    const attemptItem = {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          pk,
+          sk: `attempt#${attemptId}${DELIVERY_ONLY.has(entry.outcome) ? `#${entry.outcome}` : ''}`,
+          kind: 'attempt',
+          jobKey: entry.jobKey,
+          source: entry.source,
+          traceId: entry.traceId,
+          stage: entry.stage,
+          attempt: entry.attempt,
+          startedAt: entry.startedAt.toISOString(),
+          finishedAt: entry.finishedAt.toISOString(),
+          durationMs,
+          outcome: entry.outcome,
+          errorClass: entry.errorClass,
+          reason: entry.reason,
+          message: entry.message,
+          manifestKey: entry.manifestKey,
+          artifactKeys: entry.artifactKeys,
+          snapshotKeys: entry.snapshotKeys,
+          retryInSeconds: entry.retryInSeconds,
+          retryAfterSeconds: entry.retryAfterSeconds,
+          counts: entry.counts,
+        },
+      },
+    };
+    if (DELIVERY_ONLY.has(entry.outcome)) {
+      // The job's status stays what its real attempts made it; the summary only counts these.
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            attemptItem,
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk, sk: CLAIM_SK },
+                UpdateExpression:
+                  'SET lastDeliveryOutcome = :outcome, lastDeliveryAt = :now ADD #counter :one',
+                ExpressionAttributeNames: {
+                  '#counter': entry.outcome === 'duplicate' ? 'duplicateDeliveries' : 'deferredDeliveries',
+                },
+                ExpressionAttributeValues: {
+                  ':outcome': entry.outcome,
+                  ':now': entry.finishedAt.toISOString(),
+                  ':one': 1,
+                },
+              },
+            },
+          ],
+        }),
+      );
+      return;
+    }
+    const collected = entry.stage === 'collect' && entry.outcome === 'collected';
     await this.client.send(
       new TransactWriteCommand({
         TransactItems: [
-          {
-            Put: {
-              TableName: this.tableName,
-              Item: {
-                pk,
-                sk: `attempt#${attemptId}`,
-                kind: 'attempt',
-                jobKey: entry.jobKey,
-                source: entry.source,
-                traceId: entry.traceId,
-                stage: entry.stage,
-                attempt: entry.attempt,
-                startedAt: entry.startedAt.toISOString(),
-                finishedAt: entry.finishedAt.toISOString(),
-                durationMs,
-                outcome: entry.outcome,
-                errorClass: entry.errorClass,
-                reason: entry.reason,
-                message: entry.message,
-                manifestKey: entry.manifestKey,
-                artifactKeys: entry.artifactKeys,
-                counts: entry.counts,
-              },
-            },
-          },
+          attemptItem,
           {
             Update: {
               TableName: this.tableName,
               Key: { pk, sk: 'job' },
+              // The transform's status wins over the collector's: the collector records its attempt
+              // after writing the manifest, and the transform it starts can finish first.
               UpdateExpression:
-                'SET kind = :kind, jobKey = :jobKey, #source = :source, traceId = :traceId, #status = :status, ' +
+                `SET kind = :kind, jobKey = :jobKey, #source = :source, traceId = :traceId, ${
+                  entry.stage === 'transform'
+                    ? '#status = :status, transformStatus = :status'
+                    : '#status = if_not_exists(transformStatus, :status), collectStatus = :status'
+                }, ` +
                 'updatedAt = :now, lastStage = :stage, lastReason = :reason, lastMessage = :message, ' +
                 'firstSeenAt = if_not_exists(firstSeenAt, :started), lastCounts = :counts, ' +
-                'lastManifestKey = :manifestKey ADD attempts :one',
+                'lastManifestKey = :manifestKey, lastSnapshotKeys = :snapshots ADD attempts :one',
               ExpressionAttributeNames: { '#source': 'source', '#status': 'status' },
               ExpressionAttributeValues: {
                 ':kind': 'job',
@@ -101,13 +208,96 @@ export class DynamoJobLedger implements JobLedger {
                 ':started': entry.startedAt.toISOString(),
                 ':counts': entry.counts ?? null,
                 ':manifestKey': entry.manifestKey ?? null,
+                ':snapshots': entry.snapshotKeys ?? null,
                 ':one': 1,
               },
             },
           },
+          ...(collected
+            ? [
+                {
+                  Update: {
+                    TableName: this.tableName,
+                    Key: { pk, sk: CLAIM_SK },
+                    UpdateExpression: 'SET kind = :kind, collectedAt = :now, manifestKey = :manifestKey',
+                    ExpressionAttributeValues: {
+                      ':kind': 'claim',
+                      ':now': entry.finishedAt.toISOString(),
+                      ':manifestKey': entry.manifestKey ?? null,
+                    },
+                  },
+                },
+              ]
+            : []),
         ],
       }),
     );
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: jobPartitionKey(request.jobKey), sk: CLAIM_SK },
+          UpdateExpression:
+            'SET kind = :kind, jobKey = :jobKey, #source = :source, traceId = :traceId, ' +
+            'leaseOwner = :owner, leaseUntil = :until, claimedAt = :now',
+          // ISO-8601 UTC strings of one format compare like the times they name.
+          ConditionExpression:
+            '(attribute_not_exists(collectedAt) OR collectedAt < :since) AND ' +
+            '(attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
+          ExpressionAttributeNames: { '#source': 'source' },
+          ExpressionAttributeValues: {
+            ':kind': 'claim',
+            ':jobKey': request.jobKey,
+            ':source': request.source,
+            ':traceId': request.traceId,
+            ':owner': request.owner,
+            ':until': request.leaseUntil.toISOString(),
+            ':now': request.now.toISOString(),
+            ':since': request.collectedSince.toISOString(),
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { status: 'claimed' };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // The SDK leaves the item in DynamoDB's attribute-value form here.
+      const state = ClaimState.parse(error.Item ?? {});
+      const collectedAt = state.collectedAt?.S;
+      if (collectedAt !== undefined && collectedAt >= request.collectedSince.toISOString()) {
+        const manifestKey = state.manifestKey?.S;
+        return {
+          status: 'already-collected',
+          collectedAt: new Date(collectedAt),
+          ...(manifestKey === undefined ? {} : { manifestKey }),
+        };
+      }
+      return {
+        status: 'held-elsewhere',
+        until: new Date(state.leaseUntil?.S ?? request.leaseUntil.toISOString()),
+        owner: state.leaseOwner?.S ?? 'unknown',
+      };
+    }
+  }
+
+  async release(jobKey: string, owner: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: jobPartitionKey(jobKey), sk: CLAIM_SK },
+          UpdateExpression: 'REMOVE leaseOwner, leaseUntil',
+          ConditionExpression: 'leaseOwner = :owner',
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+    } catch (error) {
+      // Someone else holds it now (ours lapsed): theirs is not ours to give up.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   async history(jobKey: string): Promise<{ [key: string]: unknown }[]> {

@@ -1,26 +1,14 @@
 /** Lambda entry point: the HTTP collector. */
 import { z } from 'zod';
-import { dynamoDocumentClient, s3Client, snsClient, sqsClient } from '../adapters/aws-clients.js';
-import { DynamoSnsHandoffDesk } from '../adapters/handoff-desk.js';
 import { HttpCollector } from '../adapters/http-collector.js';
-import { DynamoJobLedger } from '../adapters/job-ledger.js';
-import { S3RawStore } from '../adapters/raw-store.js';
-import { QueueRoutes, SqsWorkQueues } from '../adapters/work-queues.js';
-import { JsonStringMap, jsonVariable, readEnvironment } from '../config.js';
-import { PermanentError } from '../core/errors.js';
-import { createCollectorHandler } from './job-batch-handler.js';
+import { readEnvironment } from '../config.js';
+import { assertLocalOverrides } from '../core/egress.js';
+import { COLLECTOR_ENVIRONMENT, collectorHandler } from './collector-entry.js';
 
 const env = readEnvironment({
-  RAW_BUCKET_NAME: z.string().min(1),
-  LEDGER_TABLE_NAME: z.string().min(1),
-  QUEUE_ROUTES: jsonVariable(QueueRoutes),
-  TASKS_TABLE_NAME: z.string().min(1),
-  HANDOFF_TOPIC_ARN: z.string().min(1),
-  /** Set only by the local environment, which runs time faster. */
-  SLUICE_TIME_SCALE: z.coerce.number().positive().optional(),
+  ...COLLECTOR_ENVIRONMENT,
   HTTP_TIMEOUT_MS: z.coerce.number().int().positive(),
   MAX_BODY_BYTES: z.coerce.number().int().positive(),
-  SLUICE_ORIGIN_OVERRIDES: JsonStringMap.optional(),
 });
 
 const collector = new HttpCollector({
@@ -28,26 +16,7 @@ const collector = new HttpCollector({
   maxBodyBytes: env.MAX_BODY_BYTES,
   maxRedirects: 5,
   userAgent: 'Sluice/0.1 (+collector)',
-  originOverrides: env.SLUICE_ORIGIN_OVERRIDES ?? {},
+  originOverrides: assertLocalOverrides(env.SLUICE_ORIGIN_OVERRIDES ?? {}),
 });
 
-export const handler = createCollectorHandler({
-  collect: (source, request) => {
-    if (source.kind !== 'http') {
-      throw new PermanentError(`${source.name} is a ${source.kind} source, sent to the HTTP collector`, {
-        reason: 'wrong-collector',
-      });
-    }
-    return collector.collect(source, request);
-  },
-  rawStore: new S3RawStore(s3Client(), env.RAW_BUCKET_NAME),
-  ledger: new DynamoJobLedger(dynamoDocumentClient(), env.LEDGER_TABLE_NAME),
-  queues: new SqsWorkQueues(sqsClient(), env.QUEUE_ROUTES),
-  desk: new DynamoSnsHandoffDesk(
-    dynamoDocumentClient(),
-    env.TASKS_TABLE_NAME,
-    snsClient(),
-    env.HANDOFF_TOPIC_ARN,
-  ),
-  timeScale: env.SLUICE_TIME_SCALE ?? 1,
-});
+export const handler = collectorHandler('http', env, (source, request) => collector.collect(source, request));

@@ -8,17 +8,25 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { findSource } from '../../sources/registry.js';
 import type { HandoffDesk } from '../adapters/handoff-desk.js';
-import type { JobLedger } from '../adapters/job-ledger.js';
+import type { JobClaims, JobLedger } from '../adapters/job-ledger.js';
 import type { RawStore } from '../adapters/raw-store.js';
 import type { WorkQueues } from '../adapters/work-queues.js';
 import { type CollectJobDeps, collectJob, type JobMessage } from '../core/collect-job.js';
 import { failureClassOf } from '../core/errors.js';
-import { countForSource, logger, MetricName, timeForSource } from '../observability.js';
+import {
+  addJobLogKeys,
+  countForSource,
+  logger,
+  MetricName,
+  timeForSource,
+  withJobLogKeys,
+} from '../observability.js';
 
 export interface CollectorHandlerDeps {
   readonly collect: CollectJobDeps['collect'];
   readonly rawStore: RawStore;
   readonly ledger: JobLedger;
+  readonly claims: JobClaims;
   readonly queues: WorkQueues;
   readonly desk: HandoffDesk;
   /** Local runs scale retry delays down; 1 in AWS. */
@@ -34,15 +42,39 @@ function toJobMessage(record: SQSRecord): JobMessage {
   };
 }
 
+/**
+ * A claim outlives its invocation by this much, so clock differences between containers (NTP
+ * keeps them within milliseconds) can never make it lapse while its holder could still write.
+ */
+const CLAIM_LEASE_MARGIN_MS = 5_000;
+
 export function createCollectorHandler(deps: CollectorHandlerDeps) {
   const processor = new BatchProcessor(EventType.SQS);
 
-  async function handleRecord(record: SQSRecord): Promise<void> {
+  async function handleRecord(record: SQSRecord, lambdaContext: Context): Promise<void> {
     const message = toJobMessage(record);
+    // Which branches the fetch took, for the outcome line; the core keeps them in the manifest.
+    let branches: readonly string[] | undefined;
     const outcome = await collectJob(message, {
-      collect: deps.collect,
+      collect: async (source, request) => {
+        // From here on every line of this job carries its identity and input.
+        addJobLogKeys({
+          traceId: request.traceId,
+          jobKey: request.jobKey,
+          source: source.name,
+          input: request.input,
+        });
+        const collection = await deps.collect(source, request);
+        branches = collection.branches;
+        return collection;
+      },
       rawStore: deps.rawStore,
       ledger: deps.ledger,
+      claims: deps.claims,
+      // Lambda stops this invocation at its deadline, so a claim lasting past it cannot outlive
+      // a delivery still at work.
+      leaseUntil: () =>
+        new Date(Date.now() + lambdaContext.getRemainingTimeInMillis() + CLAIM_LEASE_MARGIN_MS),
       findSource,
       clock: () => new Date(),
       timeScale: deps.timeScale,
@@ -56,13 +88,31 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
       messageId: record.messageId,
       attempt: message.receiveCount,
       durationMs: outcome.durationMs,
+      branches,
     };
 
     if (outcome.status === 'collected') {
       logger.info('job collected', { ...context, outcome: 'collected', manifestKey: outcome.manifestKey });
-      countForSource(source, MetricName.JobSucceeded);
+      countForSource(source, MetricName.JobCollected);
       timeForSource(source, MetricName.CollectionLatency, outcome.durationMs);
       return;
+    }
+    if (outcome.status === 'duplicate') {
+      logger.info('duplicate delivery; the job was already collected', {
+        ...context,
+        outcome: 'duplicate',
+        collectedAt: outcome.collectedAt.toISOString(),
+      });
+      return;
+    }
+    if (outcome.status === 'deferred') {
+      await deps.queues.delay(record.eventSourceARN, record.receiptHandle, outcome.delaySeconds);
+      logger.info('another delivery is collecting this job; looking again later', {
+        ...context,
+        outcome: 'deferred',
+        retryInSeconds: outcome.delaySeconds,
+      });
+      throw new Error(`job ${identity.jobKey} is being collected by another delivery`);
     }
 
     const errorClass = failureClassOf(outcome.error);
@@ -76,6 +126,8 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
         outcome: 'retrying',
         retryNumber: next.retryNumber,
         retryInSeconds: next.delaySeconds,
+        ...(next.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: next.retryAfterSeconds }),
+        ...(outcome.evidenceKeys.length === 0 ? {} : { snapshotKeys: outcome.evidenceKeys }),
       });
       countForSource(source, MetricName.JobRetried);
       throw outcome.error;
@@ -117,13 +169,16 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
       reason,
       error: text,
       outcome: 'dead-lettered',
+      ...(outcome.evidenceKeys.length === 0 ? {} : { snapshotKeys: outcome.evidenceKeys }),
     });
     countForSource(source, MetricName.JobDeadLettered);
   }
 
   return async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
     logger.addContext(context);
-    return processPartialResponse(event, handleRecord, processor, {
+    const inJobContext = (record: SQSRecord, lambdaContext: Context) =>
+      withJobLogKeys({ messageId: record.messageId }, () => handleRecord(record, lambdaContext));
+    return processPartialResponse(event, inJobContext, processor, {
       context,
       // A batch where every job failed transiently is not a function error: the failures are
       // reported per item and measured by Sluice's own metrics.

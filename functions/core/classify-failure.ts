@@ -1,4 +1,25 @@
+/**
+ * The one place a failure becomes a pipeline decision (DESIGN.md decision 5). Collectors throw
+ * what they *observed* (a status code, a selector that never appeared, a browser that went away);
+ * `classifyFailure` decides what happens next. Every kind of failure maps to exactly one class:
+ *
+ *   observation                                   class        reason
+ *   HTTP 408, 425, 429, 5xx                       transient    http-<status> (+ Retry-After)
+ *   any other non-2xx HTTP status                 permanent    http-<status>
+ *   timeout (AbortSignal, Playwright, a step)     transient    timeout
+ *   network error (ECONNRESET, DNS, ...)          transient    network
+ *   browser crashed or was closed                 transient    browser-crash
+ *   a login session that expired                  transient    session-expired
+ *   selector never appeared (layout changed)      permanent    selector-missing
+ *   validation error (zod)                        permanent    validation
+ *   the portal refused the stored credentials     permanent    login-rejected
+ *   egress guard refused a request                permanent    egress-blocked
+ *   captcha, ambiguous result, approval needed    needs-human  (thrown as HandoffRequiredError)
+ *   failed AWS SDK call                           transient    aws-error
+ *   anything else                                 transient    unexpected (the budget bounds it)
+ */
 import { ZodError } from 'zod';
+import type { CollectedArtifact } from './collection.js';
 import { HandoffRequiredError, PermanentError, TransientError } from './errors.js';
 
 export type ClassifiedError = TransientError | PermanentError | HandoffRequiredError;
@@ -10,13 +31,105 @@ const TRANSIENT_NETWORK_CODES = new Set([
   'EPIPE',
   'ETIMEDOUT',
   'EAI_AGAIN',
+  // An allowlisted host that does not resolve is a DNS outage far more often than a typo, and a
+  // typo still ends in the DLQ once the budget is spent.
+  'ENOTFOUND',
   'EHOSTUNREACH',
   'ENETUNREACH',
   'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
 ]);
+
+// ---- What collectors observe ---------------------------------------------------------------------
+
+/** The source answered with a status that is not a success. */
+export class HttpStatusError extends Error {
+  override readonly name = 'HttpStatusError';
+  constructor(
+    readonly status: number,
+    readonly url: string,
+    /** Seconds the source asked us to wait (Retry-After), when it said. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(`${url} answered ${status}`);
+  }
+}
+
+/** A page loaded but never showed the element that means "ready": its layout has changed. */
+export class SelectorMissingError extends Error {
+  override readonly name = 'SelectorMissingError';
+  constructor(
+    readonly selector: string,
+    readonly url: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${url} never showed ${selector}`, options);
+  }
+}
+
+/** One step of a browser collection ran out of time (navigation, a form, an acknowledgement). */
+export class StepTimeoutError extends Error {
+  override readonly name = 'StepTimeoutError';
+  constructor(
+    readonly step: string,
+    readonly timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`step ${step} did not finish within ${timeoutMs} ms`, options);
+  }
+}
+
+/** The browser process crashed, hung or was closed under a job. */
+export class BrowserCrashedError extends Error {
+  override readonly name = 'BrowserCrashedError';
+}
+
+/** A reused login session was no longer accepted. */
+export class SessionExpiredError extends Error {
+  override readonly name = 'SessionExpiredError';
+}
+
+/** The portal refused the credentials stored for the source. */
+export class LoginRejectedError extends Error {
+  override readonly name = 'LoginRejectedError';
+}
+
+/** Chromium could not load a page (`net::ERR_*`); the code is kept for the ledger. */
+export class NavigationFailedError extends Error {
+  override readonly name = 'NavigationFailedError';
+  constructor(
+    readonly netError: string,
+    readonly url: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`loading ${url} failed with ${netError}`, options);
+  }
+}
+
+/**
+ * A failure that left evidence behind (rendered DOM, screenshot, console, the error response).
+ * Classification looks through it at its cause; the core stores the evidence and names it in
+ * the ledger and in any hand-off task.
+ */
+export class FailureWithEvidence extends Error {
+  override readonly name = 'FailureWithEvidence';
+  constructor(
+    override readonly cause: unknown,
+    readonly evidence: readonly CollectedArtifact[],
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+/** The artifacts a failure left behind, if any. */
+export function evidenceOf(error: unknown): readonly CollectedArtifact[] {
+  return error instanceof FailureWithEvidence ? error.evidence : [];
+}
+
+// ---- Decisions ---------------------------------------------------------------------------------
 
 /** Parses a Retry-After header (seconds or HTTP date) into whole seconds from `now`. */
 export function parseRetryAfter(header: string | null | undefined, now: Date): number | undefined {
@@ -47,12 +160,12 @@ function errorCode(error: unknown): string | undefined {
   return errorCode((error as { cause?: unknown }).cause);
 }
 
-/**
- * The one place a raw error becomes a pipeline decision. Already-classified errors pass through;
- * timeouts and network errors are transient; validation errors are permanent; anything else is
- * treated as transient so the retry budget, not an infinite loop, bounds it.
- */
-export function classifyFailure(error: unknown): ClassifiedError {
+function causeOf(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { cause?: unknown }).cause : undefined;
+}
+
+/** Classifies what we recognise in `error` itself; undefined when it is not one of ours. */
+function classifyKnown(error: unknown): ClassifiedError | undefined {
   if (
     error instanceof TransientError ||
     error instanceof PermanentError ||
@@ -60,12 +173,65 @@ export function classifyFailure(error: unknown): ClassifiedError {
   ) {
     return error;
   }
+  if (error instanceof HttpStatusError) {
+    const classified = classifyHttpStatus(error.status, error.retryAfterSeconds);
+    const Kind = classified instanceof TransientError ? TransientError : PermanentError;
+    return new Kind(`${error.url} answered ${error.status}`, {
+      reason: classified.reason,
+      cause: error,
+      ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+    });
+  }
+  if (error instanceof SelectorMissingError) {
+    return new PermanentError(`${error.message}: the layout may have changed`, {
+      reason: 'selector-missing',
+      cause: error,
+    });
+  }
+  if (error instanceof StepTimeoutError) {
+    return new TransientError(`timed out: ${error.message}`, { reason: 'timeout', cause: error });
+  }
+  if (error instanceof BrowserCrashedError) {
+    return new TransientError(`browser crashed: ${error.message}`, { reason: 'browser-crash', cause: error });
+  }
+  if (error instanceof SessionExpiredError) {
+    return new TransientError(`login session expired: ${error.message}`, {
+      reason: 'session-expired',
+      cause: error,
+    });
+  }
+  if (error instanceof LoginRejectedError) {
+    return new PermanentError(error.message, { reason: 'login-rejected', cause: error });
+  }
+  if (error instanceof NavigationFailedError) {
+    return new TransientError(`network error ${error.netError}: ${error.message}`, {
+      reason: 'network',
+      cause: error,
+    });
+  }
   if (error instanceof ZodError) {
     const issues = error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     return new PermanentError(`validation failed: ${issues}`, { reason: 'validation', cause: error });
   }
+  return undefined;
+}
+
+/**
+ * The one place a raw error becomes a pipeline decision. Already-classified errors pass through;
+ * what collectors observe is mapped by the table at the top of this file, looking through the
+ * cause chain (fetch reports a refused connection as `TypeError('fetch failed', { cause })`);
+ * anything unknown is transient so the retry budget, not an infinite loop, bounds it.
+ */
+export function classifyFailure(failure: unknown): ClassifiedError {
+  const error = failure instanceof FailureWithEvidence ? failure.cause : failure;
+  for (let current = error, depth = 0; current !== undefined && depth < 8; depth += 1) {
+    const known = classifyKnown(current);
+    if (known !== undefined) return known;
+    current = causeOf(current);
+  }
   const name = error instanceof Error ? error.name : '';
   const message = error instanceof Error ? error.message : String(error);
+  // AbortSignal.timeout() and Playwright both name their timeouts TimeoutError.
   if (name === 'TimeoutError' || name === 'AbortError') {
     return new TransientError(`timed out: ${message}`, { reason: 'timeout', cause: error });
   }

@@ -1,17 +1,21 @@
 /**
  * The collector's core: one SQS message in, artifacts and a manifest in raw storage out, every
  * attempt in the ledger. Free of AWS and of the fetch mechanism; both come in as collaborators.
+ *
+ * Before it fetches anything, a delivery claims its job (DESIGN.md decision 3): a job collected
+ * inside its dedupe window is a duplicate and fetches nothing; a job another delivery is
+ * collecting right now makes this one wait until that claim lapses, then look again.
  */
 import type { SourceDefinition } from '../../sources/define.js';
-import type { AttemptOutcome, JobLedger } from '../adapters/job-ledger.js';
+import type { AttemptEntry, AttemptOutcome, JobClaims, JobLedger } from '../adapters/job-ledger.js';
 import type { RawStore } from '../adapters/raw-store.js';
-import { type ClassifiedError, classifyFailure } from './classify-failure.js';
-import type { Collection, CollectRequest } from './collection.js';
+import { type ClassifiedError, classifyFailure, evidenceOf } from './classify-failure.js';
+import type { CollectedArtifact, Collection, CollectRequest } from './collection.js';
 import { CollectJob, RawManifest } from './contracts.js';
 import { failureClassOf, PermanentError, TransientError } from './errors.js';
 import { deriveJobKey, jobKeyFromJobId } from './job-key.js';
 import { fetchPrefix, MANIFEST_NAME, newFetchId } from './raw-layout.js';
-import { decideRetry } from './retry-policy.js';
+import { decideRetry, MAX_VISIBILITY_SECONDS, retryAfterCapOf } from './retry-policy.js';
 import { traceIdForMessage } from './trace-id.js';
 
 /** SQS caps a message at 256 KiB; a job needs a tiny fraction of that. */
@@ -35,7 +39,13 @@ export interface JobIdentity {
 
 /** What the SQS adapter must do with a message whose job failed. */
 export type NextStep =
-  | { readonly kind: 'retry'; readonly delaySeconds: number; readonly retryNumber: number }
+  | {
+      readonly kind: 'retry';
+      readonly delaySeconds: number;
+      readonly retryNumber: number;
+      /** The Retry-After honoured, when the source sent one. */
+      readonly retryAfterSeconds?: number;
+    }
   | { readonly kind: 'dead-letter'; readonly reason: string; readonly message: string }
   | { readonly kind: 'hand-off' };
 
@@ -55,6 +65,22 @@ export type CollectOutcome =
       /** Snapshot keys stored for this failure, for whoever looks into it. */
       readonly evidenceKeys: readonly string[];
       readonly durationMs: number;
+    }
+  | {
+      /** The job was collected inside its dedupe window already: the message can go. */
+      readonly status: 'duplicate';
+      readonly identity: JobIdentity;
+      readonly collectedAt: Date;
+      /** The manifest of the collection this delivery duplicates, when the ledger knows it. */
+      readonly manifestKey?: string;
+      readonly durationMs: number;
+    }
+  | {
+      /** Another delivery is collecting the job: look again once its claim has lapsed. */
+      readonly status: 'deferred';
+      readonly identity: JobIdentity;
+      readonly delaySeconds: number;
+      readonly durationMs: number;
     };
 
 export interface CollectJobDeps {
@@ -62,6 +88,12 @@ export interface CollectJobDeps {
   readonly collect: (source: SourceDefinition, request: CollectRequest) => Promise<Collection>;
   readonly rawStore: RawStore;
   readonly ledger: JobLedger;
+  readonly claims: JobClaims;
+  /**
+   * When a claim made now lapses by itself: no earlier than this invocation could still be
+   * running (Lambda's remaining time), so no second delivery collects while this one might.
+   */
+  readonly leaseUntil: () => Date;
   readonly clock: () => Date;
   readonly fetchIdFor?: (observedAt: Date) => string;
   /** Local runs scale retry delays down (see DEFAULT_TIME_SCALE); 1 in AWS. @default 1 */
@@ -84,13 +116,19 @@ export function nextStepFor(
   }
   const decision = decideRetry(source.retry, attempt, {
     ...(error instanceof TransientError && error.retryAfterSeconds !== undefined
-      ? { retryAfterSeconds: error.retryAfterSeconds }
+      ? { retryAfterSeconds: error.retryAfterSeconds, maxRetryAfterSeconds: retryAfterCapOf(source.retry) }
       : {}),
     ...(options.timeScale === undefined ? {} : { timeScale: options.timeScale }),
     ...(options.random === undefined ? {} : { random: options.random }),
   });
-  if (decision.action === 'retry')
-    return { kind: 'retry', delaySeconds: decision.delaySeconds, retryNumber: decision.retryNumber };
+  if (decision.action === 'retry') {
+    return {
+      kind: 'retry',
+      delaySeconds: decision.delaySeconds,
+      retryNumber: decision.retryNumber,
+      ...(decision.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: decision.retryAfterSeconds }),
+    };
+  }
   return {
     kind: 'dead-letter',
     reason: 'retries-exhausted',
@@ -221,62 +259,177 @@ async function storeCollection(
   return { manifestKey, artifactKeys: artifacts.map((a) => a.key) };
 }
 
+/**
+ * Stores what a failure left behind under a fetch prefix of its own. Never fails the job's
+ * handling: a snapshot that cannot be stored is reported in the ledger message instead.
+ */
+async function storeEvidence(
+  identity: JobIdentity,
+  evidence: readonly CollectedArtifact[],
+  deps: CollectJobDeps,
+): Promise<{ keys: string[]; problem?: string }> {
+  if (evidence.length === 0 || identity.source === undefined) return { keys: [] };
+  const at = deps.clock();
+  const prefix = fetchPrefix(identity.source, at, identity.jobKey, (deps.fetchIdFor ?? newFetchId)(at));
+  const metadata = { 'trace-id': identity.traceId, 'job-key': identity.jobKey, source: identity.source };
+  try {
+    const keys = await Promise.all(
+      evidence.map(async (artifact) => {
+        const key = `${prefix}${artifact.name}`;
+        await deps.rawStore.put(key, artifact.body, { contentType: artifact.contentType, metadata });
+        return key;
+      }),
+    );
+    return { keys };
+  } catch (error) {
+    return { keys: [], problem: `snapshot not stored: ${(error as Error).message}` };
+  }
+}
+
 const LEDGER_OUTCOME = {
   retry: 'retrying',
   'dead-letter': 'dead-lettered',
   'hand-off': 'handed-off',
 } as const satisfies { [key in NextStep['kind']]: AttemptOutcome };
 
+/** A delivery that found its job claimed waits until the claim lapses, plus this margin. */
+const CLAIM_RECHECK_MARGIN_SECONDS = 1;
+
+type AttemptDetails = Omit<
+  AttemptEntry,
+  'jobKey' | 'source' | 'traceId' | 'attempt' | 'stage' | 'startedAt' | 'finishedAt'
+>;
+
+/** What the ledger says about an attempt that ended in `outcome`. */
+function attemptDetails(outcome: CollectOutcome, evidenceProblem: string | undefined): AttemptDetails {
+  switch (outcome.status) {
+    case 'collected':
+      return { outcome: 'collected', manifestKey: outcome.manifestKey, artifactKeys: outcome.artifactKeys };
+    case 'duplicate':
+      return {
+        outcome: 'duplicate',
+        reason: 'duplicate-delivery',
+        message: `already collected at ${outcome.collectedAt.toISOString()}; this delivery fetched nothing`,
+        ...(outcome.manifestKey === undefined ? {} : { manifestKey: outcome.manifestKey }),
+      };
+    case 'deferred':
+      return {
+        outcome: 'deferred',
+        reason: 'claimed-elsewhere',
+        message: `another delivery is collecting this job; looking again in ${outcome.delaySeconds} s`,
+        retryInSeconds: outcome.delaySeconds,
+      };
+    case 'failed': {
+      const { next, error } = outcome;
+      const text = next.kind === 'dead-letter' ? next.message : error.message;
+      return {
+        outcome: LEDGER_OUTCOME[next.kind],
+        errorClass: failureClassOf(error),
+        reason: next.kind === 'dead-letter' ? next.reason : error.reason,
+        message: evidenceProblem === undefined ? text : `${text} (${evidenceProblem})`,
+        ...(outcome.evidenceKeys.length === 0 ? {} : { snapshotKeys: outcome.evidenceKeys }),
+        ...(next.kind === 'retry'
+          ? {
+              retryInSeconds: next.delaySeconds,
+              ...(next.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: next.retryAfterSeconds }),
+            }
+          : {}),
+      };
+    }
+  }
+}
+
+/** Claims the job, then collects it: a duplicate or a job claimed elsewhere fetches nothing. */
+async function claimAndCollect(
+  message: JobMessage,
+  parsed: ParsedJob,
+  owner: string,
+  startedAt: Date,
+  deps: CollectJobDeps,
+  held: { claimed: boolean },
+): Promise<CollectOutcome> {
+  const { source, identity } = parsed;
+  const elapsed = () => deps.clock().getTime() - startedAt.getTime();
+  const claim = await deps.claims.claim({
+    jobKey: identity.jobKey,
+    source: source.name,
+    traceId: identity.traceId,
+    owner,
+    now: startedAt,
+    leaseUntil: deps.leaseUntil(),
+    collectedSince: new Date(startedAt.getTime() - source.dedupeWindowSeconds * 1000),
+  });
+  if (claim.status === 'already-collected') {
+    return {
+      status: 'duplicate',
+      identity,
+      collectedAt: claim.collectedAt,
+      ...(claim.manifestKey === undefined ? {} : { manifestKey: claim.manifestKey }),
+      durationMs: elapsed(),
+    };
+  }
+  if (claim.status === 'held-elsewhere') {
+    // Real seconds, never time-scaled: the claim lapses on the wall clock of the invocation
+    // holding it. Waiting for the lapse (not a short poll) keeps a duplicate from spending its
+    // receive count while the first delivery is still at work.
+    const untilLapse = Math.ceil((claim.until.getTime() - startedAt.getTime()) / 1000);
+    const delaySeconds = Math.min(
+      MAX_VISIBILITY_SECONDS,
+      Math.max(0, untilLapse) + CLAIM_RECHECK_MARGIN_SECONDS,
+    );
+    return { status: 'deferred', identity, delaySeconds, durationMs: elapsed() };
+  }
+  held.claimed = true;
+  const collection = await deps.collect(source, {
+    input: parsed.input,
+    traceId: identity.traceId,
+    jobKey: identity.jobKey,
+  });
+  const stored = await storeCollection(parsed, collection, message.receiveCount, startedAt, deps);
+  return { status: 'collected', identity, ...stored, durationMs: elapsed() };
+}
+
 /** Collects one job. Never throws for a job-level failure: the outcome says what happened. */
 export async function collectJob(message: JobMessage, deps: CollectJobDeps): Promise<CollectOutcome> {
   const startedAt = deps.clock();
   const parsed = parseJobMessage(message, deps.findSource);
-  let identity = parsed.ok ? parsed.value.identity : parsed.identity;
+  const identity = parsed.ok ? parsed.value.identity : parsed.identity;
+  const owner = `${message.messageId}#${message.receiveCount}`;
+  const held = { claimed: false };
   let outcome: CollectOutcome;
+  let evidenceProblem: string | undefined;
   try {
     if (!parsed.ok) throw parsed.error;
-    identity = parsed.value.identity;
-    const collection = await deps.collect(parsed.value.source, {
-      input: parsed.value.input,
-      traceId: identity.traceId,
-      jobKey: identity.jobKey,
-    });
-    const stored = await storeCollection(parsed.value, collection, message.receiveCount, startedAt, deps);
-    outcome = {
-      status: 'collected',
-      identity,
-      ...stored,
-      durationMs: deps.clock().getTime() - startedAt.getTime(),
-    };
+    outcome = await claimAndCollect(message, parsed.value, owner, startedAt, deps, held);
   } catch (error) {
     const classified = classifyFailure(error);
+    const evidence = await storeEvidence(identity, evidenceOf(error), deps);
+    evidenceProblem = evidence.problem;
     outcome = {
       status: 'failed',
       identity,
       error: classified,
       next: nextStepFor(classified, parsed.ok ? parsed.value.source : undefined, message.receiveCount, deps),
-      evidenceKeys: [],
+      evidenceKeys: evidence.keys,
       durationMs: deps.clock().getTime() - startedAt.getTime(),
     };
   }
 
-  const finishedAt = deps.clock();
-  await deps.ledger.recordAttempt({
-    jobKey: identity.jobKey,
-    source: identity.source,
-    traceId: identity.traceId,
-    attempt: message.receiveCount,
-    stage: 'collect',
-    startedAt,
-    finishedAt,
-    ...(outcome.status === 'collected'
-      ? { outcome: 'collected', manifestKey: outcome.manifestKey, artifactKeys: outcome.artifactKeys }
-      : {
-          outcome: LEDGER_OUTCOME[outcome.next.kind],
-          errorClass: failureClassOf(outcome.error),
-          reason: outcome.next.kind === 'dead-letter' ? outcome.next.reason : outcome.error.reason,
-          message: outcome.next.kind === 'dead-letter' ? outcome.next.message : outcome.error.message,
-        }),
-  });
+  try {
+    // Recording a collection also marks the job collected, so the claim is given up only after
+    // it: a delivery that claims next sees the job as done, never as free.
+    await deps.ledger.recordAttempt({
+      jobKey: identity.jobKey,
+      source: identity.source,
+      traceId: identity.traceId,
+      attempt: message.receiveCount,
+      stage: 'collect',
+      startedAt,
+      finishedAt: deps.clock(),
+      ...attemptDetails(outcome, evidenceProblem),
+    });
+  } finally {
+    if (held.claimed) await deps.claims.release(identity.jobKey, owner);
+  }
   return outcome;
 }

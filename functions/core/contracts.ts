@@ -106,14 +106,18 @@ export const RecordItem = z
     observedAt: z.iso.datetime(),
     /** Tie-breaker for two observations at the same instant: the fetch ID. */
     observationId: z.string().min(1),
+    /** Revision of the parser rules that produced the current data from that observation. */
+    parserRevision: z.number().int().positive(),
     contentHash: z.string().regex(/^[a-f0-9]{64}$/),
     rawKey: z.string().min(1),
     traceId: TraceId,
+    /** 1 when created, plus one for every content change the record went through (see record-upsert.ts). */
     version: z.number().int().positive(),
     firstSeenAt: z.iso.datetime(),
     /** Newest observation of this entity, whether or not its content changed. */
     lastSeenAt: z.iso.datetime(),
     lastObservationId: z.string().min(1),
+    lastParserRevision: z.number().int().positive(),
   })
   .strict();
 export type RecordItem = z.infer<typeof RecordItem>;

@@ -1,25 +1,45 @@
 /**
  * What happens after a transient failure: another attempt after the budget's next delay (or the
- * source's Retry-After, whichever is longer), or — once the budget is spent — the DLQ.
+ * source's Retry-After, whichever is longer), or — once the budget is spent — the DLQ. And, at
+ * synth time, whether a budget can surface a persistent failure soon enough at all.
  */
 import type { RetryBudget } from '../../sources/define.js';
 
 export type RetryDecision =
-  | { readonly action: 'retry'; readonly delaySeconds: number; readonly retryNumber: number }
+  | {
+      readonly action: 'retry';
+      readonly delaySeconds: number;
+      readonly retryNumber: number;
+      /** The Retry-After that was honoured (after the budget's cap), when the source sent one. */
+      readonly retryAfterSeconds?: number;
+    }
   | { readonly action: 'dead-letter'; readonly retriesUsed: number };
 
 /** SQS cannot hide a message for longer than 12 hours. */
 export const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
 
+/** ± fraction of each delay added at random, so the retries of a burst do not arrive together. */
+export const DEFAULT_JITTER = 0.2;
+
 export interface RetryOptions {
   /** Seconds the source asked us to wait (Retry-After). */
   readonly retryAfterSeconds?: number;
-  /** ± fraction of the delay added at random, so retries of a burst do not arrive together. @default 0.2 */
+  /** The longest Retry-After honoured; longer requests wait this long. @default - no cap below 12 h */
+  readonly maxRetryAfterSeconds?: number;
+  /** @default DEFAULT_JITTER */
   readonly jitter?: number;
   /** Multiplies every delay; the local environment runs time faster. @default 1 */
   readonly timeScale?: number;
   /** Uniform in [0, 1). @default Math.random */
   readonly random?: () => number;
+}
+
+/**
+ * The longest Retry-After a source honours: its budget's own setting, else its longest delay. A
+ * source cannot stretch a budget past what the synth-time check approved by asking for a day.
+ */
+export function retryAfterCapOf(budget: RetryBudget): number {
+  return budget.maxRetryAfterSeconds ?? Math.max(0, ...budget.delaysSeconds);
 }
 
 /**
@@ -29,13 +49,57 @@ export function decideRetry(budget: RetryBudget, attempt: number, options: Retry
   const retriesUsed = attempt - 1;
   const base = budget.delaysSeconds[retriesUsed];
   if (base === undefined) return { action: 'dead-letter', retriesUsed };
-  const jitter = options.jitter ?? 0.2;
+  const jitter = options.jitter ?? DEFAULT_JITTER;
   const random = options.random ?? Math.random;
   const jittered = base * (1 + jitter * (2 * random() - 1));
-  const wanted = Math.max(jittered, options.retryAfterSeconds ?? 0) * (options.timeScale ?? 1);
+  const retryAfter =
+    options.retryAfterSeconds === undefined
+      ? undefined
+      : Math.min(options.retryAfterSeconds, options.maxRetryAfterSeconds ?? Number.POSITIVE_INFINITY);
+  const wanted = Math.max(jittered, retryAfter ?? 0) * (options.timeScale ?? 1);
   return {
     action: 'retry',
     delaySeconds: Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.round(wanted))),
     retryNumber: retriesUsed + 1,
+    ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
   };
+}
+
+/** How long each attempt of a source may take, and when SQS shows a message again by itself. */
+export interface AttemptTiming {
+  /** The collector function's timeout: the longest one attempt can run. */
+  readonly functionTimeoutSeconds: number;
+  /**
+   * The jobs queue's visibility timeout. An attempt that dies without reporting (killed at its
+   * timeout) is retried only when this runs out, not after the budget's delay.
+   */
+  readonly visibilityTimeoutSeconds: number;
+  /** @default DEFAULT_JITTER */
+  readonly jitter?: number;
+}
+
+export interface SurfacingEstimate {
+  /** First attempt plus one per retry. */
+  readonly attempts: number;
+  /** The longest wait before each retry: max(delay with full jitter, Retry-After cap, silent-death wait). */
+  readonly waitsSeconds: readonly number[];
+  /** Worst case, in seconds, from the first receive until the job is in the DLQ. */
+  readonly totalSeconds: number;
+}
+
+/**
+ * The worst case for a persistent failure to reach the DLQ: every attempt runs to the function
+ * timeout, and before each retry the longest of (the delay with maximum jitter, the longest
+ * Retry-After honoured, the rest of the visibility timeout after an attempt that died silently).
+ */
+export function worstCaseSurfacing(budget: RetryBudget, timing: AttemptTiming): SurfacingEstimate {
+  const jitter = timing.jitter ?? DEFAULT_JITTER;
+  const cap = retryAfterCapOf(budget);
+  const silentDeathWait = Math.max(0, timing.visibilityTimeoutSeconds - timing.functionTimeoutSeconds);
+  const waitsSeconds = budget.delaysSeconds.map((delay) =>
+    Math.min(MAX_VISIBILITY_SECONDS, Math.max(Math.round(delay * (1 + jitter)), cap, silentDeathWait)),
+  );
+  const attempts = budget.delaysSeconds.length + 1;
+  const totalSeconds = attempts * timing.functionTimeoutSeconds + waitsSeconds.reduce((a, b) => a + b, 0);
+  return { attempts, waitsSeconds, totalSeconds };
 }

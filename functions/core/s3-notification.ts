@@ -1,10 +1,15 @@
 /**
  * S3 event notifications as they arrive in the transform queue. Only the fields Sluice uses are
- * required, so the same schema accepts AWS's events and the local emulator's.
+ * required, so the same schema accepts AWS's events, the local emulator's, and replay's.
  */
 import { z } from 'zod';
+import { PermanentError } from './errors.js';
+
+/** `eventSource` of the notifications replay sends; S3's own say `aws:s3`. */
+export const REPLAY_EVENT_SOURCE = 'sluice:replay';
 
 const S3EventRecord = z.object({
+  eventSource: z.string().optional(),
   eventName: z.string(),
   eventTime: z.string().optional(),
   s3: z.object({
@@ -24,23 +29,63 @@ const S3TestEvent = z.object({ Event: z.literal('s3:TestEvent'), Bucket: z.strin
 export const S3Notification = z.union([z.object({ Records: z.array(S3EventRecord) }), S3TestEvent]);
 export type S3Notification = z.infer<typeof S3Notification>;
 
-/** S3 URL-encodes keys in events, with `+` for spaces. */
+/** S3 URL-encodes keys in events, with `+` for spaces. Throws URIError on a malformed escape. */
 export function decodeS3Key(key: string): string {
   return decodeURIComponent(key.replace(/\+/g, ' '));
+}
+
+/** The inverse of `decodeS3Key`, encoding a key the way S3 does in its events. */
+export function encodeS3Key(key: string): string {
+  return encodeURIComponent(key).replace(/%20/g, '+');
 }
 
 export interface CreatedObject {
   readonly bucket: string;
   readonly key: string;
   readonly versionId: string | undefined;
+  /** Why the object is being transformed: it was just written, or replay sent it again. */
+  readonly trigger: 'created' | 'replay';
 }
 
-/** The objects an S3 notification announces as created; empty for test events. */
+/**
+ * The objects an S3 notification announces as created; empty for test events. A key that is not
+ * URL-encoded as S3 encodes keys is a permanent error: no retry will decode it.
+ */
 export function createdObjects(notification: S3Notification): CreatedObject[] {
   if (!('Records' in notification)) return [];
-  return notification.Records.filter((r) => r.eventName.startsWith('ObjectCreated:')).map((r) => ({
-    bucket: r.s3.bucket.name,
-    key: decodeS3Key(r.s3.object.key),
-    versionId: r.s3.object.versionId,
-  }));
+  return notification.Records.filter((r) => r.eventName.startsWith('ObjectCreated:')).map((r) => {
+    let key: string;
+    try {
+      key = decodeS3Key(r.s3.object.key);
+    } catch (cause) {
+      throw new PermanentError(`object key ${r.s3.object.key} is not URL-encoded as S3 encodes event keys`, {
+        reason: 'message-invalid',
+        cause,
+      });
+    }
+    return {
+      bucket: r.s3.bucket.name,
+      key,
+      versionId: r.s3.object.versionId,
+      trigger: r.eventSource === REPLAY_EVENT_SOURCE ? 'replay' : 'created',
+    };
+  });
+}
+
+/**
+ * The message replay sends for one manifest: shaped like S3's own notification, so the transform
+ * treats a replayed manifest exactly like a new one.
+ */
+export function replayNotification(bucket: string, key: string, at: Date): string {
+  return JSON.stringify({
+    Records: [
+      {
+        eventVersion: '2.1',
+        eventSource: REPLAY_EVENT_SOURCE,
+        eventTime: at.toISOString(),
+        eventName: 'ObjectCreated:Replay',
+        s3: { s3SchemaVersion: '1.0', bucket: { name: bucket }, object: { key: encodeS3Key(key) } },
+      },
+    ],
+  });
 }

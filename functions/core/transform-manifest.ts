@@ -1,23 +1,40 @@
 /**
  * The transform's core: a manifest key in, validated records conditionally upserted out.
  * Touches nothing but raw storage and the records table (DESIGN.md decision 1).
+ *
+ * Two modes share every step up to the write: `transformManifest` applies the upsert rules
+ * through the record store; `planManifest` (replay's dry run) applies the same rules to the
+ * records as they are and reports what would change, writing nothing.
  */
 import { createHash } from 'node:crypto';
 import type { SourceParser } from '../../sources/define.js';
-import type { JobLedger } from '../adapters/job-ledger.js';
 import type { RawStore } from '../adapters/raw-store.js';
-import type { RecordStore, UpsertOutcome } from '../adapters/record-store.js';
-import { RawManifest } from './contracts.js';
+import type { RecordStore } from '../adapters/record-store.js';
+import { RawManifest, type RecordItem } from './contracts.js';
 import { HandoffRequiredError, PermanentError } from './errors.js';
-import { canonicalJson } from './job-key.js';
+import {
+  applyUpsert,
+  contentHashOf,
+  diffData,
+  type FieldChange,
+  type Observation,
+  type RecordState,
+  recordKey,
+  type UpsertDecision,
+  type UpsertOutcome,
+} from './record-upsert.js';
 
-export interface TransformDeps {
+export { contentHashOf } from './record-upsert.js';
+
+/** What reading a raw object needs: the raw store and the parsers. */
+export interface TransformReadDeps {
   readonly rawStore: RawStore;
-  readonly recordStore: RecordStore;
   readonly findParser: (source: string) => SourceParser | undefined;
-  readonly ledger: JobLedger;
-  readonly clock: () => Date;
-  /** Conditional writes in flight at once for one raw object. */
+}
+
+export interface TransformDeps extends TransformReadDeps {
+  readonly recordStore: RecordStore;
+  /** Conditional writes in flight at once for one raw object. @default 8 */
   readonly writeConcurrency?: number;
 }
 
@@ -28,20 +45,30 @@ export interface TransformResult {
   readonly counts: RecordCounts;
 }
 
+/** Parsers without a declared revision are at revision 1. */
+export const DEFAULT_PARSER_REVISION = 1;
+
 /**
- * The parser's output cannot be trusted (no records, or records failing their schema). Nothing is
- * written; a person decides whether the source changed or the rules must, with the raw key to hand.
+ * The parser's output cannot be trusted (it failed, found no records, or records fail their
+ * schema). Nothing is written; a person decides whether the source changed or the rules must,
+ * with the raw key and the issues to hand.
  */
 export class InvalidOutputError extends HandoffRequiredError {
   readonly rawKey: string;
-  constructor(message: string, options: { reason: 'no-records' | 'records-invalid'; rawKey: string }) {
-    super(message, { reason: options.reason });
+  readonly issues: readonly string[];
+  constructor(
+    message: string,
+    options: {
+      reason: 'no-records' | 'records-invalid' | 'parse-failed';
+      rawKey: string;
+      issues: readonly string[];
+      cause?: unknown;
+    },
+  ) {
+    super(message, { reason: options.reason, cause: options.cause });
     this.rawKey = options.rawKey;
+    this.issues = options.issues;
   }
-}
-
-export function contentHashOf(data: unknown): string {
-  return createHash('sha256').update(canonicalJson(data)).digest('hex');
 }
 
 export async function loadManifest(rawStore: RawStore, manifestKey: string): Promise<RawManifest> {
@@ -62,19 +89,25 @@ export async function loadManifest(rawStore: RawStore, manifestKey: string): Pro
   return parsed.data;
 }
 
-async function inBatches<T, R>(
-  items: readonly T[],
-  size: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = [];
-  for (let start = 0; start < items.length; start += size) {
-    results.push(...(await Promise.all(items.slice(start, start + size).map(work))));
-  }
-  return results;
+export interface ManifestObservations {
+  readonly manifest: RawManifest;
+  /** The raw object the records were parsed from. */
+  readonly rawKey: string;
+  readonly observations: readonly Observation[];
 }
 
-export async function transformManifest(manifestKey: string, deps: TransformDeps): Promise<TransformResult> {
+/** Validation issues are listed in full on the error; the message carries the first few. */
+const ISSUES_IN_MESSAGE = 5;
+
+/**
+ * Loads a manifest and its primary artifact, parses it and validates every record against the
+ * source's schema. Throws InvalidOutputError when any record fails, so nothing is ever written
+ * from a raw object whose output cannot be trusted as a whole.
+ */
+export async function readObservations(
+  manifestKey: string,
+  deps: TransformReadDeps,
+): Promise<ManifestObservations> {
   const manifest = await loadManifest(deps.rawStore, manifestKey);
   const parser = deps.findParser(manifest.source);
   if (parser === undefined) {
@@ -96,15 +129,28 @@ export async function transformManifest(manifestKey: string, deps: TransformDeps
     });
   }
 
-  const candidates = parser.parse(raw.body, {
-    finalUrl: manifest.response.finalUrl,
-    contentType: manifest.response.contentType,
-  });
+  let candidates: ReturnType<SourceParser['parse']>;
+  try {
+    candidates = parser.parse(raw.body, {
+      finalUrl: manifest.response.finalUrl,
+      contentType: manifest.response.contentType,
+    });
+  } catch (cause) {
+    // The bytes are what the source sent; a parser that cannot read them will not on a retry.
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw new InvalidOutputError(`parser for ${manifest.source} could not read ${primary.key}: ${detail}`, {
+      reason: 'parse-failed',
+      rawKey: primary.key,
+      issues: [detail],
+      cause,
+    });
+  }
   // An empty result is how a changed page usually shows itself: never let it pass silently.
   if (candidates.length === 0) {
     throw new InvalidOutputError(`parser for ${manifest.source} found no records in ${primary.key}`, {
       reason: 'no-records',
       rawKey: primary.key,
+      issues: ['no records'],
     });
   }
   const problems: string[] = [];
@@ -126,25 +172,118 @@ export async function transformManifest(manifestKey: string, deps: TransformDeps
   });
   if (problems.length > 0) {
     throw new InvalidOutputError(
-      `${problems.length} of ${candidates.length} records from ${primary.key} failed validation: ${problems.slice(0, 5).join(' | ')}`,
-      { reason: 'records-invalid', rawKey: primary.key },
+      `${problems.length} of ${candidates.length} records from ${primary.key} failed validation: ${problems.slice(0, ISSUES_IN_MESSAGE).join(' | ')}`,
+      { reason: 'records-invalid', rawKey: primary.key, issues: problems },
     );
   }
 
   const observedAt = new Date(manifest.observedAt);
-  const outcomes = await inBatches(valid, deps.writeConcurrency ?? 8, (record) =>
-    deps.recordStore.upsert({
+  const parserRevision = parser.revision ?? DEFAULT_PARSER_REVISION;
+  return {
+    manifest,
+    rawKey: primary.key,
+    observations: valid.map((record) => ({
       source: manifest.source,
       entityId: record.entityId,
       data: record.data,
       contentHash: contentHashOf(record.data),
       observedAt,
       observationId: manifest.fetchId,
+      parserRevision,
       rawKey: primary.key,
       traceId: manifest.traceId,
-    }),
-  );
-  const counts: RecordCounts = { created: 0, updated: 0, unchanged: 0, stale: 0 };
-  for (const outcome of outcomes) counts[outcome] += 1;
+    })),
+  };
+}
+
+export function emptyCounts(): RecordCounts {
+  return { created: 0, updated: 0, unchanged: 0, stale: 0 };
+}
+
+export async function transformManifest(manifestKey: string, deps: TransformDeps): Promise<TransformResult> {
+  const { manifest, observations } = await readObservations(manifestKey, deps);
+  const counts = emptyCounts();
+  const concurrency = deps.writeConcurrency ?? 8;
+  // Records of one raw object tend to share a fate (a first load creates them all, a routine
+  // re-collection leaves them all unchanged), so the write that the last record needed is the
+  // best guess for the next: one round trip per record in a homogeneous batch.
+  let firstAttempt: 'data' | 'touch' = 'touch';
+  for (let start = 0; start < observations.length; start += concurrency) {
+    const batch = observations.slice(start, start + concurrency);
+    const guess = firstAttempt;
+    const outcomes = await Promise.all(
+      batch.map((observation) => deps.recordStore.upsert(observation, { firstAttempt: guess })),
+    );
+    for (const outcome of outcomes) {
+      counts[outcome] += 1;
+      if (outcome === 'created' || outcome === 'updated') firstAttempt = 'data';
+      else if (outcome === 'unchanged') firstAttempt = 'touch';
+    }
+  }
   return { manifest, counts };
+}
+
+/** The state the upsert rules work on, from a stored record. */
+export function recordStateOf(item: RecordItem): RecordState {
+  return {
+    data: item.data,
+    contentHash: item.contentHash,
+    current: {
+      observedAt: item.observedAt,
+      observationId: item.observationId,
+      parserRevision: item.parserRevision,
+    },
+    lastSeen: {
+      observedAt: item.lastSeenAt,
+      observationId: item.lastObservationId,
+      parserRevision: item.lastParserRevision,
+    },
+    rawKey: item.rawKey,
+    traceId: item.traceId,
+    version: item.version,
+    firstSeenAt: item.firstSeenAt,
+  };
+}
+
+/** Where a plan reads records from and keeps its own hypothetical writes (nothing reaches the table). */
+export interface PlanningRecords {
+  current(pk: string): Promise<RecordState | undefined>;
+  assume(pk: string, state: RecordState | undefined): void;
+}
+
+export interface PlannedRecord {
+  readonly pk: string;
+  readonly decision: UpsertDecision;
+  /** For `updated`: what would change in the data. */
+  readonly changes: readonly FieldChange[];
+}
+
+export interface ManifestPlan {
+  readonly manifest: RawManifest;
+  readonly rawKey: string;
+  readonly records: readonly PlannedRecord[];
+  readonly counts: RecordCounts;
+}
+
+/** What `transformManifest` would do to the records, without writing anything. */
+export async function planManifest(
+  manifestKey: string,
+  deps: TransformReadDeps & { readonly records: PlanningRecords },
+): Promise<ManifestPlan> {
+  const { manifest, rawKey, observations } = await readObservations(manifestKey, deps);
+  const counts = emptyCounts();
+  const records: PlannedRecord[] = [];
+  for (const observation of observations) {
+    const pk = recordKey(observation.source, observation.entityId);
+    const before = await deps.records.current(pk);
+    const { decision, state } = applyUpsert(before, observation);
+    deps.records.assume(pk, state);
+    counts[decision.outcome] += 1;
+    records.push({
+      pk,
+      decision,
+      changes: decision.outcome === 'updated' ? diffData(before?.data, observation.data) : [],
+    });
+  }
+  return { manifest, rawKey, records, counts };
 }

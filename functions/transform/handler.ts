@@ -6,6 +6,7 @@ import { DynamoSnsHandoffDesk } from '../adapters/handoff-desk.js';
 import { DynamoJobLedger } from '../adapters/job-ledger.js';
 import { S3RawStore } from '../adapters/raw-store.js';
 import { DynamoRecordStore } from '../adapters/record-store.js';
+import { DynamoSourceFreshness } from '../adapters/source-freshness.js';
 import { QueueRoutes, SqsWorkQueues } from '../adapters/work-queues.js';
 import { jsonVariable, readEnvironment } from '../config.js';
 import { createTransformHandler } from './manifest-batch-handler.js';
@@ -17,6 +18,8 @@ const env = readEnvironment({
   QUEUE_ROUTES: jsonVariable(QueueRoutes),
   TASKS_TABLE_NAME: z.string().min(1),
   HANDOFF_TOPIC_ARN: z.string().min(1),
+  /** Set only by the local environment, which runs time faster. */
+  SLUICE_TIME_SCALE: z.coerce.number().positive().optional(),
 });
 
 export const handler = createTransformHandler({
@@ -30,6 +33,8 @@ export const handler = createTransformHandler({
     snsClient(),
     env.HANDOFF_TOPIC_ARN,
   ),
+  freshness: new DynamoSourceFreshness(dynamoDocumentClient(), env.LEDGER_TABLE_NAME),
   findParser,
   rawBucketName: env.RAW_BUCKET_NAME,
+  timeScale: env.SLUICE_TIME_SCALE ?? 1,
 });

@@ -1,7 +1,9 @@
 /**
- * The SQS adapter of the transform: each message is an S3 notification for one or more
- * `manifest.json` objects. Transient failures are retried by SQS; anything retrying cannot fix
- * goes to the transform DLQ at once with its reason.
+ * The SQS adapter of the transform: each message is an S3 notification (from S3, or from replay)
+ * for one or more `manifest.json` objects. Transient failures are retried within the transform's
+ * budget (the next attempt delayed by changing the message's visibility), then dead-lettered with
+ * their reason; anything retrying cannot fix goes to the transform DLQ at once; output that fails
+ * validation is handed to a person.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -10,14 +12,24 @@ import type { HandoffDesk } from '../adapters/handoff-desk.js';
 import type { JobLedger } from '../adapters/job-ledger.js';
 import type { RawStore } from '../adapters/raw-store.js';
 import type { RecordStore } from '../adapters/record-store.js';
+import type { SourceFreshness } from '../adapters/source-freshness.js';
 import type { WorkQueues } from '../adapters/work-queues.js';
 import { type ClassifiedError, classifyFailure } from '../core/classify-failure.js';
-import { failureClassOf, PermanentError } from '../core/errors.js';
+import { failureClassOf, PermanentError, TransientError } from '../core/errors.js';
 import { parseRawKey } from '../core/raw-layout.js';
-import { createdObjects, S3Notification } from '../core/s3-notification.js';
+import { decideRetry } from '../core/retry-policy.js';
+import { type CreatedObject, createdObjects, S3Notification } from '../core/s3-notification.js';
 import { traceIdForMessage } from '../core/trace-id.js';
+import { TRANSFORM_RETRY_BUDGET } from '../core/transform-budget.js';
 import { InvalidOutputError, transformManifest } from '../core/transform-manifest.js';
-import { countForSource, logger, MetricName, timeForSource } from '../observability.js';
+import {
+  addJobLogKeys,
+  countForSource,
+  logger,
+  MetricName,
+  timeForSource,
+  withJobLogKeys,
+} from '../observability.js';
 
 export interface TransformHandlerDeps {
   readonly rawStore: RawStore;
@@ -25,11 +37,18 @@ export interface TransformHandlerDeps {
   readonly ledger: JobLedger;
   readonly queues: WorkQueues;
   readonly desk: HandoffDesk;
+  /** Each source's newest observation that became records; the freshness checker reads it. */
+  readonly freshness: SourceFreshness;
   readonly findParser: (source: string) => SourceParser | undefined;
   readonly rawBucketName: string;
+  /** Local runs scale retry delays down; 1 in AWS. @default 1 */
+  readonly timeScale?: number;
+  /** Uniform in [0, 1), for retry jitter. @default Math.random */
+  readonly random?: () => number;
 }
 
-function parseNotification(body: string): S3Notification {
+/** The manifests a message names, or a PermanentError saying why it names none that can be read. */
+function manifestsIn(body: string): CreatedObject[] {
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -43,28 +62,42 @@ function parseNotification(body: string): S3Notification {
       cause: parsed.error,
     });
   }
-  return parsed.data;
+  return createdObjects(parsed.data);
+}
+
+function receiveCountOf(record: SQSRecord): number {
+  return Number(record.attributes.ApproximateReceiveCount) || 1;
 }
 
 export function createTransformHandler(deps: TransformHandlerDeps) {
   const processor = new BatchProcessor(EventType.SQS);
 
-  async function transformOne(record: SQSRecord, manifestKey: string): Promise<void> {
+  async function transformOne(record: SQSRecord, object: CreatedObject): Promise<void> {
     const startedAt = new Date();
+    const manifestKey = object.key;
     const parsedKey = parseRawKey(manifestKey);
-    const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
+    const attempt = receiveCountOf(record);
     let identity = {
       jobKey: parsedKey?.jobKey ?? `msg-${record.messageId}`,
       traceId: traceIdForMessage(record.messageId),
       source: parsedKey?.source,
     };
+    addJobLogKeys({ ...identity, manifestKey, attempt });
     try {
-      const result = await transformManifest(manifestKey, { ...deps, clock: () => new Date() });
+      const result = await transformManifest(manifestKey, deps);
       identity = {
         jobKey: result.manifest.jobKey,
         traceId: result.manifest.traceId,
         source: result.manifest.source,
       };
+      addJobLogKeys({ ...identity, input: result.manifest.job.input });
+      const freshness = await deps.freshness.markObserved({
+        source: result.manifest.source,
+        newestObservedAt: new Date(result.manifest.observedAt),
+        newestTraceId: result.manifest.traceId,
+        newestJobKey: result.manifest.jobKey,
+        updatedAt: new Date(),
+      });
       const finishedAt = new Date();
       await deps.ledger.recordAttempt({
         ...identity,
@@ -76,85 +109,139 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         manifestKey,
         counts: result.counts,
       });
-      const endToEndMs =
-        finishedAt.getTime() -
-        new Date(result.manifest.job.requestedAt ?? result.manifest.timings.startedAt).getTime();
       logger.info('manifest transformed', {
         ...identity,
         manifestKey,
+        trigger: object.trigger,
         outcome: 'transformed',
         counts: result.counts,
+        freshness,
         durationMs: finishedAt.getTime() - startedAt.getTime(),
       });
       const source = result.manifest.source;
+      countForSource(source, MetricName.JobSucceeded);
       countForSource(source, MetricName.RecordsWritten, result.counts.created + result.counts.updated);
       countForSource(source, MetricName.RecordsUnchanged, result.counts.unchanged);
       countForSource(source, MetricName.RecordsStale, result.counts.stale);
-      timeForSource(source, MetricName.EndToEndLatency, endToEndMs);
+      // A replayed manifest is old by design; its age says nothing about the pipeline's latency.
+      if (object.trigger === 'created') {
+        const endToEndMs =
+          finishedAt.getTime() -
+          new Date(result.manifest.job.requestedAt ?? result.manifest.timings.startedAt).getTime();
+        timeForSource(source, MetricName.EndToEndLatency, endToEndMs);
+      }
     } catch (error) {
-      const classified: ClassifiedError = classifyFailure(error);
-      const errorClass = failureClassOf(classified);
-      const outcome =
-        errorClass === 'transient' ? 'retrying' : errorClass === 'permanent' ? 'dead-lettered' : 'handed-off';
-      await deps.ledger.recordAttempt({
-        ...identity,
-        attempt,
-        stage: 'transform',
-        startedAt,
-        finishedAt: new Date(),
-        outcome,
-        errorClass,
-        reason: classified.reason,
-        message: classified.message,
-        manifestKey,
-      });
-      const fields = {
-        ...identity,
-        manifestKey,
-        errorClass,
-        reason: classified.reason,
-        error: classified.message,
-      };
-      const source = identity.source ?? 'unknown';
-      if (errorClass === 'transient') {
-        logger.warn('transform failed; will retry', { ...fields, outcome });
-        throw classified;
-      }
-      if (errorClass === 'needs-human') {
-        const task = await deps.desk.open({
-          stage: 'transform',
-          jobKey: identity.jobKey,
-          source,
-          traceId: identity.traceId,
-          reason: classified.reason,
-          message: classified.message,
-          evidenceKeys:
-            classified instanceof InvalidOutputError ? [classified.rawKey, manifestKey] : [manifestKey],
-          createdAt: new Date(),
-        });
-        if (classified instanceof InvalidOutputError) countForSource(source, MetricName.RecordsInvalid);
-        countForSource(source, MetricName.JobHandedOff);
-        logger.warn('transform output handed off to a person', { ...fields, outcome, task });
-        return;
-      }
-      await deps.queues.deadLetter(record.eventSourceARN, record.body, {
-        reason: classified.reason,
-        errorClass,
-        message: classified.message,
-        jobKey: identity.jobKey,
-        traceId: identity.traceId,
-        source: identity.source,
-        originalMessageId: record.messageId,
-        attempts: attempt,
-      });
-      logger.error('transform dead-lettered', { ...fields, outcome });
+      await handleFailure(record, object, classifyFailure(error), { identity, attempt, startedAt });
     }
   }
 
+  async function handleFailure(
+    record: SQSRecord,
+    object: CreatedObject,
+    classified: ClassifiedError,
+    context: {
+      readonly identity: { jobKey: string; traceId: string; source: string | undefined };
+      readonly attempt: number;
+      readonly startedAt: Date;
+    },
+  ): Promise<void> {
+    const { identity, attempt, startedAt } = context;
+    const manifestKey = object.key;
+    const errorClass = failureClassOf(classified);
+    const source = identity.source ?? 'unknown';
+    const fields = {
+      ...identity,
+      manifestKey,
+      trigger: object.trigger,
+      errorClass,
+      reason: classified.reason,
+      error: classified.message,
+      durationMs: Date.now() - startedAt.getTime(),
+    };
+    const ledgerEntry = {
+      ...identity,
+      attempt,
+      stage: 'transform' as const,
+      startedAt,
+      finishedAt: new Date(),
+      errorClass,
+      manifestKey,
+    };
+
+    let deadLetter = { reason: classified.reason, message: classified.message };
+    if (errorClass === 'transient') {
+      const decision = decideRetry(TRANSFORM_RETRY_BUDGET, attempt, {
+        ...(classified instanceof TransientError && classified.retryAfterSeconds !== undefined
+          ? { retryAfterSeconds: classified.retryAfterSeconds }
+          : {}),
+        ...(deps.timeScale === undefined ? {} : { timeScale: deps.timeScale }),
+        ...(deps.random === undefined ? {} : { random: deps.random }),
+      });
+      if (decision.action === 'retry') {
+        await deps.ledger.recordAttempt({
+          ...ledgerEntry,
+          outcome: 'retrying',
+          reason: classified.reason,
+          message: classified.message,
+        });
+        await deps.queues.delay(record.eventSourceARN, record.receiptHandle, decision.delaySeconds);
+        logger.warn('transform failed; will retry', {
+          ...fields,
+          outcome: 'retrying',
+          retryNumber: decision.retryNumber,
+          retryInSeconds: decision.delaySeconds,
+        });
+        countForSource(source, MetricName.JobRetried);
+        throw classified;
+      }
+      deadLetter = {
+        reason: 'retries-exhausted',
+        message: `gave up after ${decision.retriesUsed} retries; last error (${classified.reason}): ${classified.message}`,
+      };
+    }
+
+    if (errorClass === 'needs-human') {
+      await deps.ledger.recordAttempt({
+        ...ledgerEntry,
+        outcome: 'handed-off',
+        reason: classified.reason,
+        message: classified.message,
+      });
+      const task = await deps.desk.open({
+        stage: 'transform',
+        jobKey: identity.jobKey,
+        source,
+        traceId: identity.traceId,
+        reason: classified.reason,
+        message: classified.message,
+        evidenceKeys:
+          classified instanceof InvalidOutputError ? [classified.rawKey, manifestKey] : [manifestKey],
+        createdAt: new Date(),
+      });
+      if (classified instanceof InvalidOutputError) countForSource(source, MetricName.RecordsInvalid);
+      countForSource(source, MetricName.JobHandedOff);
+      logger.warn('transform output handed off to a person', { ...fields, outcome: 'handed-off', task });
+      return;
+    }
+
+    await deps.ledger.recordAttempt({ ...ledgerEntry, outcome: 'dead-lettered', ...deadLetter });
+    await deps.queues.deadLetter(record.eventSourceARN, record.body, {
+      ...deadLetter,
+      errorClass,
+      jobKey: identity.jobKey,
+      traceId: identity.traceId,
+      source: identity.source,
+      originalMessageId: record.messageId,
+      attempts: attempt,
+    });
+    logger.error('transform dead-lettered', { ...fields, ...deadLetter, outcome: 'dead-lettered' });
+    countForSource(source, MetricName.JobDeadLettered);
+  }
+
   async function handleRecord(record: SQSRecord): Promise<void> {
-    let notification: S3Notification;
+    let objects: CreatedObject[];
     try {
-      notification = parseNotification(record.body);
+      objects = manifestsIn(record.body);
     } catch (error) {
       const classified = classifyFailure(error);
       await deps.queues.deadLetter(record.eventSourceARN, record.body, {
@@ -165,25 +252,31 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         traceId: traceIdForMessage(record.messageId),
         source: undefined,
         originalMessageId: record.messageId,
-        attempts: Number(record.attributes.ApproximateReceiveCount) || 1,
+        attempts: receiveCountOf(record),
       });
       logger.error('transform message dead-lettered', {
         messageId: record.messageId,
         reason: classified.reason,
+        error: classified.message,
       });
       return;
     }
-    const objects = createdObjects(notification).filter((o) => o.bucket === deps.rawBucketName);
-    if (objects.length === 0) {
-      logger.info('notification ignored', { messageId: record.messageId, branch: 'no-created-manifests' });
+    const manifests = objects.filter((o) => o.bucket === deps.rawBucketName);
+    if (manifests.length === 0) {
+      logger.info('notification ignored', {
+        messageId: record.messageId,
+        branch: objects.length === 0 ? 'no-created-objects' : 'other-bucket',
+      });
       return;
     }
-    for (const object of objects) await transformOne(record, object.key);
+    for (const object of manifests) await transformOne(record, object);
   }
 
   return async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
     logger.addContext(context);
-    return processPartialResponse(event, handleRecord, processor, {
+    const inJobContext = (record: SQSRecord) =>
+      withJobLogKeys({ messageId: record.messageId }, () => handleRecord(record));
+    return processPartialResponse(event, inJobContext, processor, {
       context,
       throwOnFullBatchFailure: false,
     });

@@ -34,12 +34,17 @@ export class WorkQueue extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
   readonly deadLetterAlarm: Alarm;
+  /** How long a received message stays hidden: what an attempt that dies silently costs. */
+  readonly visibilityTimeout: Duration;
 
   constructor(scope: Construct, id: string, props: WorkQueueProps) {
     super(scope, id);
     if (props.maxReceiveCount < 1)
       throw new Error(`maxReceiveCount must be at least 1, got ${props.maxReceiveCount}`);
 
+    // Lambda's guidance: at least six times the function timeout, so a slow batch and its
+    // retries by the event source mapping never make a message visible twice at once.
+    this.visibilityTimeout = Duration.seconds(props.consumerTimeout.toSeconds() * 6);
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -50,9 +55,7 @@ export class WorkQueue extends Construct {
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      // Lambda's guidance: at least six times the function timeout, so a slow batch and its
-      // retries by the event source mapping never make a message visible twice at once.
-      visibilityTimeout: Duration.seconds(props.consumerTimeout.toSeconds() * 6),
+      visibilityTimeout: this.visibilityTimeout,
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
       removalPolicy: RemovalPolicy.RETAIN,

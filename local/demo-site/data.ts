@@ -21,7 +21,7 @@ export const RATE_BOARDS = [
 ] as const;
 
 /** A small, fast, seedable PRNG (mulberry32) so pages are identical across runs and machines. */
-function seeded(seed: number): () => number {
+export function seeded(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -32,7 +32,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-function seedOf(text: string): number {
+export function seedOf(text: string): number {
   let hash = 2166136261;
   for (const char of text) {
     hash ^= char.codePointAt(0) ?? 0;

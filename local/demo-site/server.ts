@@ -2,9 +2,15 @@
  * The bundled demo site: a local HTTP server with deterministic pages for the demo sources.
  * It counts every request, so tests can prove that replay never touches it.
  */
+
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createShipmentsApi } from './api.js';
 import { CATALOG_CATEGORIES, CATALOG_PAGES, catalogPage, RATES_AS_OF, rateBoard } from './data.js';
+import { exportsRoute } from './exports.js';
+import { createFaultRoutes, type FaultRoutes } from './faults.js';
+import { createPortal, type PortalCredentials, type PortalState } from './portal.js';
 
 /** Production origins under this domain are served, locally, by the demo site. */
 export const DEMO_DOMAIN = 'demo.sluice.example';
@@ -24,8 +30,14 @@ export function demoOriginOverrides(
 export interface DemoSite {
   /** e.g. `http://127.0.0.1:43123` */
   readonly origin: string;
-  /** Requests served so far, by path prefix (`/catalog`, `/rates`, `/api`, ...). */
+  /** Requests served so far, by path prefix (`/catalog`, `/rates`, `/api`, `/exports`, ...). */
   readonly requests: ReadonlyMap<string, number>;
+  /** Requests the shipments API answered 429 so far. */
+  throttledRequests(): number;
+  /** The fault routes' per-key request log (local/demo-site/faults.ts). */
+  readonly faults: Pick<FaultRoutes, 'requestsFor'>;
+  /** The partner portal's counters and session control (local/demo-site/portal.ts). */
+  readonly portal: PortalState;
   totalRequests(): number;
   close(): Promise<void>;
 }
@@ -34,6 +46,8 @@ export interface DemoSiteOptions {
   /** 0 picks a free port. */
   readonly port?: number;
   readonly host?: string;
+  /** The only credentials the portal accepts. @default - random ones nobody knows */
+  readonly portalCredentials?: PortalCredentials;
 }
 
 function escapeHtml(text: string): string {
@@ -44,14 +58,15 @@ interface Reply {
   readonly status: number;
   readonly contentType: string;
   readonly body: string | Buffer;
+  readonly headers?: { readonly [name: string]: string };
 }
 
 function reply(status: number, contentType: string, body: string | Buffer): Reply {
   return { status, contentType, body };
 }
 
-function send(res: ServerResponse, { status, contentType, body }: Reply): void {
-  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+function send(res: ServerResponse, { status, contentType, body, headers }: Reply): void {
+  res.writeHead(status, { ...headers, 'content-type': contentType, 'cache-control': 'no-store' });
   res.end(body);
 }
 
@@ -170,11 +185,26 @@ function route(req: IncomingMessage): Reply {
 
 export async function startDemoSite(options: DemoSiteOptions = {}): Promise<DemoSite> {
   const requests = new Map<string, number>();
+  // The CSV exports and the rate-limited JSON API live in their own modules (exports.ts, api.ts).
+  const shipments = createShipmentsApi();
+  const otherRoutes = (req: IncomingMessage): Reply | undefined => {
+    if (req.method !== 'GET') return undefined;
+    const url = new URL(req.url ?? '/', 'http://demo.local');
+    return exportsRoute(url.pathname) ?? shipments.route(url.pathname, url.searchParams);
+  };
+  const faults = createFaultRoutes();
+  const portal = createPortal(
+    options.portalCredentials ?? {
+      username: randomBytes(8).toString('hex'),
+      password: randomBytes(16).toString('hex'),
+    },
+  );
   const server = createServer((req, res) => {
     const prefix = `/${(req.url ?? '/').split(/[/?]/)[1] ?? ''}`;
     requests.set(prefix, (requests.get(prefix) ?? 0) + 1);
     try {
-      send(res, route(req));
+      if (faults.handle(req, res) || portal.handle(req, res)) return;
+      send(res, otherRoutes(req) ?? route(req));
     } catch (error) {
       send(res, reply(500, 'text/plain', `demo site error: ${String(error)}`));
     }
@@ -188,7 +218,10 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
   return {
     origin: `http://${host}:${port}`,
     requests,
+    faults,
+    portal,
     totalRequests: () => [...requests.values()].reduce((a, b) => a + b, 0),
+    throttledRequests: () => shipments.throttled(),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineSource } from '../define.js';
+import { httpFetchFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
 
 export const CatalogInput = z
   .object({
@@ -8,6 +9,12 @@ export const CatalogInput = z
   })
   .strict();
 export type CatalogInput = z.infer<typeof CatalogInput>;
+
+const transform = transformStage({
+  parses: 'each product card on the page becomes one record per SKU (name, price in cents, stock)',
+  noRecordsDecidedBy: 'transformation',
+  invalidRecordsDecidedBy: 'businessRules',
+});
 
 /** A paginated product catalogue, collected over plain HTTP: one job fetches one page. */
 export const demoCatalog = defineSource<CatalogInput>({
@@ -29,6 +36,32 @@ export const demoCatalog = defineSource<CatalogInput>({
   batchSize: 5,
   origin: 'https://catalog.demo.sluice.example',
   allowedHosts: ['catalog.demo.sluice.example'],
+  workflow: {
+    steps: [
+      ...jobIntake.steps,
+      {
+        id: 'fetch',
+        does: 'GET /catalog/<category>?page=<page> from catalog.demo.sluice.example over plain HTTP',
+        owner: 'collection',
+        stage: 'collect',
+        branches: [
+          {
+            when: 'the catalogue answers with a redirect',
+            does: 'follow it (at most 5 hops), each hop checked against the allowlist',
+          },
+        ],
+      },
+      ...rawStorage.steps,
+      ...transform.steps,
+    ],
+    failurePoints: [
+      ...jobIntake.failurePoints,
+      ...httpFetchFailures('fetch'),
+      ...rawStorage.failurePoints,
+      ...transform.failurePoints,
+    ],
+    decisions: transform.decisions,
+  },
   request: (input) => ({
     path: `/catalog/${encodeURIComponent(input.category)}?page=${input.page}`,
     accept: 'text/html',

@@ -1,10 +1,17 @@
 import { z } from 'zod';
 import { defineSource } from '../define.js';
+import { browserDecisions, browserFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
 
 export const RatesInput = z
   .object({ board: z.string().regex(/^[a-z][a-z-]{1,40}$/, 'board must be lowercase letters and dashes') })
   .strict();
 export type RatesInput = z.infer<typeof RatesInput>;
+
+const transform = transformStage({
+  parses: 'each row of the rendered rates table becomes one record per board and currency pair',
+  noRecordsDecidedBy: 'transformation',
+  invalidRecordsDecidedBy: 'businessRules',
+});
 
 /** An exchange-rate board that renders its data with JavaScript, collected with headless Chromium. */
 export const demoRates = defineSource<RatesInput>({
@@ -26,6 +33,39 @@ export const demoRates = defineSource<RatesInput>({
   batchSize: 2,
   origin: 'https://rates.demo.sluice.example',
   allowedHosts: ['rates.demo.sluice.example'],
+  workflow: {
+    steps: [
+      ...jobIntake.steps,
+      {
+        id: 'render',
+        does:
+          'Open /rates/<board> on rates.demo.sluice.example in headless Chromium, wait until the page marks ' +
+          'itself ready (body[data-ready="true"]), and keep the raw response, the rendered DOM, a ' +
+          'full-page screenshot and the console log',
+        owner: 'collection',
+        stage: 'collect',
+        branches: [
+          {
+            when: 'the page requests a host outside the allowlist, or images, fonts or media',
+            does: 'those requests are blocked and the page renders without them',
+          },
+          {
+            when: "the container's browser has crashed or disconnected",
+            does: 'a new browser is launched before the page opens',
+          },
+        ],
+      },
+      ...rawStorage.steps,
+      ...transform.steps,
+    ],
+    failurePoints: [
+      ...jobIntake.failurePoints,
+      ...browserFailures('render'),
+      ...rawStorage.failurePoints,
+      ...transform.failurePoints,
+    ],
+    decisions: [...transform.decisions, ...browserDecisions('render')],
+  },
   browse: (input) => ({
     path: `/rates/${encodeURIComponent(input.board)}`,
     readyWhen: 'body[data-ready="true"]',

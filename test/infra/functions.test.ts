@@ -39,10 +39,16 @@ beforeAll(() => {
 });
 
 describe('Sluice functions', () => {
-  it('are one collector per collector kind in the registry plus the transform', () => {
+  it('are one collector per collector kind in the registry, the transform and the freshness checker', () => {
     const kinds = new Set(sources.map((source) => source.kind));
 
-    expect(functions).toHaveLength(kinds.size + 1);
+    expect(functions.map((f) => f.entry).sort()).toEqual(
+      [
+        ...[...kinds].map((kind) => `functions/collector/${kind}-handler.ts`),
+        'functions/transform/handler.ts',
+        'functions/freshness/handler.ts',
+      ].sort(),
+    );
   });
 
   it('name an entry file that exists in the repository', () => {

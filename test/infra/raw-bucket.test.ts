@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Capture } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PolicyDocument, patternsOverlap } from './iam-statements.js';
+import { PolicyDocument } from './iam-statements.js';
 import { logicalIdOf, resourceById, type SynthesizedSluice, synthesizeSluice } from './sluice-template.js';
 
 let sluice: SynthesizedSluice;
@@ -63,27 +63,6 @@ describe('the raw bucket', () => {
     );
 
     expect(tlsDenials).toHaveLength(1);
-  });
-
-  it('denies deleting raw objects to every principal, as DESIGN.md decision 2 requires', () => {
-    // "Nothing overwrites or deletes a raw object (versioning plus a policy that denies deletes)".
-    const deleteActions = ['s3:DeleteObject', 's3:DeleteObjectVersion'];
-
-    const deleteDenials = rawBucketPolicyStatements().filter(
-      (statement) =>
-        statement.Effect === 'Deny' &&
-        statement.Condition === undefined &&
-        isEveryone(statement.Principal) &&
-        deleteActions.every((action) =>
-          (statement.Action ?? []).some((denied) => patternsOverlap(denied, action)),
-        ) &&
-        JSON.stringify(statement.Resource).includes(`"${rawBucketId}"`),
-    );
-
-    expect(
-      deleteDenials,
-      'no unconditional Deny of s3:DeleteObject and s3:DeleteObjectVersion for "*"',
-    ).not.toEqual([]);
   });
 
   it('notifies the transform queue when a manifest.json is created under raw/', () => {

@@ -14,12 +14,11 @@ describe('demoBatch', () => {
     expect(demoBatch(37, 'run1', NOW)).toHaveLength(37);
   });
 
-  it('sends every fifth job to demo-rates and the rest to demo-catalog', () => {
-    const sources = demoBatch(20, 'run1', NOW).map((job) => job.source);
+  it('spreads every five jobs over the four demo sources: two catalogue pages, shipments, inventory, rates', () => {
+    const sources = demoBatch(10, 'run1', NOW).map((job) => job.source);
 
-    expect(sources).toEqual(
-      Array.from({ length: 20 }, (_, i) => (i % 5 === 4 ? 'demo-rates' : 'demo-catalog')),
-    );
+    const round = ['demo-catalog', 'demo-catalog', 'demo-shipments', 'demo-inventory', 'demo-rates'];
+    expect(sources).toEqual([...round, ...round]);
   });
 
   it('makes jobs that are valid CollectJobs', () => {
@@ -56,7 +55,9 @@ describe('demoBatch', () => {
   });
 
   it('pages through every catalogue category before repeating one', () => {
-    const catalogJobs = demoBatch(6, 'run1', NOW).filter((job) => job.source === 'demo-catalog');
+    const catalogJobs = demoBatch(12, 'run1', NOW)
+      .filter((job) => job.source === 'demo-catalog')
+      .slice(0, 5);
 
     expect(catalogJobs.map((job) => job.input)).toEqual([
       { category: 'tools', page: 1 },

@@ -7,12 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { AttemptEntry, JobLedger } from '../../../functions/adapters/job-ledger.js';
 import type { PutResult, RawStore, StoredObject } from '../../../functions/adapters/raw-store.js';
-import {
-  type Observation,
-  type RecordStore,
-  recordKey,
-  type UpsertOutcome,
-} from '../../../functions/adapters/record-store.js';
+import type { Observation } from '../../../functions/adapters/record-store.js';
 import { PermanentError } from '../../../functions/core/errors.js';
 
 export function sha256Hex(body: Buffer): string {
@@ -85,37 +80,4 @@ export interface StoredRecord {
   readonly version: number;
   readonly lastSeenAt: string;
   readonly lastObservationId: string;
-}
-
-/** The records table's conditional upsert, in memory (DESIGN.md decision 4). */
-export class MemoryRecordStore implements RecordStore {
-  readonly items = new Map<string, StoredRecord>();
-  readonly upserts: Observation[] = [];
-
-  async upsert(observation: Observation): Promise<UpsertOutcome> {
-    this.upserts.push(observation);
-    const pk = recordKey(observation.source, observation.entityId);
-    const observedAt = observation.observedAt.toISOString();
-    const existing = this.items.get(pk);
-    const seen = { lastSeenAt: observedAt, lastObservationId: observation.observationId };
-    if (existing === undefined) {
-      this.items.set(pk, { observation, version: 1, ...seen });
-      return 'created';
-    }
-    const newer =
-      existing.lastSeenAt < observedAt ||
-      (existing.lastSeenAt === observedAt && existing.lastObservationId < observation.observationId);
-    if (existing.observation.contentHash === observation.contentHash) {
-      if (newer) this.items.set(pk, { ...existing, ...seen });
-      return 'unchanged';
-    }
-    if (!newer) return 'stale';
-    this.items.set(pk, { observation, version: existing.version + 1, ...seen });
-    return 'updated';
-  }
-
-  async get(pk: string): Promise<{ [key: string]: unknown } | undefined> {
-    const item = this.items.get(pk);
-    return item === undefined ? undefined : { pk, ...item };
-  }
 }

@@ -15,6 +15,7 @@ import { deriveJobKey } from '../../../../functions/core/job-key.js';
 import { traceIdForMessage } from '../../../../functions/core/trace-id.js';
 import { demoCatalog } from '../../../../sources/demo-catalog/source.js';
 import { findSource } from '../../../../sources/registry.js';
+import { FakeClaims } from '../../support/collection-fakes.js';
 import { MemoryJobLedger, MemoryRawStore, sha256Hex } from '../../support/in-memory-ports.js';
 
 const SENT_AT = new Date('2026-11-27T08:00:00.000Z');
@@ -242,6 +243,8 @@ describe('collectJob', () => {
       clock: steppingClock(new Date('2026-11-27T08:00:00.000Z')),
       fetchIdFor: () => FETCH_ID,
       random: () => 0.5,
+      claims: new FakeClaims(),
+      leaseUntil: () => new Date('2026-11-27T08:05:00.000Z'),
     };
     return { deps, rawStore, ledger };
   }

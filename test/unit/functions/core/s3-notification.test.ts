@@ -39,7 +39,12 @@ describe('createdObjects', () => {
     });
 
     expect(createdObjects(notification)).toEqual([
-      { bucket: 'sluice-raw', key: 'raw/source=demo-catalog/a b/manifest.json', versionId: 'v-1' },
+      {
+        bucket: 'sluice-raw',
+        key: 'raw/source=demo-catalog/a b/manifest.json',
+        versionId: 'v-1',
+        trigger: 'created',
+      },
     ]);
   });
 
@@ -49,7 +54,7 @@ describe('createdObjects', () => {
     });
 
     expect(createdObjects(notification)).toEqual([
-      { bucket: 'sluice-raw', key: 'raw/manifest.json', versionId: undefined },
+      { bucket: 'sluice-raw', key: 'raw/manifest.json', versionId: undefined, trigger: 'created' },
     ]);
   });
 

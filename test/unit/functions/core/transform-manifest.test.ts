@@ -10,12 +10,8 @@ import {
   transformManifest,
 } from '../../../../functions/core/transform-manifest.js';
 import { defineParser, type SourceParser } from '../../../../sources/define.js';
-import {
-  MemoryJobLedger,
-  MemoryRawStore,
-  MemoryRecordStore,
-  sha256Hex,
-} from '../../support/in-memory-ports.js';
+import { InMemoryRecordStore } from '../../../support/transform-fakes.js';
+import { MemoryRawStore, sha256Hex } from '../../support/in-memory-ports.js';
 
 const SOURCE = 'test-items';
 const FETCH_ID = '20261127T080000000Z-00000001';
@@ -78,13 +74,11 @@ function setUp(candidates: unknown, manifestOverrides: Partial<RawManifest> = {}
     Buffer.from(JSON.stringify(manifestFor(body, manifestOverrides))),
     'application/json',
   );
-  const recordStore = new MemoryRecordStore();
+  const recordStore = new InMemoryRecordStore();
   const deps: TransformDeps = {
     rawStore,
     recordStore,
     findParser,
-    ledger: new MemoryJobLedger(),
-    clock: () => new Date('2026-11-27T08:00:05.000Z'),
   };
   return { deps, rawStore, recordStore };
 }
@@ -106,7 +100,7 @@ describe('transformManifest', () => {
 
     await transformManifest(MANIFEST_KEY, deps);
 
-    expect(recordStore.upserts).toEqual([
+    expect(recordStore.upserts.map((u) => u.observation)).toEqual([
       {
         source: SOURCE,
         entityId: 'sku-1',
@@ -114,6 +108,7 @@ describe('transformManifest', () => {
         contentHash: contentHashOf(hammer.data),
         observedAt: new Date(OBSERVED_AT),
         observationId: FETCH_ID,
+        parserRevision: 1,
         rawKey: BODY_KEY,
         traceId: TRACE_ID,
       },
@@ -138,7 +133,13 @@ describe('transformManifest', () => {
     ]);
     const earlier = new Date('2026-11-27T07:00:00.000Z');
     const later = new Date('2026-11-27T09:00:00.000Z');
-    const seed = { source: SOURCE, rawKey: 'raw/older', traceId: TRACE_ID, observationId: 'f-0' };
+    const seed = {
+      source: SOURCE,
+      rawKey: 'raw/older',
+      traceId: TRACE_ID,
+      observationId: 'f-0',
+      parserRevision: 1,
+    };
     // sku-1 already stored with the same content, sku-2 with older different content,
     // sku-3 with a newer observation; sku-4 is new.
     await recordStore.upsert({

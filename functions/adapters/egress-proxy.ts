@@ -1,0 +1,196 @@
+/**
+ * A forward proxy inside the collector process that every connection of a browser job goes
+ * through: documents, redirects, subresources, iframes, popups, fetches and websockets (Chromium
+ * sends websockets and https as CONNECT, plain http as absolute-URI requests). Each connection is
+ * admitted by the job's EgressGuard and made to the address the guard checked, so Chromium never
+ * resolves a name itself and route interception's blind spot — the resolved address — is covered.
+ *
+ * One listener per job (its own loopback port and policy), closed with the job's context.
+ * Playwright proxies loopback too (`<-loopback>` in the bypass list), so nothing skips it.
+ */
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { connect as netConnect, type Socket } from 'node:net';
+import { EgressBlockedError } from '../core/egress.js';
+import type { EgressGuard } from './egress-guard.js';
+
+/** Opens a TCP connection; injectable so tests can see where the proxy connects. */
+export type Connector = (address: string, port: number) => Socket;
+
+const defaultConnector: Connector = (address, port) => netConnect({ host: address, port });
+
+/** Headers that describe one hop and are not forwarded (RFC 9110 §7.6.1), plus the proxy's own. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** The response header that marks a refusal, so the collector can tell it from the site's own 403. */
+export const EGRESS_REFUSAL_HEADER = 'x-sluice-egress-refused';
+
+export interface ProxyRefusal {
+  /** The URL (plain http) or `https://host:port` (CONNECT) that was refused. */
+  readonly target: string;
+  readonly reason: string;
+}
+
+export class EgressProxy {
+  readonly refusals: ProxyRefusal[] = [];
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  /** Starts a proxy on a free loopback port for one job's guard. */
+  static async start(guard: EgressGuard, connector: Connector = defaultConnector): Promise<EgressProxy> {
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', resolve);
+    });
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('egress proxy has no port');
+    const proxy = new EgressProxy(server, `http://127.0.0.1:${address.port}`);
+    server.on('connection', (socket) => {
+      proxy.sockets.add(socket);
+      socket.once('close', () => proxy.sockets.delete(socket));
+    });
+    server.on('request', (req, res) => void proxy.forward(guard, connector, req, res));
+    server.on(
+      'connect',
+      (req, socket, head) => void proxy.tunnel(guard, connector, req, socket as Socket, head),
+    );
+    // A plain `Upgrade:` request to the proxy is not how Chromium proxies websockets; refuse it.
+    server.on('upgrade', (_req, socket) => (socket as Socket).destroy());
+    return proxy;
+  }
+
+  private refuse(target: string, error: unknown): string {
+    const reason = error instanceof Error ? error.message : String(error);
+    this.refusals.push({ target, reason });
+    return reason;
+  }
+
+  /** A plain-http request, sent by Chromium in absolute form: `GET http://host/path HTTP/1.1`. */
+  private async forward(
+    guard: EgressGuard,
+    connector: Connector,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '');
+      if (url.protocol !== 'http:')
+        throw new EgressBlockedError(`egress blocked: ${url.protocol} through the proxy`, {
+          reason: 'egress-blocked',
+        });
+    } catch (error) {
+      const reason = this.refuse(req.url ?? '', error);
+      res
+        .writeHead(400, { [EGRESS_REFUSAL_HEADER]: 'bad-request', 'content-type': 'text/plain' })
+        .end(reason);
+      return;
+    }
+    const port = url.port === '' ? 80 : Number(url.port);
+    let address: string;
+    try {
+      ({ address } = await guard.admit(url.hostname, port));
+    } catch (error) {
+      const reason = this.refuse(url.href, error);
+      res.writeHead(403, { [EGRESS_REFUSAL_HEADER]: 'refused', 'content-type': 'text/plain' }).end(reason);
+      req.resume();
+      return;
+    }
+    const headers: { [name: string]: string | string[] } = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+    }
+    const upstream = httpRequest({
+      method: req.method,
+      path: `${url.pathname}${url.search}`,
+      headers,
+      // Connect to the admitted address, never to a fresh resolution of the name.
+      createConnection: () => connector(address, port),
+      setHost: false,
+    });
+    upstream.on('response', (answer) => {
+      const answerHeaders: { [name: string]: string | string[] } = {};
+      for (const [name, value] of Object.entries(answer.headers)) {
+        if (value !== undefined && !HOP_BY_HOP.has(name)) answerHeaders[name] = value;
+      }
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answerHeaders);
+      answer.pipe(res);
+    });
+    upstream.on('error', (error) => {
+      if (res.headersSent) res.destroy(error);
+      else res.writeHead(502, { 'content-type': 'text/plain' }).end(`upstream failed: ${error.message}`);
+    });
+    req.pipe(upstream);
+  }
+
+  /** A CONNECT tunnel (https, wss, ws): admitted, then bytes are relayed to the admitted address. */
+  private async tunnel(
+    guard: EgressGuard,
+    connector: Connector,
+    req: IncomingMessage,
+    client: Socket,
+    head: Buffer,
+  ): Promise<void> {
+    const target = req.url ?? '';
+    const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(target);
+    let address: string;
+    let port: number;
+    try {
+      if (match === null)
+        throw new EgressBlockedError(`egress blocked: CONNECT target ${target} is not host:port`, {
+          reason: 'egress-blocked',
+        });
+      port = Number(match[2]);
+      ({ address } = await guard.admit(match[1] ?? '', port));
+    } catch (error) {
+      this.refuse(`https://${target}`, error);
+      client.end(`HTTP/1.1 403 Forbidden\r\n${EGRESS_REFUSAL_HEADER}: refused\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    const upstream = connector(address, port);
+    let established = false;
+    upstream.once('connect', () => {
+      established = true;
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length > 0) upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    const close = () => {
+      upstream.destroy();
+      client.destroy();
+    };
+    upstream.once('error', () => {
+      if (established || client.destroyed) client.destroy();
+      else client.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n');
+    });
+    client.once('error', close);
+    client.once('close', close);
+    upstream.once('close', () => client.destroy());
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

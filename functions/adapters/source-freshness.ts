@@ -1,0 +1,112 @@
+/**
+ * Per source, the newest observation that became records: the transform advances it after every
+ * successful transform, and the freshness checker reads it to publish each source's data age
+ * (DESIGN.md: "a scheduled freshness checker publishes data age per source").
+ *
+ *   job ledger table: pk = source#<source>   sk = freshness
+ *
+ * The trace ID is stored as `newestTraceId`, not `traceId`, so the item stays out of the ledger's
+ * byTrace index (which answers "every item of one job").
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+
+export interface FreshnessMark {
+  readonly source: string;
+  /** Observation time of the newest fetch whose records were written (or confirmed unchanged). */
+  readonly newestObservedAt: Date;
+  readonly newestTraceId: string;
+  readonly newestJobKey: string;
+  /** When the mark last moved. */
+  readonly updatedAt: Date;
+}
+
+export type MarkResult = 'advanced' | 'not-newer';
+
+export interface SourceFreshness {
+  /** Moves the source's mark forward; an observation older than the mark changes nothing. */
+  markObserved(mark: FreshnessMark): Promise<MarkResult>;
+  /** The marks of `sources`; a source that never produced records has none. */
+  newest(sources: readonly string[]): Promise<Map<string, FreshnessMark>>;
+}
+
+export function freshnessKey(source: string): { pk: string; sk: string } {
+  return { pk: `source#${source}`, sk: 'freshness' };
+}
+
+const StoredMark = z.object({
+  source: z.string(),
+  newestObservedAt: z.iso.datetime(),
+  newestTraceId: z.string(),
+  newestJobKey: z.string(),
+  updatedAt: z.iso.datetime(),
+});
+
+export class DynamoSourceFreshness implements SourceFreshness {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async markObserved(mark: FreshnessMark): Promise<MarkResult> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: freshnessKey(mark.source),
+          UpdateExpression:
+            'SET kind = :kind, #source = :source, newestObservedAt = :observedAt, ' +
+            'newestTraceId = :traceId, newestJobKey = :jobKey, updatedAt = :updatedAt',
+          // ISO-8601 UTC strings of one format compare in time order.
+          ConditionExpression: 'attribute_not_exists(newestObservedAt) OR newestObservedAt < :observedAt',
+          ExpressionAttributeNames: { '#source': 'source' },
+          ExpressionAttributeValues: {
+            ':kind': 'source-freshness',
+            ':source': mark.source,
+            ':observedAt': mark.newestObservedAt.toISOString(),
+            ':traceId': mark.newestTraceId,
+            ':jobKey': mark.newestJobKey,
+            ':updatedAt': mark.updatedAt.toISOString(),
+          },
+        }),
+      );
+      return 'advanced';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'not-newer';
+      throw error;
+    }
+  }
+
+  async newest(sources: readonly string[]): Promise<Map<string, FreshnessMark>> {
+    const marks = new Map<string, FreshnessMark>();
+    // BatchGetItem takes at most 100 keys per call.
+    for (let start = 0; start < sources.length; start += 100) {
+      let keys: { [key: string]: unknown }[] | undefined = sources
+        .slice(start, start + 100)
+        .map((source) => freshnessKey(source));
+      while (keys !== undefined && keys.length > 0) {
+        const response: BatchGetCommandOutput = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
+        );
+        for (const item of response.Responses?.[this.tableName] ?? []) {
+          const stored = StoredMark.parse(item);
+          marks.set(stored.source, {
+            source: stored.source,
+            newestObservedAt: new Date(stored.newestObservedAt),
+            newestTraceId: stored.newestTraceId,
+            newestJobKey: stored.newestJobKey,
+            updatedAt: new Date(stored.updatedAt),
+          });
+        }
+        keys = response.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return marks;
+  }
+}

@@ -1,0 +1,59 @@
+/** The freshness checker's adapter: reads the marks and open tasks, publishes one set of figures per source. */
+import type { Context } from 'aws-lambda';
+import type { HandoffTaskList } from '../adapters/handoff-tasks.js';
+import type { SourceFreshness } from '../adapters/source-freshness.js';
+import { assessSources, type FreshnessSubject, type SourceHealth } from '../core/freshness.js';
+import { logger, MetricName, publishForSource } from '../observability.js';
+
+export interface FreshnessHandlerDeps {
+  readonly sources: readonly FreshnessSubject[];
+  readonly freshness: SourceFreshness;
+  readonly tasks: HandoffTaskList;
+  readonly clock: () => Date;
+}
+
+export function createFreshnessHandler(deps: FreshnessHandlerDeps) {
+  return async function handler(_event: unknown, context: Context): Promise<SourceHealth[]> {
+    logger.addContext(context);
+    const started = deps.clock();
+    const [marks, open] = await Promise.all([
+      deps.freshness.newest(deps.sources.map((s) => s.name)),
+      deps.tasks.list('open'),
+    ]);
+    const now = deps.clock();
+    const health = assessSources(
+      deps.sources,
+      new Map([...marks].map(([source, mark]) => [source, mark.newestObservedAt])),
+      open.map((t) => ({ source: t.source, createdAt: new Date(t.createdAt) })),
+      now,
+    );
+    for (const h of health) {
+      // A source with no records yet publishes no age: its data-age alarm treats missing data as
+      // breaching, so "never collected" alarms like "stale" does.
+      if (h.dataAgeSeconds !== undefined) publishForSource(h.source, MetricName.DataAge, h.dataAgeSeconds);
+      publishForSource(h.source, MetricName.HandoffBacklog, h.handoffBacklog);
+      publishForSource(h.source, MetricName.OldestHandoffAge, h.oldestHandoffAgeSeconds);
+      const mark = marks.get(h.source);
+      const fields = {
+        source: h.source,
+        outcome: h.stale ? 'stale' : 'fresh',
+        branch: h.dataAgeSeconds === undefined ? 'no-records-yet' : 'has-records',
+        dataAgeSeconds: h.dataAgeSeconds,
+        slaSeconds: h.slaSeconds,
+        newestObservedAt: h.newestObservedAt?.toISOString(),
+        newestTraceId: mark?.newestTraceId,
+        newestJobKey: mark?.newestJobKey,
+        handoffBacklog: h.handoffBacklog,
+        oldestHandoffAgeSeconds: h.oldestHandoffAgeSeconds,
+      };
+      if (h.stale) logger.warn('source data is stale', fields);
+      else logger.info('source data is fresh', fields);
+    }
+    logger.info('freshness checked', {
+      sources: health.length,
+      stale: health.filter((h) => h.stale).map((h) => h.source),
+      durationMs: deps.clock().getTime() - started.getTime(),
+    });
+    return health;
+  };
+}

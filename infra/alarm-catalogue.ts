@@ -1,0 +1,149 @@
+/**
+ * Every alarm Sluice has, as data: what it watches, the threshold, who it notifies and which
+ * runbook it links. The CDK constructs build alarms from these entries, and the ownership map
+ * (runbooks/OWNERS.md) lists them per owner, so the two cannot disagree. Pure: no CDK here.
+ */
+import type { CollectorKind, SourceDefinition } from '../sources/define.js';
+
+/** Owns everything shared by all sources: the transform stage, functions, tables. */
+export const PIPELINE_OWNER = 'team-platform';
+
+/** Attempts that must succeed, in percent, over SUCCESS_RATE_WINDOW_MINUTES (the playbook's rule). */
+export const SUCCESS_RATE_THRESHOLD = 95;
+export const SUCCESS_RATE_WINDOW_MINUTES = 15;
+/** How often the freshness checker runs; the data-age alarm's period is three runs. */
+export const FRESHNESS_CHECK_MINUTES = 5;
+/** A function whose p99 duration passes this share of its timeout is about to time out. */
+export const DURATION_ALARM_SHARE = 0.8;
+
+export type SourceAlarmKind = 'success-rate' | 'dead-letters' | 'oldest-job' | 'data-age' | 'handoff-backlog';
+export type PipelineAlarmKind =
+  | 'transform-dead-letters'
+  | 'function-errors'
+  | 'function-throttles'
+  | 'function-duration'
+  | 'table-throttling';
+
+export interface AlarmEntry<Kind extends string> {
+  readonly kind: Kind;
+  /** What the alarm says has happened, for its description. */
+  readonly summary: string;
+  /** The threshold in words, for people (the construct holds the number). */
+  readonly condition: string;
+  readonly owner: string;
+  /** File name in runbooks/, without `.md`. */
+  readonly runbook: string;
+}
+
+function duration(minutes: number): string {
+  if (minutes % 60 === 0) return `${minutes / 60} h`;
+  return minutes > 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
+}
+
+/** The five alarms of one source. */
+export function sourceAlarmEntries(source: SourceDefinition): AlarmEntry<SourceAlarmKind>[] {
+  const sla = duration(source.freshnessSlaMinutes);
+  const halfSla = duration(source.freshnessSlaMinutes / 2);
+  return [
+    {
+      kind: 'success-rate',
+      summary: `Fewer than ${SUCCESS_RATE_THRESHOLD}% of ${source.name} job attempts succeeded in the last ${SUCCESS_RATE_WINDOW_MINUTES} minutes.`,
+      condition: `succeeded / (succeeded + retried + dead-lettered + handed off) < ${SUCCESS_RATE_THRESHOLD}% over ${SUCCESS_RATE_WINDOW_MINUTES} min`,
+      owner: source.owners.collection,
+      runbook: 'success-rate',
+    },
+    {
+      kind: 'dead-letters',
+      summary: `Messages are waiting in the ${source.name} jobs dead-letter queue: work that Sluice gave up on.`,
+      condition: 'any message in the DLQ (1 min)',
+      owner: source.owners.collection,
+      runbook: 'dlq-messages',
+    },
+    {
+      kind: 'oldest-job',
+      summary: `A ${source.name} job has waited in its queue longer than half the freshness SLA (${halfSla} of ${sla}).`,
+      condition: `oldest message older than ${halfSla} (5 min)`,
+      owner: source.owners.collection,
+      runbook: 'queue-backlog',
+    },
+    {
+      kind: 'data-age',
+      summary: `The newest ${source.name} record is older than its freshness SLA of ${sla}, or the source has none.`,
+      condition: `data age > ${sla}, or no data age published (15 min)`,
+      owner: source.owners.collection,
+      runbook: 'data-stale',
+    },
+    {
+      kind: 'handoff-backlog',
+      summary: `A ${source.name} hand-off task has waited for a person longer than half the freshness SLA (${halfSla}).`,
+      condition: `oldest open hand-off task older than ${halfSla} (15 min)`,
+      owner: source.owners.businessRules,
+      runbook: 'handoff-backlog',
+    },
+  ];
+}
+
+/** The pipeline-wide alarm kinds; the constructs create one per function or table. */
+export const PIPELINE_ALARM_ENTRIES: { readonly [kind in PipelineAlarmKind]: AlarmEntry<kind> } = {
+  'transform-dead-letters': {
+    kind: 'transform-dead-letters',
+    summary: 'Messages are waiting in the transform dead-letter queue: raw data that did not become records.',
+    condition: 'any message in the DLQ (1 min)',
+    owner: PIPELINE_OWNER,
+    runbook: 'dlq-messages',
+  },
+  'function-errors': {
+    kind: 'function-errors',
+    summary: 'A Sluice function is failing (crashes, timeouts or unhandled errors), not just its jobs.',
+    condition: 'errors ≥ 1 in 2 of 3 five-minute periods',
+    owner: PIPELINE_OWNER,
+    runbook: 'function-errors',
+  },
+  'function-throttles': {
+    kind: 'function-throttles',
+    summary: 'Lambda is refusing to run a Sluice function (throttled): work waits in its queue.',
+    condition: 'throttles ≥ 1 in 2 of 3 five-minute periods',
+    owner: PIPELINE_OWNER,
+    runbook: 'function-throttles',
+  },
+  'function-duration': {
+    kind: 'function-duration',
+    summary: `A Sluice function's p99 duration is above ${DURATION_ALARM_SHARE * 100}% of its timeout: it is about to time out.`,
+    condition: `p99 duration > ${DURATION_ALARM_SHARE * 100}% of the timeout for 15 min`,
+    owner: PIPELINE_OWNER,
+    runbook: 'function-duration',
+  },
+  'table-throttling': {
+    kind: 'table-throttling',
+    summary: 'DynamoDB is throttling requests to a Sluice table.',
+    condition: 'throttled requests ≥ 1 in 2 of 3 five-minute periods',
+    owner: PIPELINE_OWNER,
+    runbook: 'dynamodb-throttling',
+  },
+};
+
+/** The physical name of an alarm: `Sluice-demo-catalog-success-rate`, `Sluice-transform-function-errors`. */
+export function alarmName(stackName: string, subject: string, kind: string): string {
+  return `${stackName}-${subject}-${kind}`;
+}
+
+/** The role name of the collector function for a kind of source. */
+export function collectorRole(kind: CollectorKind): string {
+  return `${kind}-collector`;
+}
+
+/** Every function the pipeline alarms watch, by role, for the sources given. */
+export function pipelineFunctionRoles(sources: readonly SourceDefinition[]): string[] {
+  const kinds = (['http', 'browser'] as const).filter((kind) => sources.some((s) => s.kind === kind));
+  return [...kinds.map(collectorRole), 'transform', 'freshness-checker'];
+}
+
+/** Every table the throttling alarm watches, by role. */
+export const PIPELINE_TABLES = ['records', 'job-ledger', 'handoff-tasks'] as const;
+
+/** Everyone an alarm notifies: each gets an SNS topic. */
+export function alarmOwners(sources: readonly SourceDefinition[]): string[] {
+  const owners = new Set<string>([PIPELINE_OWNER]);
+  for (const source of sources) for (const entry of sourceAlarmEntries(source)) owners.add(entry.owner);
+  return [...owners].sort();
+}

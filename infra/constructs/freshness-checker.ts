@@ -1,0 +1,59 @@
+import { Duration } from 'aws-cdk-lib';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { FRESHNESS_CHECK_MINUTES } from '../alarm-catalogue.js';
+import { PipelineFunction } from './pipeline-function.js';
+
+export interface FreshnessCheckerProps {
+  /** Holds each source's freshness mark (written by the transform). */
+  readonly ledgerTable: TableV2;
+  /** Hand-off tasks; the checker counts the open ones per source. */
+  readonly tasksTable: TableV2;
+}
+
+/**
+ * The scheduled freshness checker: every few minutes it publishes each source's data age and
+ * hand-off backlog, so staleness alarms fire even when no job runs for a source.
+ */
+export class FreshnessChecker extends Construct {
+  readonly function: PipelineFunction;
+  readonly schedule: Rule;
+  /** Where EventBridge puts an invocation it could not deliver; missed runs also show as missing DataAge. */
+  readonly scheduleDeadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: FreshnessCheckerProps) {
+    super(scope, id);
+    this.function = new PipelineFunction(this, 'Function', {
+      entry: 'functions/freshness/handler.ts',
+      description: 'Sluice freshness checker: data age and hand-off backlog per source',
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+      environment: {
+        LEDGER_TABLE_NAME: props.ledgerTable.tableName,
+        TASKS_TABLE_NAME: props.tasksTable.tableName,
+      },
+    });
+    props.ledgerTable.grant(this.function.function, 'dynamodb:BatchGetItem');
+    // TableV2.grant includes the table's indexes, where the byStatus query runs.
+    props.tasksTable.grant(this.function.function, 'dynamodb:Query');
+    this.scheduleDeadLetterQueue = new Queue(this, 'ScheduleDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.schedule = new Rule(this, 'Schedule', {
+      description: 'Runs the Sluice freshness checker',
+      schedule: Schedule.rate(Duration.minutes(FRESHNESS_CHECK_MINUTES)),
+      targets: [
+        new LambdaFunction(this.function.function, {
+          // The next run is minutes away; a late run would only publish a stale figure.
+          retryAttempts: 0,
+          deadLetterQueue: this.scheduleDeadLetterQueue,
+        }),
+      ],
+    });
+  }
+}

@@ -1,0 +1,106 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { Operation, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import {
+  alarmName,
+  DURATION_ALARM_SHARE,
+  PIPELINE_ALARM_ENTRIES,
+  type PipelineAlarmKind,
+} from '../alarm-catalogue.js';
+import type { PipelineFunction } from './pipeline-function.js';
+import { describe } from './source-alarms.js';
+
+export interface WatchedFunction {
+  /** Short name used in alarm names and on the dashboard, e.g. `transform`. */
+  readonly name: string;
+  readonly fn: PipelineFunction;
+}
+
+export interface WatchedTable {
+  readonly name: string;
+  readonly table: TableV2;
+  /**
+   * The operations Sluice performs on the table. An alarm's metric math takes at most 10 metrics,
+   * so the throttling alarm watches these rather than every operation DynamoDB has.
+   */
+  readonly operations: readonly Operation[];
+}
+
+export interface PipelineAlarmsProps {
+  readonly functions: readonly WatchedFunction[];
+  readonly tables: readonly WatchedTable[];
+  readonly topic: ITopic;
+  readonly runbookBaseUrl: string;
+}
+
+/** Alarms on what every source shares: function errors, throttles and duration; table throttling. */
+export class PipelineAlarms extends Construct {
+  readonly alarms: readonly Alarm[];
+
+  constructor(scope: Construct, id: string, props: PipelineAlarmsProps) {
+    super(scope, id);
+    const alarms: Alarm[] = [];
+    const add = (
+      constructId: string,
+      kind: PipelineAlarmKind,
+      subject: string,
+      settings: { metric: IMetric; threshold: number; evaluationPeriods: number; datapointsToAlarm: number },
+    ) => {
+      const entry = PIPELINE_ALARM_ENTRIES[kind];
+      const alarm = new Alarm(this, constructId, {
+        alarmName: alarmName(Stack.of(this).stackName, subject, kind),
+        alarmDescription: describe(
+          { ...entry, summary: `${subject}: ${entry.summary}` },
+          props.runbookBaseUrl,
+        ),
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        ...settings,
+      });
+      alarm.addAlarmAction(new SnsAction(props.topic));
+      alarms.push(alarm);
+    };
+    const fiveMinutes = Duration.minutes(5);
+    const twoOfThree = { evaluationPeriods: 3, datapointsToAlarm: 2 };
+
+    for (const { name, fn } of props.functions) {
+      const id = pascalCase(name);
+      add(`${id}ErrorsAlarm`, 'function-errors', name, {
+        metric: fn.function.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+        threshold: 1,
+        ...twoOfThree,
+      });
+      add(`${id}ThrottlesAlarm`, 'function-throttles', name, {
+        metric: fn.function.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
+        threshold: 1,
+        ...twoOfThree,
+      });
+      const timeout = fn.function.timeout;
+      if (timeout === undefined) throw new Error(`function ${name} has no timeout to alarm against`);
+      add(`${id}DurationAlarm`, 'function-duration', name, {
+        metric: fn.function.metricDuration({ period: fiveMinutes, statistic: 'p99' }),
+        threshold: Math.round(timeout.toMilliseconds() * DURATION_ALARM_SHARE),
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+      });
+    }
+    for (const { name, table, operations } of props.tables) {
+      add(`${pascalCase(name)}ThrottlingAlarm`, 'table-throttling', name, {
+        metric: table.metricThrottledRequestsForOperations({
+          operations: [...operations],
+          period: fiveMinutes,
+        }),
+        threshold: 1,
+        ...twoOfThree,
+      });
+    }
+    this.alarms = alarms;
+  }
+}
+
+export function pascalCase(name: string): string {
+  return name.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());
+}

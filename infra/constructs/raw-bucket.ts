@@ -1,0 +1,167 @@
+import { Annotations, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AnyPrincipal, Effect, Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type IBucket,
+  ObjectLockRetention,
+  ObjectOwnership,
+  StorageClass,
+} from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import { RAW_PREFIX } from '../../functions/core/raw-layout.js';
+
+export interface RawBucketProps {
+  readonly serverAccessLogsBucket: IBucket;
+  /**
+   * ARN of the one role that may delete or overwrite raw objects (break glass: a legal erasure
+   * request, a leaked secret in a response). Every other principal — every pipeline role, and
+   * administrators too — is denied by the bucket policy.
+   * @default - no exception: deleting a raw object means changing this policy first
+   */
+  readonly breakGlassRoleArn?: string;
+  /**
+   * Default retention, in days, of an Object Lock in governance mode on every new raw object.
+   * Object Lock itself is always enabled on the bucket (S3 can only enable it at creation), so
+   * turning retention on later is this one setting, not a new bucket.
+   * @default - no default retention
+   */
+  readonly objectLockGovernanceDays?: number;
+  /** @default 30 (the minimum S3 allows for Standard-IA) */
+  readonly infrequentAccessAfterDays?: number;
+  /** @default 90 */
+  readonly glacierInstantRetrievalAfterDays?: number;
+}
+
+/** Actions that remove or unprotect a stored raw object. */
+export const RAW_DELETE_ACTIONS = [
+  's3:DeleteObject',
+  's3:DeleteObjectVersion',
+  's3:BypassGovernanceRetention',
+];
+
+/**
+ * The raw bucket: the exact responses, append-only in fact (DESIGN.md decision 2).
+ *   - versioned, so even a permitted overwrite keeps the previous bytes;
+ *   - a bucket policy denies deleting objects (and bypassing governance retention) to every
+ *     principal but the break-glass role, and denies writes without `If-None-Match` (S3's
+ *     conditional-write enforcement), so no key is ever overwritten;
+ *   - Object Lock enabled, with governance-mode retention one setting away;
+ *   - lifecycle rules move raw data to cheaper classes that still read in milliseconds
+ *     (replay needs that: nothing goes to a class that must be restored first).
+ * Subclasses Bucket so the construct ID, and with it the bucket, stays what it was.
+ */
+export class RawBucket extends Bucket {
+  constructor(scope: Construct, id: string, props: RawBucketProps) {
+    const governanceDays = props.objectLockGovernanceDays;
+    if (governanceDays !== undefined && (!Number.isInteger(governanceDays) || governanceDays < 1)) {
+      throw new Error(
+        `objectLockGovernanceDays must be a positive whole number of days, got ${governanceDays}`,
+      );
+    }
+    const infrequentAccess = props.infrequentAccessAfterDays ?? 30;
+    const glacierInstant = props.glacierInstantRetrievalAfterDays ?? 90;
+    super(scope, id, {
+      versioned: true,
+      objectLockEnabled: true,
+      ...(governanceDays === undefined
+        ? {}
+        : { objectLockDefaultRetention: ObjectLockRetention.governance(Duration.days(governanceDays)) }),
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: props.serverAccessLogsBucket,
+      serverAccessLogsPrefix: 'raw-bucket/',
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          id: 'RawToCheaperClasses',
+          prefix: RAW_PREFIX,
+          // S3 leaves objects under 128 KB in Standard by default (transitions would cost more
+          // than they save); manifests and small pages stay there, large bodies move.
+          transitions: [
+            {
+              storageClass: StorageClass.INFREQUENT_ACCESS,
+              transitionAfter: Duration.days(infrequentAccess),
+            },
+            {
+              storageClass: StorageClass.GLACIER_INSTANT_RETRIEVAL,
+              transitionAfter: Duration.days(glacierInstant),
+            },
+          ],
+          // Only a break-glass overwrite makes a noncurrent version; keep it, cheaply.
+          noncurrentVersionTransitions: [
+            {
+              storageClass: StorageClass.GLACIER_INSTANT_RETRIEVAL,
+              transitionAfter: Duration.days(infrequentAccess),
+            },
+          ],
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
+    });
+
+    const exceptBreakGlass =
+      props.breakGlassRoleArn === undefined
+        ? {}
+        : { ArnNotEquals: { 'aws:PrincipalArn': props.breakGlassRoleArn } };
+    if (props.breakGlassRoleArn === undefined) {
+      Annotations.of(this).addWarningV2(
+        'sluice:raw-no-break-glass',
+        'No break-glass role is configured (context sluice:rawBreakGlassRole): nobody can delete a raw object without changing the bucket policy first.',
+      );
+    }
+    this.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'DenyRawObjectDeletion',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: RAW_DELETE_ACTIONS,
+        resources: [this.arnForObjects('*')],
+        ...(props.breakGlassRoleArn === undefined ? {} : { conditions: exceptBreakGlass }),
+      }),
+    );
+    this.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'DenyRawObjectOverwrites',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [this.arnForObjects('*')],
+        conditions: {
+          // A write that creates an object (PutObject, CompleteMultipartUpload) must say
+          // If-None-Match; the steps of a multipart upload cannot, and create nothing.
+          Null: { 's3:if-none-match': 'true' },
+          Bool: { 's3:ObjectCreationOperation': 'true' },
+          ...exceptBreakGlass,
+        },
+      }),
+    );
+  }
+
+  /**
+   * Lets a collector add raw objects, and nothing else: `s3:PutObject` under `raw/` (the bucket
+   * policy makes every such write conditional on If-None-Match). Narrower than grantPut, which
+   * also gives Object Lock retention, legal hold and multipart-abort rights.
+   */
+  grantAppendRaw(grantee: IGrantable): Grant {
+    return Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['s3:PutObject'],
+      resourceArns: [this.arnForObjects(`${RAW_PREFIX}*`)],
+      resource: this,
+    });
+  }
+
+  /** Lets a transform read raw objects under `raw/`, and nothing else (no listing, no bucket reads). */
+  grantReadRaw(grantee: IGrantable): Grant {
+    return Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['s3:GetObject'],
+      resourceArns: [this.arnForObjects(`${RAW_PREFIX}*`)],
+      resource: this,
+    });
+  }
+}

@@ -1,0 +1,115 @@
+import { Duration, Stack, Tags } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { MetricName } from '../../functions/observability.js';
+import type { SourceDefinition } from '../../sources/define.js';
+import {
+  type AlarmEntry,
+  alarmName,
+  FRESHNESS_CHECK_MINUTES,
+  type SourceAlarmKind,
+  SUCCESS_RATE_THRESHOLD,
+  SUCCESS_RATE_WINDOW_MINUTES,
+  sourceAlarmEntries,
+} from '../alarm-catalogue.js';
+import { OWNER_TAG } from '../ownership.js';
+import { runbookDescription } from '../runbook-links.js';
+import { sourceMetric, successRate } from '../sluice-metrics.js';
+import type { WorkQueue } from './work-queue.js';
+
+export interface SourceAlarmsProps {
+  readonly source: SourceDefinition;
+  /** The source's jobs queue; its DLQ alarm is the WorkQueue's own. */
+  readonly jobs: WorkQueue;
+  /** The SNS topic that notifies `owner`. */
+  readonly topicFor: (owner: string) => ITopic;
+  readonly runbookBaseUrl: string;
+}
+
+/** A source's SLI alarms: success rate, oldest queued job, data age, hand-off backlog. */
+export class SourceAlarms extends Construct {
+  readonly alarms: ReadonlyMap<SourceAlarmKind, Alarm>;
+
+  constructor(scope: Construct, id: string, props: SourceAlarmsProps) {
+    super(scope, id);
+    const { source } = props;
+    const slaSeconds = source.freshnessSlaMinutes * 60;
+    const entries = new Map(sourceAlarmEntries(source).map((e) => [e.kind, e]));
+    const entry = (kind: SourceAlarmKind) => {
+      const found = entries.get(kind);
+      if (found === undefined) throw new Error(`the alarm catalogue has no ${kind} alarm`);
+      return found;
+    };
+    const alarms = new Map<SourceAlarmKind, Alarm>();
+    const add = (
+      constructId: string,
+      kind: SourceAlarmKind,
+      settings: {
+        metric: IMetric;
+        threshold: number;
+        comparisonOperator: ComparisonOperator;
+        treatMissingData: TreatMissingData;
+      },
+    ) => {
+      const catalogued = entry(kind);
+      const alarm = new Alarm(this, constructId, {
+        alarmName: alarmName(Stack.of(this).stackName, source.name, kind),
+        alarmDescription: describe(catalogued, props.runbookBaseUrl),
+        evaluationPeriods: 1,
+        ...settings,
+      });
+      alarm.addAlarmAction(new SnsAction(props.topicFor(catalogued.owner)));
+      // Above the source's own tags: the owner paged by this alarm may not be its collection owner.
+      Tags.of(alarm).add(OWNER_TAG.pagedOwner, catalogued.owner, { priority: 200 });
+      alarms.set(kind, alarm);
+    };
+
+    add('SuccessRateAlarm', 'success-rate', {
+      metric: successRate(source.name, Duration.minutes(SUCCESS_RATE_WINDOW_MINUTES)),
+      threshold: SUCCESS_RATE_THRESHOLD,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    add('OldestJobAlarm', 'oldest-job', {
+      metric: props.jobs.queue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: slaSeconds / 2,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    add('DataAgeAlarm', 'data-age', {
+      // Three checker runs per period, so one late run does not look like missing data.
+      metric: sourceMetric(source.name, MetricName.DataAge, {
+        statistic: 'Maximum',
+        period: Duration.minutes(FRESHNESS_CHECK_MINUTES * 3),
+      }),
+      threshold: slaSeconds,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      // No age at all means no records yet, or a checker that stopped: both need a person.
+      treatMissingData: TreatMissingData.BREACHING,
+    });
+    add('HandoffBacklogAlarm', 'handoff-backlog', {
+      metric: sourceMetric(source.name, MetricName.OldestHandoffAge, {
+        statistic: 'Maximum',
+        period: Duration.minutes(FRESHNESS_CHECK_MINUTES * 3),
+      }),
+      threshold: slaSeconds / 2,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.alarms = alarms;
+  }
+}
+
+export function describe(entry: AlarmEntry<string>, runbookBaseUrl: string): string {
+  return runbookDescription({
+    summary: `${entry.summary}\nAlarms when: ${entry.condition}.`,
+    owner: entry.owner,
+    runbook: entry.runbook,
+    baseUrl: runbookBaseUrl,
+  });
+}

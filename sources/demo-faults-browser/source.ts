@@ -1,0 +1,55 @@
+import { defineSource } from '../define.js';
+import { FaultsInput } from '../demo-faults/source.js';
+import { browserDecisions, browserFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
+
+const transform = transformStage({
+  parses: 'the fault page, when it renders, becomes one record (a test fixture)',
+  noRecordsDecidedBy: 'transformation',
+  invalidRecordsDecidedBy: 'transformation',
+});
+
+/**
+ * The demo site's fault routes in headless Chromium: hanging pages, changed layouts, captchas,
+ * subresources on private addresses. Same hostile free-form path as `demo-faults`.
+ */
+export const demoFaultsBrowser = defineSource<FaultsInput>({
+  name: 'demo-faults-browser',
+  title: 'Demo fault routes (browser)',
+  description: 'Pages that fail on purpose, collected with headless Chromium.',
+  kind: 'browser',
+  input: FaultsInput,
+  owners: {
+    collection: 'team-collection',
+    transformation: 'team-data',
+    dataStore: 'team-data',
+    businessRules: 'team-collection',
+  },
+  freshnessSlaMinutes: 24 * 60,
+  dedupeWindowSeconds: 3600,
+  retry: { delaysSeconds: [30, 300, 1800] },
+  maxConcurrency: 2,
+  batchSize: 2,
+  origin: 'https://faults-browser.demo.sluice.example',
+  allowedHosts: ['faults-browser.demo.sluice.example'],
+  workflow: {
+    steps: [
+      ...jobIntake.steps,
+      {
+        id: 'render',
+        does: 'Open the path the job names on faults-browser.demo.sluice.example in headless Chromium (a test fixture)',
+        owner: 'collection',
+        stage: 'collect',
+      },
+      ...rawStorage.steps,
+      ...transform.steps,
+    ],
+    failurePoints: [
+      ...jobIntake.failurePoints,
+      ...browserFailures('render'),
+      ...rawStorage.failurePoints,
+      ...transform.failurePoints,
+    ],
+    decisions: [...transform.decisions, ...browserDecisions('render')],
+  },
+  browse: (input) => ({ path: input.path, readyWhen: 'main[data-ready="true"]' }),
+});

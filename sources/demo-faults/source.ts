@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { defineSource } from '../define.js';
+import { httpFetchFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
+
+const transform = transformStage({
+  parses: 'the fault page, when it renders, becomes one record (a test fixture)',
+  noRecordsDecidedBy: 'transformation',
+  invalidRecordsDecidedBy: 'transformation',
+});
+
+/**
+ * Any path on the faults site. The input is deliberately a free-form path taken from the message
+ * — the most hostile input a source can accept — so tests can prove the egress guard holds for
+ * untrusted jobs: `//169.254.169.254/`, `file:///etc/passwd` and redirects to loopback are all
+ * well-formed inputs here, and all are refused at the guard.
+ */
+export const FaultsInput = z.object({ path: z.string().min(1).max(2000) }).strict();
+export type FaultsInput = z.infer<typeof FaultsInput>;
+
+/** The demo site's fault routes over plain HTTP: errors, rate limits, hangs and redirects on demand. */
+export const demoFaults = defineSource<FaultsInput>({
+  name: 'demo-faults',
+  title: 'Demo fault routes (HTTP)',
+  description:
+    'Pages that fail on purpose (5xx, 429, hangs, 404, hostile redirects), collected over plain HTTP.',
+  kind: 'http',
+  input: FaultsInput,
+  owners: {
+    collection: 'team-collection',
+    transformation: 'team-data',
+    dataStore: 'team-data',
+    businessRules: 'team-collection',
+  },
+  freshnessSlaMinutes: 24 * 60,
+  dedupeWindowSeconds: 3600,
+  retry: { delaysSeconds: [30, 300, 1800] },
+  maxConcurrency: 5,
+  batchSize: 5,
+  origin: 'https://faults.demo.sluice.example',
+  allowedHosts: ['faults.demo.sluice.example'],
+  workflow: {
+    steps: [
+      ...jobIntake.steps,
+      {
+        id: 'fetch',
+        does: 'GET the path the job names from faults.demo.sluice.example over plain HTTP (a test fixture)',
+        owner: 'collection',
+        stage: 'collect',
+      },
+      ...rawStorage.steps,
+      ...transform.steps,
+    ],
+    failurePoints: [
+      ...jobIntake.failurePoints,
+      ...httpFetchFailures('fetch'),
+      ...rawStorage.failurePoints,
+      ...transform.failurePoints,
+    ],
+    decisions: transform.decisions,
+  },
+  request: (input) => ({ path: input.path, accept: 'text/html' }),
+});

@@ -1,0 +1,330 @@
+/**
+ * Source workflows (DESIGN.md decision 7): the checks every workflow must pass, and the parts that
+ * every source shares — job intake, raw storage and the transform stage — so a source definition
+ * spells out only what is its own (how it fetches, what it parses, who decides what).
+ */
+import type {
+  DecisionPoint,
+  FailureHandling,
+  FailurePoint,
+  OwnerRole,
+  RetryBudget,
+  SourceWorkflow,
+  WorkflowStep,
+} from './define.js';
+
+export const FAILURE_HANDLING: readonly FailureHandling[] = ['retry', 'dead-letter', 'hand-off'];
+export const OWNER_ROLES: readonly OwnerRole[] = [
+  'collection',
+  'transformation',
+  'dataStore',
+  'businessRules',
+];
+
+const ID = /^[a-z][a-z0-9-]*$/;
+
+/**
+ * Everything that makes a workflow unusable as an operator's map: a failure point with no (or an
+ * unknown) handling, references to steps or decisions that do not exist, a hand-off with no
+ * decision, a decision nobody reaches or nobody owns. Empty when the workflow is complete.
+ */
+export function workflowProblems(source: {
+  readonly retry: RetryBudget;
+  readonly workflow: SourceWorkflow | undefined;
+}): string[] {
+  const { workflow } = source;
+  if (workflow === undefined || workflow === null) return ['no workflow is defined'];
+  const problems: string[] = [];
+  const steps = new Set<string>();
+  if (workflow.steps.length === 0) problems.push('it has no steps');
+  for (const step of workflow.steps) {
+    if (!ID.test(step.id)) problems.push(`step id ${JSON.stringify(step.id)} must be kebab-case`);
+    if (steps.has(step.id)) problems.push(`step ${step.id} is defined twice`);
+    steps.add(step.id);
+    if (!OWNER_ROLES.includes(step.owner)) problems.push(`step ${step.id} has no known owner role`);
+  }
+  const decisions = new Set(workflow.decisions.map((d) => d.id));
+  const reached = new Set<string>();
+  workflow.failurePoints.forEach((point, index) => {
+    const label = `failure point #${index + 1} (${point.failure || 'unnamed'})`;
+    if (!steps.has(point.step)) problems.push(`${label} names an unknown step ${point.step}`);
+    if (!FAILURE_HANDLING.includes(point.handling)) {
+      problems.push(`${label} has no handling; expected one of ${FAILURE_HANDLING.join(', ')}`);
+    }
+    if (point.reasons.length === 0) problems.push(`${label} names no reason codes`);
+    if (point.handling === 'hand-off') {
+      if (point.decision === undefined) problems.push(`${label} hands off but names no decision`);
+      else if (!decisions.has(point.decision))
+        problems.push(`${label} names an unknown decision ${point.decision}`);
+      else reached.add(point.decision);
+    }
+    if (point.handling === 'retry' && source.retry.delaysSeconds.length === 0) {
+      problems.push(`${label} is retried but the retry budget has no retries`);
+    }
+  });
+  for (const decision of workflow.decisions) {
+    if (!steps.has(decision.step))
+      problems.push(`decision ${decision.id} names an unknown step ${decision.step}`);
+    if (!OWNER_ROLES.includes(decision.decidedBy)) problems.push(`decision ${decision.id} has no owner role`);
+    if (decision.options.length === 0) problems.push(`decision ${decision.id} offers no options`);
+    if (!reached.has(decision.id)) problems.push(`decision ${decision.id} is not reached by any hand-off`);
+  }
+  return problems;
+}
+
+// ---- Shared parts ------------------------------------------------------------------------------
+
+/** The job arriving on the source's queue and being checked before anything is fetched. */
+export const jobIntake = {
+  steps: [
+    {
+      id: 'receive-job',
+      does:
+        "Take the job from the source's jobs queue, check it is a CollectJob with a valid input for this " +
+        'source, and derive its job key (the upstream jobId, or a hash of the input within the dedupe window)',
+      owner: 'collection',
+      stage: 'collect',
+      branches: [
+        {
+          when: 'the job was already collected inside its dedupe window (a duplicate delivery)',
+          does: 'nothing is fetched; the ledger records the duplicate and names the earlier manifest',
+        },
+        {
+          when: 'another delivery of the same job holds its claim right now',
+          does: 'this delivery waits until that claim lapses, then checks again (it never collects twice)',
+        },
+      ],
+    },
+  ],
+  failurePoints: [
+    {
+      step: 'receive-job',
+      failure: 'the message is not JSON, is too large, or is not a CollectJob',
+      reasons: ['message-not-json', 'message-too-large', 'message-invalid'],
+      handling: 'dead-letter',
+    },
+    {
+      step: 'receive-job',
+      failure: 'the job names a source that is not registered',
+      reasons: ['unknown-source'],
+      handling: 'dead-letter',
+    },
+    {
+      step: 'receive-job',
+      failure: "the input does not match the source's input schema",
+      reasons: ['input-invalid'],
+      handling: 'dead-letter',
+    },
+  ],
+} as const satisfies Pick<SourceWorkflow, 'steps' | 'failurePoints'>;
+
+/** The failures of an HTTP fetch, at step `step`. */
+export function httpFetchFailures(step: string): FailurePoint[] {
+  return [
+    {
+      step,
+      failure:
+        'the source is slow, unreachable, rate-limiting or failing (timeout, network error, 408, 425, 429, 5xx)',
+      reasons: ['timeout', 'network', 'http-429', 'http-5xx'],
+      handling: 'retry',
+    },
+    {
+      step,
+      failure: 'every retry in the budget failed too',
+      reasons: ['retries-exhausted'],
+      handling: 'dead-letter',
+    },
+    {
+      step,
+      failure: 'the source answers 404 or another 4xx that retrying will not change',
+      reasons: ['http-404', 'http-4xx'],
+      handling: 'dead-letter',
+    },
+    {
+      step,
+      failure: 'a URL or redirect leads outside the allowlist or to a private address',
+      reasons: ['egress-blocked'],
+      handling: 'dead-letter',
+    },
+    {
+      step,
+      failure: 'the body is larger than the limit, or redirects loop',
+      reasons: ['body-too-large', 'too-many-redirects'],
+      handling: 'dead-letter',
+    },
+  ];
+}
+
+/** The failures of a headless-browser collection, at step `step`; see browserDecisions. */
+export function browserFailures(step: string): FailurePoint[] {
+  return [
+    {
+      step,
+      failure: 'the page is slow or unreachable, the source answers 429/5xx, or Chromium crashes',
+      reasons: ['timeout', 'network', 'no-response', 'browser-crash', 'http-429', 'http-5xx'],
+      handling: 'retry',
+    },
+    {
+      step,
+      failure: 'every retry in the budget failed too',
+      reasons: ['retries-exhausted'],
+      handling: 'dead-letter',
+    },
+    {
+      step,
+      failure: 'the page never shows its ready marker: the layout probably changed',
+      reasons: ['selector-missing'],
+      handling: 'dead-letter',
+    },
+    {
+      step,
+      failure:
+        'the source answers 404 or another 4xx, the page URL is outside the allowlist, or the page starts a download',
+      reasons: ['http-404', 'http-4xx', 'egress-blocked', 'download-blocked'],
+      handling: 'dead-letter',
+    },
+    {
+      step,
+      failure: 'the page asks for a captcha',
+      reasons: ['captcha'],
+      handling: 'hand-off',
+      decision: 'captcha',
+    },
+  ];
+}
+
+/** The decisions a browser collection can hand to a person, at step `step`. */
+export function browserDecisions(step: string): DecisionPoint[] {
+  return [
+    {
+      id: 'captcha',
+      step,
+      question: 'The source showed a captcha: is Sluice being blocked, or is it a one-off?',
+      decidedBy: 'collection',
+      options: [
+        'a one-off: requeue the job from its DLQ message or task (sluice enqueue with the same input)',
+        "blocked: lower the source's concurrency or arrange access with the source owner, then requeue",
+      ],
+    },
+  ];
+}
+
+/** Raw storage: the exact response, snapshots, then the manifest, which starts the transform. */
+export const rawStorage = {
+  steps: [
+    {
+      id: 'store-raw',
+      does:
+        'Write the exact response (and any snapshots) to the raw bucket, append-only, then manifest.json ' +
+        'last; the job ledger records the attempt and its raw keys',
+      owner: 'collection',
+      stage: 'collect',
+    },
+  ],
+  failurePoints: [
+    {
+      step: 'store-raw',
+      failure: 'S3 or DynamoDB refuses or times out',
+      reasons: ['aws-error', 'timeout'],
+      handling: 'retry',
+    },
+  ],
+} as const satisfies Pick<SourceWorkflow, 'steps' | 'failurePoints'>;
+
+export interface TransformStageOptions {
+  /** What the parser reads and what one record is, e.g. `each product card → one record per SKU`. */
+  readonly parses: string;
+  /** Who decides when a page yields no records (usually whoever owns the parser). */
+  readonly noRecordsDecidedBy: OwnerRole;
+  /** Who decides when records fail their schema (the business owner when values look wrong). */
+  readonly invalidRecordsDecidedBy: OwnerRole;
+}
+
+/** The transform stage every source shares: parse, validate, conditional upsert. */
+export function transformStage(options: TransformStageOptions): SourceWorkflow {
+  const steps: WorkflowStep[] = [
+    {
+      id: 'parse',
+      does: `Read the manifest and the raw object it names (checksum verified) and parse it: ${options.parses}`,
+      owner: 'transformation',
+      stage: 'transform',
+    },
+    {
+      id: 'validate',
+      does: "Validate every record against the source's record schema; nothing is written unless all pass",
+      owner: 'transformation',
+      stage: 'transform',
+    },
+    {
+      id: 'upsert',
+      does: 'Upsert each record into the records table if it is new or a strictly newer observation',
+      owner: 'dataStore',
+      stage: 'transform',
+      branches: [
+        { when: 'the content is the same as stored', does: 'only lastSeenAt moves (counted unchanged)' },
+        {
+          when: 'an older observation arrives late',
+          does: 'it is skipped, never written (counted stale)',
+        },
+      ],
+    },
+  ];
+  const failurePoints: FailurePoint[] = [
+    {
+      step: 'parse',
+      failure: 'the manifest is unreadable, names no parser, or the raw object does not match its checksum',
+      reasons: ['manifest-invalid', 'unknown-source', 'raw-checksum-mismatch'],
+      handling: 'dead-letter',
+    },
+    {
+      step: 'parse',
+      failure: 'the parser finds no records at all, or throws on the raw bytes',
+      reasons: ['no-records', 'parse-failed'],
+      handling: 'hand-off',
+      decision: 'no-records',
+    },
+    {
+      step: 'validate',
+      failure: 'one or more records fail the record schema',
+      reasons: ['records-invalid'],
+      handling: 'hand-off',
+      decision: 'invalid-records',
+    },
+    {
+      step: 'upsert',
+      failure: 'S3 or DynamoDB throttles, refuses or times out',
+      reasons: ['aws-error', 'timeout', 'unexpected', 'record-contention'],
+      handling: 'retry',
+    },
+    {
+      step: 'upsert',
+      failure: "every retry in the transform's budget failed too, or a stored record is unreadable",
+      reasons: ['retries-exhausted', 'record-invalid'],
+      handling: 'dead-letter',
+    },
+  ];
+  const decisions: DecisionPoint[] = [
+    {
+      id: 'no-records',
+      step: 'parse',
+      question:
+        'The raw data gave no records (or the parser failed on it): did its format change, or is it legitimately empty?',
+      decidedBy: options.noRecordsDecidedBy,
+      options: [
+        'layout changed: fix the parser, then replay the raw object (no re-fetch)',
+        'legitimately empty: resolve the task with a note',
+      ],
+    },
+    {
+      id: 'invalid-records',
+      step: 'validate',
+      question: 'Records failed validation: are the values wrong at the source, or is the rule wrong?',
+      decidedBy: options.invalidRecordsDecidedBy,
+      options: [
+        'the rule is wrong: change the record schema or normalization, then replay',
+        'the source is wrong: tell its owner, resolve the task, re-run once it is fixed',
+      ],
+    },
+  ];
+  return { steps, failurePoints, decisions };
+}

@@ -1,0 +1,415 @@
+/**
+ * The egress guard at connect time, against real sockets: real Chromium behind the per-job egress
+ * proxy, and the HTTP collector's undici dispatcher. A hostile resolver (injected) answers names
+ * with loopback, metadata, private and IPv4-mapped addresses; a canary server on loopback counts
+ * every connection that got through. None may.
+ *
+ * The names used here (`site.test`, `canary.test`, ...) do not exist in any real DNS: a page that
+ * loads proves the connection went to the address the guard admitted, never to a second lookup.
+ */
+import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, connect as netConnect, type Socket } from 'node:net';
+import type { Browser } from 'playwright-core';
+import { fetch as undiciFetch } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { launchChromium } from '../../functions/adapters/browser-collector.js';
+import {
+  EgressGuard,
+  guardedDispatcher,
+  type ResolvedAddress,
+  type Resolver,
+} from '../../functions/adapters/egress-guard.js';
+import { EGRESS_REFUSAL_HEADER, EgressProxy } from '../../functions/adapters/egress-proxy.js';
+import { HttpCollector } from '../../functions/adapters/http-collector.js';
+import { classifyFailure } from '../../functions/core/classify-failure.js';
+import type { EgressPolicy } from '../../functions/core/egress.js';
+import { defineSource, type HttpSourceDefinition } from '../../sources/define.js';
+
+function defineHttp(definition: HttpSourceDefinition<{ path: string }>): HttpSourceDefinition {
+  const defined = defineSource(definition);
+  if (defined.kind !== 'http') throw new Error('expected an http source');
+  return defined as HttpSourceDefinition;
+}
+
+import { eventually } from './support.js';
+
+let site: Server;
+let sitePort: number;
+let canary: ReturnType<typeof createTcpServer>;
+let canaryPort: number;
+let canaryConnections = 0;
+let browser: Browser;
+let denyAll: EgressProxy;
+
+const pages = new Map<string, string>();
+
+function answer(address: string): readonly ResolvedAddress[] {
+  return [{ address, family: address.includes(':') ? 6 : 4 }];
+}
+
+/** A resolver that lies in all the ways an attacker's DNS would. */
+const hostileResolver: Resolver = async (hostname) => {
+  switch (hostname) {
+    case 'site.test':
+    case 'canary.test':
+      return answer('127.0.0.1');
+    case 'metadata.test':
+      return answer('169.254.169.254');
+    case 'private.test':
+      return answer('10.0.0.8');
+    case 'mapped.test':
+      return answer('::ffff:127.0.0.1');
+    case 'mixed.test':
+      return [...answer('93.184.216.34'), ...answer('127.0.0.1')];
+    default:
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+  }
+};
+
+function policy(): EgressPolicy {
+  return {
+    // Every hostile name is on the allowlist: only the address check stands in the way.
+    allowedHosts: new Set([
+      `site.test:${sitePort}`,
+      `canary.test:${canaryPort}`,
+      'metadata.test',
+      'private.test',
+      `mapped.test:${canaryPort}`,
+      `mixed.test:${canaryPort}`,
+    ]),
+    // The one loopback allowance, like the local profile's demo site.
+    loopbackHosts: new Set([`site.test:${sitePort}`]),
+  };
+}
+
+beforeAll(async () => {
+  canary = createTcpServer((socket: Socket) => {
+    canaryConnections += 1;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => canary.listen(0, '127.0.0.1', resolve));
+  canaryPort = (canary.address() as AddressInfo).port;
+
+  site = createHttpServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://site.test').pathname;
+    if (path === '/to-canary') {
+      res.writeHead(302, { location: `http://canary.test:${canaryPort}/redirected` }).end();
+      return;
+    }
+    if (path === '/download.bin') {
+      res
+        .writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-disposition': 'attachment; filename="x.bin"',
+        })
+        .end(Buffer.alloc(1024));
+      return;
+    }
+    if (path === '/sw.js') {
+      res
+        .writeHead(200, { 'content-type': 'text/javascript' })
+        .end('self.addEventListener("fetch", () => {});');
+      return;
+    }
+    const html = pages.get(path);
+    if (html === undefined) {
+      res.writeHead(404).end('no such page');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+  });
+  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+  sitePort = (site.address() as AddressInfo).port;
+
+  denyAll = await EgressProxy.start(new EgressGuard({ allowedHosts: new Set(), loopbackHosts: new Set() }));
+  browser = await launchChromium(process.env.SLUICE_CHROMIUM_EXECUTABLE, denyAll.url);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await denyAll?.close();
+  await new Promise<void>((resolve) => site?.close(() => resolve()));
+  await new Promise<void>((resolve) => canary?.close(() => resolve()));
+});
+
+async function visit(path: string, html: string) {
+  pages.set(path, html);
+  const guard = new EgressGuard(policy(), hostileResolver);
+  const proxy = await EgressProxy.start(guard);
+  const context = await browser.newContext({
+    proxy: { server: proxy.url },
+    serviceWorkers: 'block',
+    acceptDownloads: false,
+  });
+  const page = await context.newPage();
+  return { guard, proxy, context, page };
+}
+
+describe('Chromium behind the egress proxy', () => {
+  it('loads an allowed page through the address the guard admitted, never its own DNS', async () => {
+    const { proxy, context, page } = await visit('/hello', '<p id="hello">hello</p>');
+
+    const response = await page.goto(`http://site.test:${sitePort}/hello`);
+
+    expect(response?.status()).toBe(200);
+    expect(await page.textContent('#hello')).toBe('hello');
+    expect(proxy.refusals).toEqual([]);
+    await context.close();
+    await proxy.close();
+  });
+
+  it('refuses every way a page reaches an allowlisted name that resolves to loopback', async () => {
+    const canaryUrl = `canary.test:${canaryPort}`;
+    const before = canaryConnections;
+    const { proxy, context, page } = await visit(
+      '/escape',
+      `<!doctype html><body>
+        <iframe src="http://${canaryUrl}/iframe"></iframe>
+        <img src="http://${canaryUrl}/img.png">
+        <script src="http://${canaryUrl}/script.js"></script>
+        <a id="download" href="/download.bin" download>download</a>
+        <script>
+          const attempts = [
+            fetch('http://${canaryUrl}/fetch').catch(() => 'refused'),
+            fetch('https://${canaryUrl}/tls').catch(() => 'refused'),
+            new Promise((resolve) => {
+              const ws = new WebSocket('ws://${canaryUrl}/ws');
+              ws.onerror = ws.onclose = () => resolve('refused');
+            }),
+            navigator.serviceWorker
+              ? navigator.serviceWorker.register('/sw.js').then(() => 'registered', () => 'refused')
+              : Promise.resolve('refused'),
+          ];
+          window.open('http://${canaryUrl}/popup');
+          Promise.all(attempts).then((results) => { document.body.dataset.results = results.join(','); });
+        </script>
+      </body>`,
+    );
+
+    await page.goto(`http://site.test:${sitePort}/escape`);
+    await page.waitForSelector('body[data-results]', { state: 'attached' });
+    const results = await page.getAttribute('body', 'data-results');
+    const downloads: unknown[] = [];
+    page.on('download', (d) => downloads.push(d));
+    await page.click('#download');
+    const redirect = await page.goto(`http://site.test:${sitePort}/to-canary`).catch((e: Error) => e);
+
+    const refused = await eventually('a refusal for each route to the canary', async () => {
+      const targets = proxy.refusals.map((r) => r.target);
+      const wanted = ['/iframe', '/img.png', '/script.js', '/fetch', '/popup', '/redirected'];
+      const all = wanted.every((path) => targets.some((t) => t.endsWith(path)));
+      const tunnels = targets.filter((t) => t === `https://${canaryUrl}`).length;
+      // The https fetch and the websocket both ask for a CONNECT tunnel.
+      return all && tunnels >= 2 ? targets : undefined;
+    });
+    expect(results).toBe('refused,refused,refused,refused');
+    expect(refused.length).toBeGreaterThanOrEqual(8);
+    expect(proxy.refusals.every((r) => r.reason.includes('127.0.0.1, a loopback address'))).toBe(true);
+    expect(redirect).not.toBeInstanceOf(Error);
+    expect(canaryConnections - before).toBe(0);
+    expect(downloads).toHaveLength(1);
+    expect(await (downloads[0] as { failure(): Promise<string | null> }).failure()).not.toBeNull();
+    await context.close();
+    await proxy.close();
+  });
+
+  it.each([
+    ['metadata.test', '169.254.169.254, a linkLocal (cloud metadata) address'],
+    ['private.test', '10.0.0.8, a private address'],
+  ])('refuses a frame on %s', async (host, why) => {
+    const { proxy, context, page } = await visit(
+      `/frame-${host}`,
+      `<iframe src="http://${host}/latest/"></iframe>`,
+    );
+
+    await page.goto(`http://site.test:${sitePort}/frame-${host}`);
+
+    const refusal = await eventually(`the refusal of ${host}`, async () =>
+      proxy.refusals.find((r) => r.target.startsWith(`http://${host}/`)),
+    );
+    expect(refusal.reason).toContain(why);
+    await context.close();
+    await proxy.close();
+  });
+
+  it('refuses an IPv4-mapped IPv6 answer, and a mixed answer with one private address', async () => {
+    const before = canaryConnections;
+    const { proxy, context, page } = await visit(
+      '/mapped',
+      `<script>
+        Promise.all([
+          fetch('http://mapped.test:${canaryPort}/').catch(() => 'refused'),
+          fetch('http://mixed.test:${canaryPort}/').catch(() => 'refused'),
+        ]).then((r) => { document.body.dataset.results = r.join(','); });
+      </script>`,
+    );
+
+    await page.goto(`http://site.test:${sitePort}/mapped`);
+    await page.waitForSelector('body[data-results]', { state: 'attached' });
+
+    const reasons = proxy.refusals.map((r) => r.reason);
+    expect(reasons.some((r) => r.includes('::ffff:127.0.0.1, a ipv4Mapped address'))).toBe(true);
+    expect(reasons.some((r) => r.includes('mixed.test') && r.includes('127.0.0.1, a loopback address'))).toBe(
+      true,
+    );
+    expect(canaryConnections - before).toBe(0);
+    await context.close();
+    await proxy.close();
+  });
+
+  it('sends nothing outside a job context anywhere: the browser-wide proxy refuses everything', async () => {
+    const before = canaryConnections;
+    const context = await browser.newContext();
+    const page = await context.newPage();
+
+    const refused = await page.goto(`http://127.0.0.1:${canaryPort}/`);
+
+    expect(refused?.status()).toBe(403);
+    expect(await refused?.headerValue(EGRESS_REFUSAL_HEADER)).toBe('refused');
+    expect(denyAll.refusals.some((r) => r.target === `http://127.0.0.1:${canaryPort}/`)).toBe(true);
+    expect(canaryConnections - before).toBe(0);
+    await context.close();
+  });
+});
+
+/** Sends one absolute-form request through a proxy, the way Chromium does for plain http. */
+function viaProxy(proxy: EgressProxy, target: string): Promise<{ status: number; body: string }> {
+  const proxyUrl = new URL(proxy.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: proxyUrl.hostname,
+        port: Number(proxyUrl.port),
+        path: target,
+        headers: { host: new URL(target).host },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('the proxy connects to the address it checked', () => {
+  it('asks the resolver once per connection and connects to that answer, not to a later one', async () => {
+    pages.set('/rebind', '<p>served</p>');
+    const answers = ['93.184.216.34', '127.0.0.1'];
+    let lookups = 0;
+    // DNS rebinding: a public answer for the check, loopback for whoever asks next.
+    const rebinding: Resolver = async () => answer(answers[Math.min(lookups++, answers.length - 1)] ?? '');
+    const connectedTo: string[] = [];
+    const proxy = await EgressProxy.start(
+      new EgressGuard(
+        { allowedHosts: new Set([`rebind.test:${sitePort}`]), loopbackHosts: new Set() },
+        rebinding,
+      ),
+      (address, port) => {
+        connectedTo.push(address);
+        // Stands in for the public host: the assertion is where the proxy asked to connect.
+        return netConnect({ host: '127.0.0.1', port });
+      },
+    );
+
+    const first = await viaProxy(proxy, `http://rebind.test:${sitePort}/rebind`);
+    const second = await viaProxy(proxy, `http://rebind.test:${sitePort}/rebind`);
+    await proxy.close();
+
+    expect(first).toMatchObject({ status: 200, body: '<p>served</p>' });
+    expect(second.status).toBe(403);
+    expect(second.body).toContain('127.0.0.1, a loopback address');
+    expect(connectedTo).toEqual(['93.184.216.34']);
+    expect(lookups).toBe(2);
+  });
+});
+
+describe('the HTTP collector behind its guarded dispatcher', () => {
+  const source = (host: string): HttpSourceDefinition =>
+    defineHttp({
+      name: 'egress-test',
+      title: 'egress test',
+      description: 'egress test',
+      kind: 'http',
+      input: z.object({ path: z.string() }),
+      owners: { collection: 'x', transformation: 'x', dataStore: 'x', businessRules: 'x' },
+      freshnessSlaMinutes: 60,
+      dedupeWindowSeconds: 60,
+      retry: { delaysSeconds: [] },
+      maxConcurrency: 2,
+      batchSize: 1,
+      origin: `http://${host}`,
+      allowedHosts: [host],
+      workflow: {
+        steps: [{ id: 'fetch', does: 'fetch the path', owner: 'collection', stage: 'collect' }],
+        failurePoints: [
+          { step: 'fetch', failure: 'egress refused', reasons: ['egress-blocked'], handling: 'dead-letter' },
+        ],
+        decisions: [],
+      },
+      request: (input) => ({ path: input.path, accept: 'text/html' }),
+    });
+
+  it('refuses a host that resolves to loopback and never connects to it', async () => {
+    pages.set('/plain', '<p>plain</p>');
+    const before = canaryConnections;
+    const collector = new HttpCollector({
+      timeoutMs: 5_000,
+      maxBodyBytes: 1024 * 1024,
+      maxRedirects: 3,
+      userAgent: 'sluice-test',
+      originOverrides: {},
+      resolver: hostileResolver,
+    });
+
+    const failure = await collector
+      .collect(source(`canary.test:${canaryPort}`), {
+        input: { path: '/plain' },
+        traceId: 'trace-egress-1',
+        jobKey: 'k-1',
+      })
+      .catch((e: unknown) => e);
+
+    const classified = classifyFailure(failure);
+    expect(classified).toMatchObject({ name: 'PermanentError', reason: 'egress-blocked' });
+    expect(classified.message).toContain('127.0.0.1, a loopback address');
+    expect(canaryConnections - before).toBe(0);
+  });
+
+  it('connects to the admitted address: a name no DNS knows is served, and re-checked per connection', async () => {
+    pages.set('/plain', '<p>plain</p>');
+    let answers = ['127.0.0.1'];
+    const resolver: Resolver = async () => answer(answers[0] ?? '');
+    const allowance = {
+      allowedHosts: new Set([`site.test:${sitePort}`]),
+      loopbackHosts: new Set([`site.test:${sitePort}`]),
+    };
+    const first = guardedDispatcher(new EgressGuard(allowance, resolver), {
+      connectTimeoutMs: 5_000,
+      headersTimeoutMs: 5_000,
+      bodyTimeoutMs: 5_000,
+    });
+
+    const served = await undiciFetch(`http://site.test:${sitePort}/plain`, { dispatcher: first });
+    answers = ['10.0.0.9'];
+    const second = guardedDispatcher(new EgressGuard(allowance, resolver), {
+      connectTimeoutMs: 5_000,
+      headersTimeoutMs: 5_000,
+      bodyTimeoutMs: 5_000,
+    });
+    const refused = await undiciFetch(`http://site.test:${sitePort}/plain`, { dispatcher: second }).catch(
+      (e: unknown) => e,
+    );
+    await first.destroy();
+    await second.destroy();
+
+    expect(await served.text()).toBe('<p>plain</p>');
+    expect(classifyFailure(refused).message).toContain('10.0.0.9, a private address');
+  });
+});

@@ -1,0 +1,178 @@
+/**
+ * The DynamoDB job ledger's claims and attempt records, with the SDK mocked (aws-sdk-client-mock):
+ * the condition a claim is written under, how a refused claim is read, and what a duplicate
+ * delivery may and may not touch.
+ */
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { type ClaimRequest, DynamoJobLedger } from '../../functions/adapters/job-ledger.js';
+
+const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+const mock = mockClient(documents);
+const ledger = new DynamoJobLedger(documents, 'ledger');
+
+const NOW = new Date('2026-11-27T08:00:00.000Z');
+const request: ClaimRequest = {
+  jobKey: 'id-42',
+  source: 'demo-portal',
+  traceId: 'trace-1234',
+  owner: 'm-1#1',
+  now: NOW,
+  leaseUntil: new Date('2026-11-27T08:02:05.000Z'),
+  collectedSince: new Date('2026-11-26T08:00:00.000Z'),
+};
+
+function refused(item: { [name: string]: { S: string } }): ConditionalCheckFailedException {
+  return new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: {},
+    Item: item,
+  });
+}
+
+beforeEach(() => {
+  mock.reset();
+});
+
+describe('DynamoJobLedger.claim', () => {
+  it('writes the lease on the claim item under the free-and-not-collected condition', async () => {
+    mock.on(UpdateCommand).resolves({});
+
+    await expect(ledger.claim(request)).resolves.toEqual({ status: 'claimed' });
+
+    const input = mock.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.Key).toEqual({ pk: 'job#id-42', sk: 'claim' });
+    expect(input?.ConditionExpression).toBe(
+      '(attribute_not_exists(collectedAt) OR collectedAt < :since) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
+    );
+    expect(input?.ExpressionAttributeValues).toMatchObject({
+      ':owner': 'm-1#1',
+      ':until': '2026-11-27T08:02:05.000Z',
+      ':now': '2026-11-27T08:00:00.000Z',
+      ':since': '2026-11-26T08:00:00.000Z',
+    });
+  });
+
+  it('reads a refusal with a collection inside the window as already collected', async () => {
+    mock
+      .on(UpdateCommand)
+      .rejects(refused({ collectedAt: { S: '2026-11-27T07:59:00.000Z' }, manifestKey: { S: 'raw/m.json' } }));
+
+    await expect(ledger.claim(request)).resolves.toEqual({
+      status: 'already-collected',
+      collectedAt: new Date('2026-11-27T07:59:00.000Z'),
+      manifestKey: 'raw/m.json',
+    });
+  });
+
+  it('reads any other refusal as a live lease held by its owner', async () => {
+    mock
+      .on(UpdateCommand)
+      .rejects(refused({ leaseUntil: { S: '2026-11-27T08:01:00.000Z' }, leaseOwner: { S: 'm-0#1' } }));
+
+    await expect(ledger.claim(request)).resolves.toEqual({
+      status: 'held-elsewhere',
+      until: new Date('2026-11-27T08:01:00.000Z'),
+      owner: 'm-0#1',
+    });
+  });
+
+  it('lets other errors through', async () => {
+    mock.on(UpdateCommand).rejects(new Error('throttled'));
+
+    await expect(ledger.claim(request)).rejects.toThrow('throttled');
+  });
+});
+
+describe('DynamoJobLedger.release', () => {
+  it('gives the claim up only if this owner still holds it', async () => {
+    mock.on(UpdateCommand).rejects(refused({}));
+
+    await expect(ledger.release('id-42', 'm-1#1')).resolves.toBeUndefined();
+
+    const input = mock.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({
+      ConditionExpression: 'leaseOwner = :owner',
+      UpdateExpression: 'REMOVE leaseOwner, leaseUntil',
+    });
+  });
+});
+
+describe('DynamoJobLedger.recordAttempt', () => {
+  const base = {
+    jobKey: 'id-42',
+    source: 'demo-portal',
+    traceId: 'trace-1234',
+    attempt: 1,
+    stage: 'collect' as const,
+    startedAt: NOW,
+    finishedAt: new Date('2026-11-27T08:00:03.000Z'),
+  };
+
+  it('marks the job collected on its claim item in the same transaction as the attempt', async () => {
+    mock.on(TransactWriteCommand).resolves({});
+
+    await ledger.recordAttempt({
+      ...base,
+      outcome: 'collected',
+      manifestKey: 'raw/m.json',
+      artifactKeys: [],
+    });
+
+    const items = mock.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(items.map((i) => i.Put?.Item?.sk ?? i.Update?.Key?.sk)).toEqual([
+      expect.stringMatching(/^attempt#collect#2026-11-27T08:00:00\.000Z#1#[0-9a-f]{8}$/),
+      'job',
+      'claim',
+    ]);
+    expect(items[2]?.Update?.ExpressionAttributeValues).toMatchObject({
+      ':now': '2026-11-27T08:00:03.000Z',
+      ':manifestKey': 'raw/m.json',
+    });
+  });
+
+  it.each(['duplicate', 'deferred'] as const)(
+    'records a %s delivery as an attempt and a counter, never touching the job status',
+    async (outcome) => {
+      mock.on(TransactWriteCommand).resolves({});
+
+      await ledger.recordAttempt({ ...base, outcome, reason: 'x' });
+
+      const items = mock.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+      expect(items[0]?.Put?.Item).toMatchObject({
+        outcome,
+        sk: expect.stringMatching(
+          new RegExp(`^attempt#collect#2026-11-27T08:00:00\\.000Z#1#[0-9a-f]{8}#${outcome}$`),
+        ),
+      });
+      expect(items[1]?.Update?.Key).toEqual({ pk: 'job#id-42', sk: 'claim' });
+      expect(items).toHaveLength(2);
+    },
+  );
+
+  it('keeps snapshot keys, the retry delay and the Retry-After on the attempt', async () => {
+    mock.on(TransactWriteCommand).resolves({});
+
+    await ledger.recordAttempt({
+      ...base,
+      outcome: 'retrying',
+      reason: 'http-429',
+      snapshotKeys: ['raw/a/failure-response.html'],
+      retryInSeconds: 120,
+      retryAfterSeconds: 120,
+    });
+
+    const items = mock.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(items[0]?.Put?.Item).toMatchObject({
+      snapshotKeys: ['raw/a/failure-response.html'],
+      retryInSeconds: 120,
+      retryAfterSeconds: 120,
+    });
+    expect(items[1]?.Update?.ExpressionAttributeValues).toMatchObject({
+      ':status': 'retrying',
+      ':snapshots': ['raw/a/failure-response.html'],
+    });
+  });
+});

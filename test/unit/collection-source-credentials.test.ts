@@ -1,0 +1,71 @@
+/**
+ * Portal credentials from Secrets Manager (SDK mocked): read once per few minutes per container,
+ * and never echoed in an error.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { SecretsManagerCredentials } from '../../functions/adapters/source-credentials.js';
+
+const client = new SecretsManagerClient({ region: 'us-east-1' });
+const mock = mockClient(client);
+const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:portal';
+
+beforeEach(() => {
+  mock.reset();
+});
+
+describe('SecretsManagerCredentials', () => {
+  it("reads the source's secret and reuses it for five minutes", async () => {
+    mock
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: '{"username":"sluice","password":"s3cret-value"}' });
+    let now = 0;
+    const store = new SecretsManagerCredentials(client, { 'demo-portal': ARN }, () => now);
+
+    const first = await store.get('demo-portal');
+    now = 4 * 60 * 1000;
+    await store.get('demo-portal');
+    now = 6 * 60 * 1000;
+    await store.get('demo-portal');
+
+    expect(first).toEqual({ username: 'sluice', password: 's3cret-value' });
+    expect(mock.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual([ARN, ARN]);
+  });
+
+  it('reads again after forget', async () => {
+    mock.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"u","password":"p"}' });
+    const store = new SecretsManagerCredentials(client, { 'demo-portal': ARN });
+
+    await store.get('demo-portal');
+    store.forget('demo-portal');
+    await store.get('demo-portal');
+
+    expect(mock.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('says which field is missing without showing the value', async () => {
+    mock.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"u","pass":"leaked-if-shown"}' });
+    const store = new SecretsManagerCredentials(client, { 'demo-portal': ARN });
+
+    const error = await store.get('demo-portal').catch((e: Error) => e);
+
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe('the secret for demo-portal lacks a non-empty password');
+    expect((error as Error).message).not.toContain('leaked-if-shown');
+  });
+
+  it('refuses a secret that is not JSON without showing it', async () => {
+    mock.on(GetSecretValueCommand).resolves({ SecretString: 'plain-password-value' });
+    const store = new SecretsManagerCredentials(client, { 'demo-portal': ARN });
+
+    await expect(store.get('demo-portal')).rejects.toThrow(/^the secret for demo-portal is not JSON/);
+    await expect(store.get('demo-portal')).rejects.not.toThrow(/plain-password-value/);
+  });
+
+  it('refuses a source that has no secret configured', async () => {
+    await expect(new SecretsManagerCredentials(client, {}).get('demo-portal')).rejects.toThrow(
+      'no credentials secret is configured for source demo-portal',
+    );
+  });
+});

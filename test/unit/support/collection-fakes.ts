@@ -1,0 +1,100 @@
+/**
+ * In-memory fakes of the collector core's ports for the collection unit tests: they keep the
+ * contracts the real adapters keep (append-only raw storage; a claim granted to one delivery at a
+ * time and refused inside the dedupe window) and record the order of calls across ports.
+ */
+import type {
+  AttemptEntry,
+  ClaimRequest,
+  ClaimResult,
+  JobClaims,
+  JobLedger,
+} from '../../../functions/adapters/job-ledger.js';
+import type { PutResult, RawStore, StoredObject } from '../../../functions/adapters/raw-store.js';
+import { PermanentError } from '../../../functions/core/errors.js';
+
+/** Calls across every fake, in order, e.g. `claim`, `put raw/...`, `record collected`, `release`. */
+export type CallLog = string[];
+
+export class FakeRawStore implements RawStore {
+  readonly objects = new Map<string, StoredObject>();
+  failWith: Error | undefined;
+
+  constructor(private readonly calls: CallLog = []) {}
+
+  async put(
+    key: string,
+    body: Buffer,
+    options: { contentType: string; metadata: { [key: string]: string } },
+  ): Promise<PutResult> {
+    this.calls.push(`put ${key}`);
+    if (this.failWith !== undefined) throw this.failWith;
+    if (this.objects.has(key))
+      throw new PermanentError(`raw object already exists: ${key}`, { reason: 'raw-key-exists' });
+    this.objects.set(key, { body, contentType: options.contentType, metadata: options.metadata });
+    return { size: body.byteLength, sha256: '0'.repeat(64) };
+  }
+
+  async get(key: string): Promise<StoredObject> {
+    const object = this.objects.get(key);
+    if (object === undefined) throw new Error(`no object ${key}`);
+    return object;
+  }
+}
+
+export class FakeLedger implements JobLedger {
+  readonly attempts: AttemptEntry[] = [];
+
+  constructor(private readonly calls: CallLog = []) {}
+
+  async recordAttempt(entry: AttemptEntry): Promise<void> {
+    this.calls.push(`record ${entry.outcome}`);
+    this.attempts.push(entry);
+  }
+
+  async history(jobKey: string): Promise<{ [key: string]: unknown }[]> {
+    return this.attempts.filter((a) => a.jobKey === jobKey).map((a) => ({ ...a }));
+  }
+}
+
+/** Claims with the real rules: a live lease or a collection inside the window refuses a claim. */
+export class FakeClaims implements JobClaims {
+  readonly requests: ClaimRequest[] = [];
+  private readonly state = new Map<string, { owner?: string; until?: Date; collectedAt?: Date }>();
+
+  constructor(private readonly calls: CallLog = []) {}
+
+  /** Marks a job collected at `at`, as recording a collection does. */
+  collected(jobKey: string, at: Date): void {
+    this.state.set(jobKey, { ...this.state.get(jobKey), collectedAt: at });
+  }
+
+  /** Makes another delivery hold the job until `until`. */
+  heldBy(jobKey: string, owner: string, until: Date): void {
+    this.state.set(jobKey, { ...this.state.get(jobKey), owner, until });
+  }
+
+  holder(jobKey: string): string | undefined {
+    return this.state.get(jobKey)?.owner;
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    this.calls.push('claim');
+    this.requests.push(request);
+    const current = this.state.get(request.jobKey) ?? {};
+    if (current.collectedAt !== undefined && current.collectedAt >= request.collectedSince) {
+      return { status: 'already-collected', collectedAt: current.collectedAt };
+    }
+    if (current.until !== undefined && current.until >= request.now) {
+      return { status: 'held-elsewhere', until: current.until, owner: current.owner ?? 'unknown' };
+    }
+    this.state.set(request.jobKey, { ...current, owner: request.owner, until: request.leaseUntil });
+    return { status: 'claimed' };
+  }
+
+  async release(jobKey: string, owner: string): Promise<void> {
+    this.calls.push('release');
+    const current = this.state.get(jobKey);
+    if (current?.owner === owner) this.state.set(jobKey, { collectedAt: current.collectedAt });
+  }
+}
