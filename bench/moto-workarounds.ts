@@ -6,10 +6,9 @@
  * copies: its memory grows with the square of the number of transactions, and two transactions at
  * once can fail with HTTP 500 ("dictionary changed size during iteration"). The job ledger writes
  * one transaction per attempt, so a 1,000-job local run ends with moto killed by the kernel's OOM
- * killer. moto's threaded server also lets a read see an item half-way through an UpdateItem.
- * Every moto the benchmark starts therefore loads bench/moto-patch/sitecustomize.py, which skips
- * the table copy and runs one DynamoDB request at a time; `measureTransactionMemory` measures both
- * motos so the reason stays on record in every run.
+ * killer. Every moto the benchmark starts therefore loads bench/moto-patch/sitecustomize.py, which
+ * skips the table copy; `measureTransactionMemory` measures both motos so the reason stays on
+ * record in every run. (The local emulator itself runs one DynamoDB request at a time.)
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,8 +29,10 @@ export function motoResidentMiB(endpoint: string): number {
   const port = new URL(endpoint).port;
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {
+      // local/emulator.ts runs `python -c <launcher importing moto.server> -H host -p port`.
       const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (!commandLine.includes('moto.server') || !commandLine.includes(port)) continue;
+      const portArgument = commandLine[commandLine.indexOf('-p') + 1];
+      if (!commandLine.some((arg) => arg.includes('moto.server')) || portArgument !== port) continue;
       const rss = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
       if (rss !== undefined) return Number(rss) / 1024;
     } catch {

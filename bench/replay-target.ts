@@ -74,7 +74,10 @@ class InProcessTransformQueue implements TransformQueueSender {
   private async work(): Promise<void> {
     for (let key = this.waiting.shift(); key !== undefined; key = this.waiting.shift()) {
       try {
-        this.records += await this.transform(key);
+        // Awaited first: `this.records += await …` would read the total before the await and
+        // lose the other workers' additions.
+        const records = await this.transform(key);
+        this.records += records;
       } catch (error) {
         this.failures += 1;
         this.firstFailure ??= `${key}: ${(error as Error).message}`;

@@ -8,18 +8,15 @@ requests ("dictionary changed size during iteration", HTTP 500). This keeps the 
 the "backup" (a rollback after a validation error then keeps the partial writes; Sluice sends no
 transaction that fails validation).
 
-moto's threaded server also lets a read see an item half-way through an update (an UpdateItem's
-SET applied, its ADD not yet: the job ledger's summary without its `attempts`), which DynamoDB never
-shows. So every DynamoDB request runs alone, as one atomic step.
+moto's threaded server would also let a read see an item half-way through an update; the local
+emulator (local/emulator.ts) now runs every DynamoDB request alone, so this patch no longer does.
 """
 
 import copy
-import threading
 
 try:
     from moto.dynamodb import models as _models
     from moto.dynamodb.models.table import Table as _Table
-    from moto.dynamodb.responses import DynamoHandler as _Handler
 except ImportError:  # no moto in this Python: the emulator's own probe says how to install it
     _models = None
 
@@ -34,11 +31,3 @@ if _models is not None:
             return value if isinstance(value, _Table) else copy.deepcopy(value, memo)
 
     _models.copy = _TablesNotCopied()
-    _call_action = _Handler.call_action
-    _lock = threading.RLock()
-
-    def _one_request_at_a_time(self, *args, **kwargs):
-        with _lock:
-            return _call_action(self, *args, **kwargs)
-
-    _Handler.call_action = _one_request_at_a_time
