@@ -23,7 +23,7 @@ import type { MotoCalibration } from './moto-calibration.js';
 import type { TransactionMemory } from './moto-workarounds.js';
 import type { PipelineResult } from './pipeline.js';
 import type { ReplayBenchResult } from './replay.js';
-import { formatSpread, formatNumber as n, type Spread } from './stats.js';
+import { formatSpread, formatNumber as n, type Spread, spread } from './stats.js';
 import type { TransformBenchResult } from './transform.js';
 
 /** The run file's outline; sections are the benchmark's own output, checked for presence only. */
@@ -34,6 +34,7 @@ const RunFile = z.object({
   quick: z.boolean(),
   machine: z.object({ cpuModel: z.string(), cores: z.number() }).passthrough(),
   loadAverageAtEnd: z.array(z.number()).optional(),
+  loadAverageSamples: z.array(z.number()).optional(),
   emulator: z.object({ name: z.string(), version: z.string() }),
   chromiumVersion: z.string().optional(),
   sizes: z.record(z.string(), z.unknown()),
@@ -63,6 +64,8 @@ export interface BenchRun {
   readonly quick: boolean;
   readonly machine: MachineDescription;
   readonly loadAverageAtEnd?: readonly number[];
+  /** The 1-minute load average every LOAD_SAMPLE_SECONDS while the run measured. */
+  readonly loadAverageSamples?: readonly number[];
   readonly emulator: { readonly name: string; readonly version: string };
   readonly chromiumVersion?: string;
   readonly sizes: { readonly [part: string]: unknown };
@@ -92,6 +95,9 @@ export function parseRun(json: unknown): BenchRun {
   // The sections are this harness's own output of the same version; their outline was checked above.
   return json as BenchRun;
 }
+
+/** How often run.ts samples the load average. */
+export const LOAD_SAMPLE_SECONDS = 30;
 
 /** A claim item (job key, source, trace ID, lease, collectedAt, manifest key) stays under 1 KiB. */
 const CLAIM_ITEM_BYTES = 1024;
@@ -362,11 +368,10 @@ ${table(
 
 On this machine, \`npm start -- --jobs 1000\` with moto as installed got moto killed by the kernel's
 OOM killer at 21.7 GB resident after about 950 jobs (found while writing this benchmark). Every moto
-the benchmark starts therefore loads \`bench/moto-patch/sitecustomize.py\`: no table copy, and one
-DynamoDB request at a time (moto's threaded server otherwise lets a read see an item half-way
-through an UpdateItem — a ledger summary without its \`attempts\` — which crashed the run tracker).
-Nothing in Sluice changes; the patch keeps the emulator alive, its transaction cost flat and its
-writes atomic.
+the benchmark starts therefore loads \`bench/moto-patch/sitecustomize.py\`: no table copy. (One
+DynamoDB request at a time, which moto's threaded server needs for atomic conditional writes, is
+now the local emulator's own launcher, \`local/emulator.ts\`, for every moto including these.)
+Nothing in Sluice changes; the patch keeps the emulator alive and its transaction cost flat.
 `;
 }
 
@@ -558,6 +563,7 @@ Do not edit by hand: change bench/ and run it again._
 | Chromium | ${run.chromiumVersion ?? 'not launched'} (@sparticuz/chromium), flags as the collector passes them |
 | AWS emulator | ${run.emulator.name} ${run.emulator.version} (server mode, one Python process) |
 | load average (1, 5, 15 min) | at start ${m.loadAverageAtStart.join(', ')}; at end ${run.loadAverageAtEnd?.join(', ') ?? '—'} |
+| 1-min load average during the run | ${run.loadAverageSamples === undefined || run.loadAverageSamples.length === 0 ? '—' : `${formatSpread(spread(run.loadAverageSamples))}, sampled every ${LOAD_SAMPLE_SECONDS} s`} |
 | commit | ${m.gitCommit} |
 
 The cores are shared with other engineers' test runs, so every figure is a median over repeats

@@ -96,6 +96,16 @@ async function measure() {
     sizes: SIZES,
     machine,
   };
+  // The machine is shared: the load while measuring, not just at the ends, says how far to trust it.
+  const { loadavg } = await import('node:os');
+  const { LOAD_SAMPLE_SECONDS } = await import('./results-md.js');
+  const loadAverageSamples: number[] = [];
+  results.loadAverageSamples = loadAverageSamples;
+  const loadSampler = setInterval(
+    () => loadAverageSamples.push(Math.round((loadavg()[0] ?? 0) * 100) / 100),
+    LOAD_SAMPLE_SECONDS * 1000,
+  );
+  loadSampler.unref();
   const file = join(BENCH_DIR, `results-${runId}.json`);
   // Saved after every part, so a run that dies late keeps what it measured.
   const checkpoint = () => writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
@@ -432,8 +442,8 @@ async function measure() {
     await stage.stop();
   }
 
+  clearInterval(loadSampler);
   checkpoint();
-  const { loadavg } = await import('node:os');
   results.finishedAt = new Date().toISOString();
   results.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
   checkpoint();
