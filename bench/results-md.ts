@@ -316,7 +316,8 @@ warm-up pages each (not counted). Repeats alternate who goes first.
 - **Sluice: ${formatSpread(c.sluice, 'pages/min')}** — the whole collection through the collector's core
   (\`collectJob\`): ${c.kind === 'browser' ? 'render in a fresh browser context, ' : 'fetch, '}raw artifacts
   (${n(c.sluicePutsPerPage ?? 0)} S3 PUTs, ${kb(c.sluiceBytesPerPage)} per page) and \`manifest.json\` last into the
-  raw bucket (moto), then the attempt into the job ledger (a DynamoDB transaction, moto).
+  raw bucket (moto), between claiming the job in the ledger (a conditional UpdateItem) and recording
+  the attempt (a DynamoDB transaction) and releasing the claim, all in moto.
 - **${c.baselineName}: ${formatSpread(c.baseline, 'pages/min')}** — Crawlee's defaults, with the page's HTML
   stored in a key-value store and one dataset item per page, on local disk (${kb(c.baselineBytesPerPage)} per
   page including its request queue).
@@ -336,11 +337,15 @@ end); and each step can be timed from outside the collector without changing it.
 the collector passes (\`safeChromiumArgs(chromium.args)\`), headless, and wait for the same ready
 selector before taking the DOM. Crawlee keeps its defaults otherwise: one persistent browser context
 shared by its pages, browser fingerprints injected, \`load\` navigation, a new browser every 100 pages,
-no resource blocking; Sluice opens a fresh context per job, blocks images, fonts and media, and
-also takes a full-page screenshot and keeps the response body and console log.`
+no resource blocking, no proxy; Sluice opens a fresh context per job behind the job's own egress
+proxy (an in-process forward proxy that resolves and checks every connection against the source's
+allowlist; the browser itself sits behind a deny-all one), blocks the source's blocked resource types
+(images, fonts and media by default), and also takes a full-page screenshot and keeps the response
+body and console log.`
       : ` Crawlee's CheerioCrawler fetches through got-scraping with generated browser headers and parses
 every page with cheerio before its handler runs; Sluice's HTTP collector parses nothing (the
-transform does) and checks every hop against the egress allowlist.`
+transform does), checks every hop against the egress allowlist and connects only to addresses the
+egress guard has resolved and admitted.`
   }
 
 Where a Sluice job's time goes (medians and p95 over every measured job; steps overlap with
@@ -780,7 +785,10 @@ ${table(
     );
     parts.push(`## 7. Cost per million jobs
 
-List prices, region ${PRICES.region}, written down on ${PRICES_AS_OF} (first tier, no free tier):
+List prices, region ${PRICES.region}, written down on ${PRICES_AS_OF} (first tier, no free tier;
+DynamoDB on-demand at the rates in force since AWS halved them in November 2024). They are not fetched
+by the benchmark — this machine reaches no AWS price list — so check them against AWS's pricing
+pages before quoting a figure:
 Lambda $${PRICES.lambdaGbSecond.arm64}/GB-s arm64 and $${PRICES.lambdaGbSecond.x86_64}/GB-s x86_64, $${PRICES.lambdaPerMillionRequests} per million requests;
 SQS standard $${PRICES.sqsPerMillionRequests} per million requests (each 64 KiB of payload is one request);
 S3 Standard $${PRICES.s3PutPerThousand} per 1,000 PUTs, $${PRICES.s3GetPerThousand} per 1,000 GETs, $${PRICES.s3StandardGbMonth} per GB-month;
