@@ -315,8 +315,7 @@ warm-up pages each (not counted). Repeats alternate who goes first.
 
 - **Sluice: ${formatSpread(c.sluice, 'pages/min')}** — the whole collection through the collector's core
   (\`collectJob\`): ${c.kind === 'browser' ? 'render in a fresh browser context, ' : 'fetch, '}raw artifacts
-  (${n(c.sluicePutsPerPage ?? 0)} S3 PUTs, ${kb(c.sluiceBytesPerPage)} per page) and \`manifest.json\` last into the
-  raw bucket (moto), between claiming the job in the ledger (a conditional UpdateItem) and recording
+  and \`manifest.json\` last into the raw bucket (moto; ${n(c.sluicePutsPerPage ?? 0)} S3 PUTs with the manifest, ${kb(c.sluiceBytesPerPage)} per page), between claiming the job in the ledger (a conditional UpdateItem) and recording
   the attempt (a DynamoDB transaction) and releasing the claim, all in moto.
 - **${c.baselineName}: ${formatSpread(c.baseline, 'pages/min')}** — Crawlee's defaults, with the page's HTML
   stored in a key-value store and one dataset item per page, on local disk (${kb(c.baselineBytesPerPage)} per
@@ -483,7 +482,8 @@ function findingsSection(run: BenchRun): string {
     items.push(`- **${c.kind === 'browser' ? 'Browser' : 'HTTP'} collection: Sluice ${verdict}** against
   ${c.baselineName} (${ratio(c.ratio)}). Its collector alone, storing nothing, runs ${formatSpread(c.sluiceFetchOnly, 'pages/min')},
   ${(c.sluiceFetchOnly.median / c.baseline.median).toFixed(2)}× the baseline's median; what separates that from the stored figure is
-  raw storage and the ledger, in moto. The largest steps per job: ${largestSteps(c.steps, 4)}.${
+  raw storage and the ledger, in moto (${c.baselineName} writes its HTML and dataset item to local disk:
+  no network call, no conditional write, nothing durable beyond this machine). The largest steps per job: ${largestSteps(c.steps, 4)}.${
     motoMs === undefined || cal === undefined
       ? ''
       : ` Alone, moto needs ${ms(motoMs)} per collection (${n(c.sluicePutsPerPage)} PUTs at ${ms(cal.s3PutMs.median)}, a ledger
@@ -499,13 +499,20 @@ function findingsSection(run: BenchRun): string {
     const [current, ...others] = run.browserVariants;
     const best = [...others].sort((a, b) => b.ratioToCurrent.median - a.ratioToCurrent.median)[0];
     if (current !== undefined && best !== undefined) {
-      const newPage = (v: VariantResult) =>
-        v.steps.find((step) => step.step === 'new page')?.medianMs ?? Number.NaN;
+      const step = (v: VariantResult, name: string) =>
+        v.steps.find((s) => s.step === name)?.medianMs ?? Number.NaN;
+      const zygote = others.find((v) => v.name.includes('zygote'));
       items.push(`- **What-ifs (part 1b)**: the best, "${best.name}", ran at ${ratio(best.ratioToCurrent)} of the
-  collector as it is (new page ${ms(newPage(best))} against ${ms(newPage(current))}); ${
+  collector as it is (screenshot step ${ms(step(best, 'screenshot'))} against ${ms(step(current, 'screenshot'))}; whole
+  collection ${ms(step(best, 'whole collection (collectJob)'))} against ${ms(step(current, 'whole collection (collectJob)'))}); ${
     best.ratioToCurrent.min > 1.05
       ? 'a gain larger than the noise.'
-      : "the range includes no gain, so on this machine's evidence nothing in the collector is changed; the zygote is worth measuring on Lambda itself (proposal in the report)."
+      : "its range includes no gain, so on this machine's evidence nothing in the collector is changed."
+  } The screenshot is evidence a person reads when a job is handed off or fails, so dropping or
+  shrinking it is a decision for the sources' owners, not a speed-up to take silently.${
+    zygote === undefined
+      ? ''
+      : ` "${zygote.name}": ${ratio(zygote.ratioToCurrent)}, new page ${ms(step(zygote, 'new page'))} against ${ms(step(current, 'new page'))}; worth measuring on Lambda itself before changing the launch flags.`
   }`);
     }
   }
@@ -513,9 +520,15 @@ function findingsSection(run: BenchRun): string {
     const t = run.transform;
     const full = t.full[0];
     const upsert = run.calibration?.recordUpsertMs.median;
+    const cpuRatio = t.parseAndValidate.recordsPerSecond.median / t.floor.recordsPerSecond.median;
+    const addedMicroseconds =
+      1e6 / t.parseAndValidate.recordsPerSecond.median - 1e6 / t.floor.recordsPerSecond.median;
     items.push(`- **Transform**: Sluice's CPU work (parse, validate, hash) runs at
-  ${(t.parseAndValidate.recordsPerSecond.median / t.floor.recordsPerSecond.median).toFixed(2)}× the bare parser's records/s, so
-  validation costs little; the full transform runs at ${full === undefined ? '—' : (full.recordsPerSecond.median / t.floor.recordsPerSecond.median).toPrecision(2)}× of the floor
+  ${cpuRatio.toFixed(2)}× the bare parser's records/s: validating and hashing add ${n(Math.max(0, addedMicroseconds))} µs per record${
+    cpuRatio < 0.9
+      ? " (zod's schema check and the content hash: visible beside a fast parser, but microseconds against a record's conditional write, which takes milliseconds)"
+      : ', within the noise of the parser'
+  }; the full transform runs at ${full === undefined ? '—' : (full.recordsPerSecond.median / t.floor.recordsPerSecond.median).toPrecision(2)}× of the floor
   because every record is a conditional write to moto${upsert === undefined ? '' : ` (${ms(upsert)} per UpdateItem, one at a time)`}.
   DynamoDB's single-digit-millisecond writes would leave the transform far closer to the floor; this
   machine cannot show how close.`);
