@@ -4,10 +4,10 @@
  * says why the finding does not apply, or what Sluice does instead.
  */
 import { type App, Validations } from 'aws-cdk-lib';
-import type { CfnGlobalTable } from 'aws-cdk-lib/aws-dynamodb';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { RAW_PREFIX, sourcePrefix } from '../functions/core/raw-layout.js';
 import type { SluiceStack } from './sluice-stack.js';
 
 export function addNagChecks(app: App): void {
@@ -33,34 +33,30 @@ function acknowledge(scope: IConstruct, ...acknowledgements: Acknowledgement[]):
 
 /** Every acknowledged finding of the Sluice stack, next to the reason it is acceptable. */
 export function acknowledgeNagFindings(stack: SluiceStack): void {
-  const functions = stack.pipelineFunctions;
   const rawBucketId = stack.getLogicalId(stack.rawBucket.node.defaultChild as CfnBucket);
+  const rawObjects = (prefix: string) => `AwsSolutions-IAM5[Resource::<${rawBucketId}.Arn>/${prefix}*]`;
 
-  for (const fn of functions) {
-    acknowledge(
-      fn.function.role ?? fn,
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no resource-level permissions; every other statement names its resource.',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::<${rawBucketId}.Arn>/raw/*]`,
-        reason:
-          'Raw objects are addressed by job under raw/; the grant is s3:PutObject (collectors) or s3:GetObject (transform) on that prefix only, and the bucket policy denies deletes and overwrites.',
-      },
-    );
+  for (const fn of stack.pipelineFunctions) {
+    acknowledge(fn.function.role ?? fn, {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no resource-level permissions; every other statement names its resource.',
+    });
   }
-  for (const table of [stack.ledgerTable, stack.tasksTable]) {
-    const tableId = stack.getLogicalId(table.node.defaultChild as CfnGlobalTable);
-    for (const fn of functions) {
-      acknowledge(fn.function.role ?? fn, {
-        id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
-        reason:
-          "TableV2.grant adds the table's indexes; the actions granted are item writes or a query, and the only index access used is the freshness checker's byStatus query.",
+  // Raw object keys hold the job key and fetch ID, so a grant on raw objects names a prefix.
+  for (const [kind, collector] of stack.collectors) {
+    for (const source of stack.sources.filter((s) => s.kind === kind)) {
+      acknowledge(collector.function.role ?? collector, {
+        id: rawObjects(sourcePrefix(source.name)),
+        reason: `The ${kind} collector may add raw objects of ${source.name}, one of the sources it collects: s3:PutObject under that source's prefix only; the bucket policy denies deletes and overwrites.`,
       });
     }
   }
+  acknowledge(stack.transform.function.role ?? stack.transform, {
+    id: rawObjects(RAW_PREFIX),
+    reason:
+      'The transform reads the raw object a manifest names, of any source: s3:GetObject under raw/ only, no listing and no writes.',
+  });
 
   // SQS consumers: failures are handled per message by the queue's redrive policy and the
   // handlers' own dead-lettering, not by Lambda's asynchronous-invocation DLQ or an ESM destination.
@@ -81,7 +77,7 @@ export function acknowledgeNagFindings(stack: SluiceStack): void {
   acknowledge(checker.function, {
     id: 'Serverless-LambdaDLQ',
     reason:
-      "Invoked by its schedule with no retries; undelivered invocations go to the schedule target's DLQ, and a checker that fails shows as missing DataAge, which the data-age alarm treats as breaching.",
+      "Invoked by its EventBridge schedule every few minutes: an invocation EventBridge cannot deliver goes to the schedule target's DLQ, and a run that fails leaves DataAge missing, which the data-age alarm treats as breaching. A failed run needs no replay; the next one is minutes away.",
   });
 
   acknowledge(stack.operations.freshnessChecker.scheduleDeadLetterQueue, {
@@ -112,11 +108,6 @@ export function acknowledgeNagFindings(stack: SluiceStack): void {
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       reason:
         "aws-cdk-lib's own custom-resource handler that configures the raw bucket's notifications at deploy time; its role is created by the library.",
-    });
-    acknowledge(notifications, {
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        "aws-cdk-lib's bucket-notifications handler needs s3:PutBucketNotification on the bucket, which the library grants on *; it runs only during deployment.",
     });
   }
 }

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { BlockPublicAccess, Bucket, BucketEncryption, EventType, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
@@ -8,6 +9,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { TASKS_BY_STATUS_INDEX } from '../functions/adapters/handoff-tasks.js';
 import { MANIFEST_NAME, RAW_PREFIX } from '../functions/core/raw-layout.js';
 import { TRANSFORM_MAX_RECEIVE_COUNT } from '../functions/core/transform-budget.js';
 import type { CollectorKind, SourceDefinition } from '../sources/define.js';
@@ -48,11 +50,21 @@ export const FUNCTION_SETTINGS = {
  */
 export const BROWSER_JOB_TIMEOUT = Duration.seconds(FUNCTION_SETTINGS.browser.timeout.toSeconds() - 20);
 
+/**
+ * Item actions on a table itself. TableV2.grant adds `<table>/index/*` as well, where no item is
+ * ever written; a function that queries an index is granted that index by name.
+ */
+function grantItems(table: TableV2, grantee: IGrantable, ...actions: string[]): Grant {
+  return Grant.addToPrincipal({ grantee, actions, resourceArns: [table.tableArn] });
+}
+
 function pascalCase(name: string): string {
   return name.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());
 }
 
 export class SluiceStack extends Stack {
+  /** The sources this stack collects, as the registry (and the fixture flag) gave them. */
+  readonly sources: readonly SourceDefinition[];
   readonly rawBucket: RawBucket;
   readonly recordsTable: TableV2;
   readonly ledgerTable: TableV2;
@@ -88,6 +100,7 @@ export class SluiceStack extends Stack {
   constructor(scope: Construct, id: string, props: SluiceStackProps) {
     super(scope, id, props);
     const { sources, runbookBaseUrl } = props;
+    this.sources = sources;
 
     // ---- Storage -------------------------------------------------------------------------------
     const accessLogs = new Bucket(this, 'AccessLogsBucket', {
@@ -136,7 +149,7 @@ export class SluiceStack extends Stack {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
       globalSecondaryIndexes: [
         {
-          indexName: 'byStatus',
+          indexName: TASKS_BY_STATUS_INDEX,
           partitionKey: { name: 'status', type: AttributeType.STRING },
           sortKey: { name: 'createdAt', type: AttributeType.STRING },
         },
@@ -197,9 +210,9 @@ export class SluiceStack extends Stack {
       },
     });
     this.rawBucket.grantReadRaw(this.transform.function);
-    this.recordsTable.grant(this.transform.function, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
-    this.ledgerTable.grant(this.transform.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
-    this.transformQueue.deadLetterQueue.grantSendMessages(this.transform.function);
+    grantItems(this.recordsTable, this.transform.function, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
+    grantItems(this.ledgerTable, this.transform.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    this.transformQueue.grantDeadLetter(this.transform.function);
     this.grantHandoff(this.transform);
     this.transform.function.addEventSource(
       new SqsEventSource(this.transformQueue.queue, {
@@ -309,7 +322,7 @@ export class SluiceStack extends Stack {
 
   /** Lets a function open hand-off tasks and announce them. */
   private grantHandoff(target: PipelineFunction): void {
-    this.tasksTable.grant(target.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    grantItems(this.tasksTable, target.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     this.handoffTopic.grantPublish(target.function);
   }
 
@@ -366,13 +379,27 @@ export class SluiceStack extends Stack {
             ],
           });
 
-    this.rawBucket.grantAppendRaw(collector.function);
-    this.ledgerTable.grant(collector.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
-    for (const source of consumed) this.sourceCredentials.get(source.name)?.grantRead(collector.function);
+    this.rawBucket.grantAppendRaw(
+      collector.function,
+      consumed.map((s) => s.name),
+    );
+    grantItems(this.ledgerTable, collector.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    for (const source of consumed) {
+      const secret = this.sourceCredentials.get(source.name);
+      // The value only: Secret.grantRead would add DescribeSecret, which the collector never calls.
+      if (secret !== undefined) {
+        Grant.addToPrincipal({
+          grantee: collector.function,
+          actions: ['secretsmanager:GetSecretValue'],
+          resourceArns: [secret.secretArn],
+        });
+      }
+    }
     this.grantHandoff(collector);
     for (const source of consumed) {
-      const { queue, deadLetterQueue } = queueOf(source);
-      deadLetterQueue.grantSendMessages(collector.function);
+      const workQueue = queueOf(source);
+      const { queue } = workQueue;
+      workQueue.grantDeadLetter(collector.function);
       collector.function.addEventSource(
         new SqsEventSource(queue, {
           batchSize: source.batchSize,

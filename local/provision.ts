@@ -146,6 +146,7 @@ const Flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v 
 const QueueProperties = z.object({
   VisibilityTimeout: z.coerce.number().optional(),
   MessageRetentionPeriod: z.coerce.number().optional(),
+  MaximumMessageSize: z.coerce.number().optional(),
   DelaySeconds: z.coerce.number().optional(),
   ReceiveMessageWaitTimeSeconds: z.coerce.number().optional(),
   SqsManagedSseEnabled: Flag.optional(),
@@ -335,6 +336,7 @@ export async function provisionFromTemplate(
         const attributes: { [key: string]: string } = { VisibilityTimeout: String(visibilityTimeout) };
         if (p.MessageRetentionPeriod !== undefined)
           attributes.MessageRetentionPeriod = String(p.MessageRetentionPeriod);
+        if (p.MaximumMessageSize !== undefined) attributes.MaximumMessageSize = String(p.MaximumMessageSize);
         if (p.DelaySeconds !== undefined) attributes.DelaySeconds = String(p.DelaySeconds);
         if (p.ReceiveMessageWaitTimeSeconds !== undefined) {
           attributes.ReceiveMessageWaitTimeSeconds = String(p.ReceiveMessageWaitTimeSeconds);

@@ -52,6 +52,7 @@ import {
   resolveOrigin,
 } from '../core/egress.js';
 import { HandoffRequiredError, PermanentError } from '../core/errors.js';
+import { redactSecrets } from '../core/secret-redaction.js';
 import { logger } from '../observability.js';
 import { EgressGuard, type Resolver, systemResolver } from './egress-guard.js';
 import { EGRESS_REFUSAL_HEADER, EgressProxy } from './egress-proxy.js';
@@ -214,10 +215,9 @@ const POLICY_NET_ERRORS = new Set([
 /** Replaces every occurrence of a secret in an error's text (message, stack, causes). */
 function scrub(error: unknown, secrets: readonly string[]): unknown {
   if (secrets.length === 0) return error;
-  const clean = (text: string) => secrets.reduce((t, s) => t.split(s).join('[redacted]'), text);
   for (let current = error, depth = 0; current instanceof Error && depth < 8; depth += 1) {
-    current.message = clean(current.message);
-    if (current.stack !== undefined) current.stack = clean(current.stack);
+    current.message = redactSecrets(current.message, secrets);
+    if (current.stack !== undefined) current.stack = redactSecrets(current.stack, secrets);
     current = current.cause;
   }
   return error;
@@ -749,7 +749,7 @@ class BrowserJob {
       body: this.consoleReport({
         failedStep: this.step,
         url: page !== undefined && !page.isClosed() ? page.url() : undefined,
-        error: secrets.reduce((text, secret) => text.split(secret).join('[redacted]'), message),
+        error: redactSecrets(message, secrets),
         branches: this.branches,
       }),
     });

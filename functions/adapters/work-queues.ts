@@ -51,9 +51,28 @@ export const DeadLetterAttribute = {
   Attempts: 'sluice-attempts',
 } as const;
 
+/** Terminal colour codes (Playwright's call logs carry them): noise in an attribute. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character is what it matches
+const ANSI_ESCAPE = /\u001b\[[0-9;]*[A-Za-z]/g;
+/**
+ * What SQS refuses in a String attribute value, as in a body: anything outside XML 1.0's
+ * characters — control characters, half a surrogate pair. One of them fails the whole SendMessage.
+ */
+const REFUSED_BY_SQS = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+/** Characters kept of an attribute value: readable, and well inside the message size limit. */
+const MAX_ATTRIBUTE_CHARACTERS = 1000;
+
+/** An attribute value SQS accepts whatever the text: non-empty, no refused character, not cut mid-pair. */
+export function attributeText(value: string): string {
+  const acceptable = value.replace(ANSI_ESCAPE, '').replace(REFUSED_BY_SQS, '\uFFFD');
+  const shortened = Array.from(acceptable.slice(0, 2 * MAX_ATTRIBUTE_CHARACTERS))
+    .slice(0, MAX_ATTRIBUTE_CHARACTERS)
+    .join('');
+  return shortened === '' ? '-' : shortened;
+}
+
 function text(value: string): MessageAttributeValue {
-  // SQS attribute values must be non-empty; 1,000 characters keeps the attributes readable.
-  return { DataType: 'String', StringValue: value === '' ? '-' : value.slice(0, 1000) };
+  return { DataType: 'String', StringValue: attributeText(value) };
 }
 
 export class SqsWorkQueues implements WorkQueues {

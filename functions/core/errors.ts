@@ -9,10 +9,20 @@ export interface PipelineErrorOptions {
   readonly reason: string;
 }
 
+/**
+ * Half of a UTF-16 surrogate pair on its own. Messages quote untrusted text, and some quote it cut
+ * by UTF-16 unit (V8's JSON errors do: `Unexpected token '\ud83d', "😀😀…"`): no AWS API takes
+ * such a string (SQS refuses it, the SDK cannot URL-encode it), so it becomes U+FFFD here.
+ */
+const LONE_SURROGATE = /\p{Cs}/gu;
+
 abstract class PipelineError extends Error {
   readonly reason: string;
   constructor(message: string, options: PipelineErrorOptions) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      message.replace(LONE_SURROGATE, '\uFFFD'),
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.reason = options.reason;
   }
 }

@@ -7,9 +7,14 @@ import { randomBytes } from 'node:crypto';
 export const RAW_PREFIX = 'raw/';
 export const MANIFEST_NAME = 'manifest.json';
 
+/** Where every raw object of one source lives: `raw/source=<source>/`. */
+export function sourcePrefix(source: string): string {
+  return `${RAW_PREFIX}source=${source}/`;
+}
+
 export function fetchPrefix(source: string, observedAt: Date, jobKey: string, fetchId: string): string {
   const day = observedAt.toISOString().slice(0, 10);
-  return `${RAW_PREFIX}source=${source}/dt=${day}/${jobKey}/${fetchId}/`;
+  return `${sourcePrefix(source)}dt=${day}/${jobKey}/${fetchId}/`;
 }
 
 /**

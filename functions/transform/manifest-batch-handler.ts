@@ -258,6 +258,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         messageId: record.messageId,
         reason: classified.reason,
         error: classified.message,
+        outcome: 'dead-lettered',
       });
       return;
     }
@@ -266,6 +267,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
       logger.info('notification ignored', {
         messageId: record.messageId,
         branch: objects.length === 0 ? 'no-created-objects' : 'other-bucket',
+        outcome: 'ignored',
       });
       return;
     }

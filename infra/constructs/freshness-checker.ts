@@ -2,8 +2,10 @@ import { Duration } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Grant } from 'aws-cdk-lib/aws-iam';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { TASKS_BY_STATUS_INDEX } from '../../functions/adapters/handoff-tasks.js';
 import { FRESHNESS_CHECK_MINUTES } from '../alarm-catalogue.js';
 import { PipelineFunction } from './pipeline-function.js';
 
@@ -36,9 +38,18 @@ export class FreshnessChecker extends Construct {
         TASKS_TABLE_NAME: props.tasksTable.tableName,
       },
     });
-    props.ledgerTable.grant(this.function.function, 'dynamodb:BatchGetItem');
-    // TableV2.grant includes the table's indexes, where the byStatus query runs.
-    props.tasksTable.grant(this.function.function, 'dynamodb:Query');
+    // Freshness marks are items of the ledger table; open tasks come from the tasks table's
+    // byStatus index. Grants name exactly those (TableV2.grant would add every index of both).
+    Grant.addToPrincipal({
+      grantee: this.function.function,
+      actions: ['dynamodb:BatchGetItem'],
+      resourceArns: [props.ledgerTable.tableArn],
+    });
+    Grant.addToPrincipal({
+      grantee: this.function.function,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${props.tasksTable.tableArn}/index/${TASKS_BY_STATUS_INDEX}`],
+    });
     this.scheduleDeadLetterQueue = new Queue(this, 'ScheduleDeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

@@ -10,7 +10,7 @@ import {
   StorageClass,
 } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { RAW_PREFIX } from '../../functions/core/raw-layout.js';
+import { RAW_PREFIX, sourcePrefix } from '../../functions/core/raw-layout.js';
 
 export interface RawBucketProps {
   readonly serverAccessLogsBucket: IBucket;
@@ -142,15 +142,17 @@ export class RawBucket extends Bucket {
   }
 
   /**
-   * Lets a collector add raw objects, and nothing else: `s3:PutObject` under `raw/` (the bucket
-   * policy makes every such write conditional on If-None-Match). Narrower than grantPut, which
-   * also gives Object Lock retention, legal hold and multipart-abort rights.
+   * Lets a collector add raw objects for the sources it collects, and nothing else: `s3:PutObject`
+   * under each source's `raw/source=<name>/` (the bucket policy makes every such write conditional
+   * on If-None-Match). Narrower than grantPut, which also gives Object Lock retention, legal hold
+   * and multipart-abort rights, and on every key.
    */
-  grantAppendRaw(grantee: IGrantable): Grant {
+  grantAppendRaw(grantee: IGrantable, sources: readonly string[]): Grant {
+    if (sources.length === 0) throw new Error('grantAppendRaw needs at least one source');
     return Grant.addToPrincipalOrResource({
       grantee,
       actions: ['s3:PutObject'],
-      resourceArns: [this.arnForObjects(`${RAW_PREFIX}*`)],
+      resourceArns: sources.map((source) => this.arnForObjects(`${sourcePrefix(source)}*`)),
       resource: this,
     });
   }

@@ -1,9 +1,11 @@
 import { Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES, WORK_QUEUE_MAX_MESSAGE_BYTES } from '../queue-limits.js';
 import { runbookDescription } from '../runbook-links.js';
 
 export interface WorkQueueProps {
@@ -50,6 +52,8 @@ export class WorkQueue extends Construct {
       enforceSSL: true,
       // The longest SQS allows: a dead letter must outlive a long weekend and an investigation.
       retentionPeriod: Duration.days(14),
+      // Room for any message of the work queue plus the reason the handler attaches.
+      maxMessageSizeBytes: DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.queue = new Queue(this, 'Queue', {
@@ -57,6 +61,7 @@ export class WorkQueue extends Construct {
       enforceSSL: true,
       visibilityTimeout: this.visibilityTimeout,
       retentionPeriod: Duration.days(4),
+      maxMessageSizeBytes: WORK_QUEUE_MAX_MESSAGE_BYTES,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -85,5 +90,18 @@ export class WorkQueue extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     this.deadLetterAlarm.addAlarmAction(new SnsAction(props.alarmTopic));
+  }
+
+  /**
+   * Lets the queue's consumer dead-let a message itself, with its reason: `sqs:SendMessage` to the
+   * DLQ and nothing else. grantSendMessages would add GetQueueAttributes and GetQueueUrl, which a
+   * handler that is given the DLQ's URL never calls.
+   */
+  grantDeadLetter(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['sqs:SendMessage'],
+      resourceArns: [this.deadLetterQueue.queueArn],
+    });
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Reads what a role may do from the template: every statement of every policy attached to it,
- * and a wildcard-aware check of whether an Allow statement reaches an action on a resource.
+ * and a wildcard-aware comparison of IAM action patterns.
  */
 import { z } from 'zod';
 import {
@@ -96,51 +96,4 @@ export function patternsOverlap(first: string, second: string): boolean {
     return result;
   };
   return overlap(0, 0);
-}
-
-export interface ResourceOfInterest {
-  /** Logical ID of the bucket/table; a Ref or GetAtt to it anywhere in a Resource entry counts. */
-  readonly logicalId: string;
-  /** A literal ARN pattern that could name it, e.g. `arn:*:s3:::*`; `*` always overlaps it. */
-  readonly arnPattern: string;
-}
-
-function statementReaches(statement: PolicyStatement, target: ResourceOfInterest): boolean {
-  if (statement.NotResource !== undefined) return true;
-  const entries: unknown[] = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
-  return entries.some((entry) =>
-    typeof entry === 'string'
-      ? patternsOverlap(entry, target.arnPattern)
-      : JSON.stringify(entry).includes(`"${target.logicalId}"`),
-  );
-}
-
-/**
- * Whether an Allow statement grants any action matching `actionPattern` on the resource. An Allow
- * with NotAction or NotResource grants nearly everything, so it counts.
- */
-export function allowsActionOn(
-  statement: PolicyStatement,
-  actionPattern: string,
-  target: ResourceOfInterest,
-): boolean {
-  if (statement.Effect !== 'Allow') return false;
-  const actionMatches =
-    statement.NotAction !== undefined ||
-    (statement.Action ?? []).some((action) => patternsOverlap(action, actionPattern));
-  return actionMatches && statementReaches(statement, target);
-}
-
-/** Human-readable findings: each attached statement that allows the action on the resource. */
-export function grantsOf(
-  statements: readonly AttachedStatement[],
-  actionPattern: string,
-  target: ResourceOfInterest,
-): string[] {
-  return statements
-    .filter(({ statement }) => allowsActionOn(statement, actionPattern, target))
-    .map(
-      ({ origin, statement }) =>
-        `${origin} allows ${JSON.stringify(statement.Action ?? { NotAction: statement.NotAction })} on ${JSON.stringify(statement.Resource ?? { NotResource: statement.NotResource })}`,
-    );
 }

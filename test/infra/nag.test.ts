@@ -14,7 +14,13 @@ import { sluiceApp } from './sluice-template.js';
 
 const ValidationReport = z.object({
   pluginReports: z.array(
-    z.object({ pluginName: z.string(), violations: z.array(z.object({ ruleName: z.string() })) }),
+    z.object({
+      pluginName: z.string(),
+      violations: z.array(z.object({ ruleName: z.string() })),
+      suppressedViolations: z
+        .array(z.object({ acknowledgedId: z.string(), acknowledgedAt: z.string() }))
+        .default([]),
+    }),
   ),
 });
 
@@ -40,15 +46,41 @@ function synthesize(change?: (built: ReturnType<typeof sluiceApp>) => void) {
     error = caught;
   }
   let violations: string[] = [];
+  let suppressed: string[] = [];
   try {
     const report = ValidationReport.parse(
       JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')),
     );
     violations = report.pluginReports.flatMap((plugin) => plugin.violations.map((v) => v.ruleName));
+    suppressed = report.pluginReports.flatMap((plugin) =>
+      plugin.suppressedViolations.map((v) => `${v.acknowledgedAt} ${v.acknowledgedId}`),
+    );
   } catch {
     // no report: no plugin found anything
   }
-  return { built, error, violations };
+  return { built, error, violations, suppressed };
+}
+
+/** Every acknowledgement in the app, as `<construct path> <pack>::<rule>`, with its reason. */
+function acknowledgementsOf(built: ReturnType<typeof sluiceApp>) {
+  return built.app.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) =>
+        Object.entries(AcknowledgedRules.parse(entry.data)).map(([id, reason]) => ({
+          at: `${construct.node.path} ${id}`,
+          id,
+          reason,
+        })),
+      ),
+  );
+}
+
+let real: ReturnType<typeof synthesize> | undefined;
+/** The real app, synthesized once for the tests that only read it. */
+function realApp(): ReturnType<typeof synthesize> {
+  real ??= synthesize();
+  return real;
 }
 
 describe('cdk-nag', () => {
@@ -63,21 +95,25 @@ describe('cdk-nag', () => {
   });
 
   it('leaves no finding of the real app unacknowledged', () => {
-    const { error, violations } = synthesize();
+    const { error, violations } = realApp();
 
     expect(violations).toEqual([]);
     expect(error).toBeUndefined();
   });
 
+  it('acknowledges only findings that exist: an acknowledgement nothing needs is a stale excuse', () => {
+    const { built, suppressed } = realApp();
+
+    const unused = acknowledgementsOf(built)
+      .map((a) => a.at)
+      .filter((at) => !suppressed.includes(at));
+
+    expect(suppressed.length).toBeGreaterThan(0);
+    expect(unused).toEqual([]);
+  });
+
   it('acknowledges findings one rule at a time, each with a specific reason', () => {
-    const { built } = synthesize();
-    const acknowledgements = built.app.node
-      .findAll()
-      .flatMap((construct) => construct.node.metadata)
-      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-      .flatMap((entry) =>
-        Object.entries(AcknowledgedRules.parse(entry.data)).map(([id, reason]) => ({ id, reason })),
-      );
+    const acknowledgements = acknowledgementsOf(realApp().built);
 
     expect(acknowledgements.length).toBeGreaterThan(0);
     for (const { id, reason } of acknowledgements) {

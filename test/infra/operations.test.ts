@@ -331,25 +331,6 @@ describe('the freshness checker', () => {
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionId, 'Arn'] } })],
     });
   });
-
-  it('may read freshness marks and query open tasks, and nothing more', () => {
-    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resource[];
-    const own = policies.filter((p) => JSON.stringify(p.Properties.Roles).includes('FreshnessChecker'));
-    const actions = own.flatMap((p) =>
-      (p.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement.flatMap(
-        (s) => s.Action,
-      ),
-    );
-
-    expect(actions.sort()).toEqual([
-      'dynamodb:BatchGetItem',
-      'dynamodb:Query',
-      'logs:CreateLogStream',
-      'logs:PutLogEvents',
-      'xray:PutTelemetryRecords',
-      'xray:PutTraceSegments',
-    ]);
-  });
 });
 
 describe('the dashboard', () => {

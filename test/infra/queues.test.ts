@@ -1,4 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
+  WORK_QUEUE_MAX_MESSAGE_BYTES,
+} from '../../infra/queue-limits.js';
 import { sources } from '../../sources/registry.js';
 import {
   logicalIdOf,
@@ -93,6 +97,30 @@ describe('the transform queue', () => {
       MessageRetentionPeriod: FOURTEEN_DAYS_SECONDS,
       SqsManagedSseEnabled: true,
     });
+  });
+});
+
+describe('every queue pair', () => {
+  it('gives its dead-letter queue room for any message of its work queue plus the reason attributes', () => {
+    const pairs = [...sluice.stack.sourceQueues.values(), sluice.stack.transformQueue];
+
+    const sizes = pairs.map((pair) => ({
+      work: resourceById(sluice.resources, logicalIdOf(pair.queue)).Properties.MaximumMessageSize,
+      deadLetter: resourceById(sluice.resources, logicalIdOf(pair.deadLetterQueue)).Properties
+        .MaximumMessageSize,
+    }));
+
+    expect(pairs.length).toBe(sources.length + 1);
+    expect(new Set(sizes.map((s) => JSON.stringify(s)))).toEqual(
+      new Set([
+        JSON.stringify({
+          work: WORK_QUEUE_MAX_MESSAGE_BYTES,
+          deadLetter: DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
+        }),
+      ]),
+    );
+    // Eight attributes of at most 1,000 characters (4 bytes each in UTF-8) and their names.
+    expect(DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES - WORK_QUEUE_MAX_MESSAGE_BYTES).toBeGreaterThan(8 * 4_100);
   });
 });
 

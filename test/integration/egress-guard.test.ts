@@ -6,12 +6,16 @@
  *
  * The names used here (`site.test`, `canary.test`, ...) do not exist in any real DNS: a page that
  * loads proves the connection went to the address the guard admitted, never to a second lookup.
+ * Resolvers that change their answer between lookups stand in for DNS rebinding: each connection
+ * is checked against the answer it will use, and a later, different answer is checked again.
  */
+
+import { createSocket } from 'node:dgram';
 import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTcpServer, connect as netConnect, type Socket } from 'node:net';
 import type { Browser } from 'playwright-core';
-import { fetch as undiciFetch } from 'undici';
+import { fetch as undiciFetch, request as undiciRequest } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { launchChromium } from '../../functions/adapters/browser-collector.js';
@@ -61,8 +65,15 @@ const hostileResolver: Resolver = async (hostname) => {
       return answer('10.0.0.8');
     case 'mapped.test':
       return answer('::ffff:127.0.0.1');
+    case 'ula.test':
+      // The EC2 instance metadata service over IPv6 (Nitro): a unique-local address.
+      return answer('fd00:ec2::254');
     case 'mixed.test':
       return [...answer('93.184.216.34'), ...answer('127.0.0.1')];
+    case 'mixed-private.test':
+      return [...answer('93.184.216.34'), ...answer('10.0.0.8')];
+    case 'mixed-ula.test':
+      return [...answer('2606:4700::1111'), ...answer('fd12:3456::1')];
     default:
       throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
   }
@@ -78,6 +89,9 @@ function policy(): EgressPolicy {
       'private.test',
       `mapped.test:${canaryPort}`,
       `mixed.test:${canaryPort}`,
+      'ula.test',
+      'mixed-private.test',
+      'mixed-ula.test',
     ]),
     // The one loopback allowance, like the local profile's demo site.
     loopbackHosts: new Set([`site.test:${sitePort}`]),
@@ -218,6 +232,9 @@ describe('Chromium behind the egress proxy', () => {
   it.each([
     ['metadata.test', '169.254.169.254, a linkLocal (cloud metadata) address'],
     ['private.test', '10.0.0.8, a private address'],
+    ['ula.test', 'fd00:ec2::254, a uniqueLocal address'],
+    ['mixed-private.test', '10.0.0.8, a private address'],
+    ['mixed-ula.test', 'fd12:3456::1, a uniqueLocal address'],
   ])('refuses a frame on %s', async (host, why) => {
     const { proxy, context, page } = await visit(
       `/frame-${host}`,
@@ -257,6 +274,87 @@ describe('Chromium behind the egress proxy', () => {
     expect(canaryConnections - before).toBe(0);
     await context.close();
     await proxy.close();
+  });
+
+  it("refuses a job's first request: a navigation to an allowlisted name that resolves to the metadata service", async () => {
+    const { proxy, context, page } = await visit('/unused', '');
+
+    const refused = await page.goto('http://metadata.test/latest/meta-data/iam/security-credentials/');
+
+    expect(refused?.status()).toBe(403);
+    expect(await refused?.headerValue(EGRESS_REFUSAL_HEADER)).toBe('refused');
+    expect(proxy.refusals.map((r) => r.target)).toEqual([
+      'http://metadata.test/latest/meta-data/iam/security-credentials/',
+    ]);
+    expect(proxy.refusals[0]?.reason).toContain('169.254.169.254, a linkLocal (cloud metadata) address');
+    await context.close();
+    await proxy.close();
+  });
+
+  it('checks every request again: a name that rebinds to a private address after the first fetch is refused', async () => {
+    pages.set('/rebinding-page', '<p>page</p>');
+    pages.set('/data', 'first');
+    let lookups = 0;
+    // Answers loopback (allowed for this name, like the demo site) once, then a private address.
+    const rebinding: Resolver = async (hostname) =>
+      hostname === 'site.test'
+        ? answer(lookups++ === 0 ? '127.0.0.1' : '10.0.0.9')
+        : hostileResolver(hostname);
+    const proxy = await EgressProxy.start(new EgressGuard(policy(), rebinding));
+    const context = await browser.newContext({ proxy: { server: proxy.url }, serviceWorkers: 'block' });
+    const page = await context.newPage();
+
+    const first = await page.goto(`http://site.test:${sitePort}/rebinding-page`);
+    const second = await page.evaluate(() =>
+      fetch('/data').then(
+        (r) => r.status,
+        () => 'refused',
+      ),
+    );
+
+    expect(first?.status()).toBe(200);
+    expect(second).toBe(403);
+    expect(lookups).toBeGreaterThanOrEqual(2);
+    const refusal = proxy.refusals.find((r) => r.target === `http://site.test:${sitePort}/data`);
+    expect(refusal?.reason).toContain('10.0.0.9, a private address');
+    await context.close();
+    await proxy.close();
+  });
+
+  it('sends no UDP past the proxy: WebRTC cannot reach an address the guard never saw', async () => {
+    const udp = createSocket('udp4');
+    let datagrams = 0;
+    udp.on('message', () => {
+      datagrams += 1;
+    });
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+    const udpPort = udp.address().port;
+    const { proxy, context, page } = await visit(
+      '/webrtc',
+      `<script>
+        const peer = new RTCPeerConnection({ iceServers: [{ urls: 'stun:127.0.0.1:${udpPort}' }] });
+        peer.createDataChannel('x');
+        const candidates = [];
+        peer.onicecandidate = (e) => { if (e.candidate) candidates.push(e.candidate.candidate); };
+        peer.onicegatheringstatechange = () => {
+          if (peer.iceGatheringState === 'complete') document.body.dataset.candidates = JSON.stringify(candidates);
+        };
+        peer.createOffer().then((offer) => peer.setLocalDescription(offer));
+      </script>`,
+    );
+
+    await page.goto(`http://site.test:${sitePort}/webrtc`);
+    await page.waitForSelector('body[data-candidates]', { state: 'attached' });
+    const candidates = z
+      .array(z.string())
+      .parse(JSON.parse((await page.getAttribute('body', 'data-candidates')) ?? '[]'));
+
+    // ICE gathering is over: a STUN request would have been sent by now.
+    expect(datagrams).toBe(0);
+    expect(candidates.filter((c) => / udp /i.test(c) && !/\.local /.test(c))).toEqual([]);
+    await context.close();
+    await proxy.close();
+    await new Promise<void>((resolve) => udp.close(() => resolve()));
   });
 
   it('sends nothing outside a job context anywhere: the browser-wide proxy refuses everything', async () => {
@@ -325,6 +423,59 @@ describe('the proxy connects to the address it checked', () => {
     expect(first).toMatchObject({ status: 200, body: '<p>served</p>' });
     expect(second.status).toBe(403);
     expect(second.body).toContain('127.0.0.1, a loopback address');
+    expect(connectedTo).toEqual(['93.184.216.34']);
+    expect(lookups).toBe(2);
+  });
+});
+
+/** Opens a CONNECT tunnel through a proxy; answers the proxy's status line and the socket. */
+function connectVia(proxy: EgressProxy, target: string): Promise<{ status: string; socket: Socket }> {
+  const proxyUrl = new URL(proxy.url);
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host: proxyUrl.hostname, port: Number(proxyUrl.port) }, () => {
+      socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+    });
+    socket.once('data', (chunk: Buffer) =>
+      resolve({ status: chunk.toString('latin1').split('\r\n')[0] ?? '', socket }),
+    );
+    socket.once('error', reject);
+  });
+}
+
+describe('the proxy tunnels (https, websockets) to the address it checked', () => {
+  it('opens a CONNECT tunnel to the first answer and refuses the next tunnel once the name rebinds', async () => {
+    pages.set('/tunnelled', '<p>through the tunnel</p>');
+    const answers = ['93.184.216.34', '169.254.169.254'];
+    let lookups = 0;
+    const rebinding: Resolver = async () => answer(answers[Math.min(lookups++, answers.length - 1)] ?? '');
+    const connectedTo: string[] = [];
+    const proxy = await EgressProxy.start(
+      new EgressGuard(
+        { allowedHosts: new Set([`rebind.test:${sitePort}`]), loopbackHosts: new Set() },
+        rebinding,
+      ),
+      (address, port) => {
+        connectedTo.push(address);
+        // Stands in for the public host: the assertion is where the proxy asked to connect.
+        return netConnect({ host: '127.0.0.1', port });
+      },
+    );
+
+    const first = await connectVia(proxy, `rebind.test:${sitePort}`);
+    first.socket.write(`GET /tunnelled HTTP/1.1\r\nHost: rebind.test\r\nConnection: close\r\n\r\n`);
+    const through = await new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      first.socket.on('data', (c: Buffer) => chunks.push(c));
+      first.socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    });
+    const second = await connectVia(proxy, `rebind.test:${sitePort}`);
+    second.socket.destroy();
+    await proxy.close();
+
+    expect(first.status).toBe('HTTP/1.1 200 Connection Established');
+    expect(through).toContain('<p>through the tunnel</p>');
+    expect(second.status).toBe('HTTP/1.1 403 Forbidden');
+    expect(proxy.refusals.at(-1)?.reason).toContain('169.254.169.254, a linkLocal (cloud metadata) address');
     expect(connectedTo).toEqual(['93.184.216.34']);
     expect(lookups).toBe(2);
   });
@@ -411,5 +562,91 @@ describe('the HTTP collector behind its guarded dispatcher', () => {
 
     expect(await served.text()).toBe('<p>plain</p>');
     expect(classifyFailure(refused).message).toContain('10.0.0.9, a private address');
+  });
+
+  it.each([
+    ['metadata.test', '169.254.169.254, a linkLocal (cloud metadata) address'],
+    ['private.test', '10.0.0.8, a private address'],
+    ['ula.test', 'fd00:ec2::254, a uniqueLocal address'],
+    ['mapped.test', '::ffff:127.0.0.1, a ipv4Mapped address'],
+    ['mixed.test', '127.0.0.1, a loopback address'],
+    ['mixed-private.test', '10.0.0.8, a private address'],
+    ['mixed-ula.test', 'fd12:3456::1, a uniqueLocal address'],
+  ])('refuses %s, whose answers are not all public, and never connects', async (name, why) => {
+    const host = name.startsWith('mapped') || name === 'mixed.test' ? `${name}:${canaryPort}` : name;
+    const before = canaryConnections;
+    const collector = new HttpCollector({
+      timeoutMs: 5_000,
+      maxBodyBytes: 1024 * 1024,
+      maxRedirects: 3,
+      userAgent: 'sluice-test',
+      originOverrides: {},
+      resolver: hostileResolver,
+    });
+
+    const failure = await collector
+      .collect(source(host), {
+        input: { path: '/latest/meta-data/' },
+        traceId: 'trace-egress-2',
+        jobKey: 'k-2',
+      })
+      .catch((e: unknown) => e);
+
+    expect(classifyFailure(failure)).toMatchObject({ name: 'PermanentError', reason: 'egress-blocked' });
+    expect(classifyFailure(failure).message).toContain(why);
+    expect(canaryConnections - before).toBe(0);
+  });
+
+  it('checks each new connection of one dispatcher against the answer it uses: a name that rebinds is refused', async () => {
+    pages.set('/plain', '<p>plain</p>');
+    let lookups = 0;
+    // Loopback (allowed for this name, like the demo site) for the first lookup, then private.
+    const rebinding: Resolver = async () => answer(lookups++ === 0 ? '127.0.0.1' : '10.0.0.9');
+    const dispatcher = guardedDispatcher(
+      new EgressGuard(
+        {
+          allowedHosts: new Set([`site.test:${sitePort}`]),
+          loopbackHosts: new Set([`site.test:${sitePort}`]),
+        },
+        rebinding,
+      ),
+      { connectTimeoutMs: 5_000, headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000 },
+    );
+
+    // `reset` closes the connection after the response, so the next request needs a new one.
+    const first = await undiciRequest(`http://site.test:${sitePort}/plain`, { dispatcher, reset: true });
+    const firstBody = await first.body.text();
+    const second = await undiciRequest(`http://site.test:${sitePort}/plain`, { dispatcher }).catch(
+      (e: unknown) => e,
+    );
+    await dispatcher.destroy();
+
+    expect(firstBody).toBe('<p>plain</p>');
+    expect(classifyFailure(second)).toMatchObject({ reason: 'egress-blocked' });
+    expect(classifyFailure(second).message).toContain('10.0.0.9, a private address');
+    expect(lookups).toBe(2);
+  });
+
+  it('follows a redirect only to an address it checked: an allowlisted name on loopback is refused', async () => {
+    const before = canaryConnections;
+    const dispatcher = guardedDispatcher(
+      new EgressGuard(
+        {
+          allowedHosts: new Set([`site.test:${sitePort}`, `canary.test:${canaryPort}`]),
+          loopbackHosts: new Set([`site.test:${sitePort}`]),
+        },
+        hostileResolver,
+      ),
+      { connectTimeoutMs: 5_000, headersTimeoutMs: 5_000, bodyTimeoutMs: 5_000 },
+    );
+
+    const followed = await undiciFetch(`http://site.test:${sitePort}/to-canary`, { dispatcher }).catch(
+      (e: unknown) => e,
+    );
+    await dispatcher.destroy();
+
+    expect(classifyFailure(followed)).toMatchObject({ name: 'PermanentError', reason: 'egress-blocked' });
+    expect(classifyFailure(followed).message).toContain(`canary.test:${canaryPort} resolves to 127.0.0.1`);
+    expect(canaryConnections - before).toBe(0);
   });
 });

@@ -117,7 +117,8 @@ export class RecordingDesk implements HandoffDesk {
 
 export interface CollectionFixture {
   readonly source: string;
-  readonly body: string;
+  /** Text is stored as UTF-8; bytes as they are. */
+  readonly body: string | Buffer;
   readonly contentType: string;
   readonly observedAt: Date;
   readonly fetchId: string;
@@ -129,7 +130,7 @@ export interface CollectionFixture {
 export async function storeCollection(rawStore: RawStore, fixture: CollectionFixture): Promise<string> {
   const prefix = fetchPrefix(fixture.source, fixture.observedAt, fixture.jobKey, fixture.fetchId);
   const name = fixture.artifactName ?? 'response.bin';
-  const body = Buffer.from(fixture.body, 'utf8');
+  const body = typeof fixture.body === 'string' ? Buffer.from(fixture.body, 'utf8') : fixture.body;
   const stored = await rawStore.put(`${prefix}${name}`, body, {
     contentType: fixture.contentType,
     metadata: {},

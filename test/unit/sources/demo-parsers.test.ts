@@ -13,75 +13,10 @@ import {
 } from '../../../local/demo-site/data.js';
 import { demoCatalogParser } from '../../../sources/demo-catalog/parser.js';
 import { demoRatesParser } from '../../../sources/demo-rates/parser.js';
+import { catalogHtml, ratesShellHtml, renderedRatesHtml } from '../../support/demo-pages.js';
 
 const CATALOG_ORIGIN = 'https://catalog.demo.sluice.example';
 const RATES_ORIGIN = 'https://rates.demo.sluice.example';
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** The catalogue page as local/demo-site/server.ts serves it. */
-function catalogHtml(category: string, page: number): Buffer {
-  const items = catalogPage(category, page)
-    .map(
-      (p) => `      <li class="product" data-sku="${escapeHtml(p.sku)}">
-        <h2 class="product-name">${escapeHtml(p.name)}</h2>
-        <span class="price">${escapeHtml(p.displayPrice)}</span>
-        <span class="stock">${p.inStock ? 'In stock' : 'Out of stock'}</span>
-        <a class="details" href="/catalog/${category}/item/${escapeHtml(p.sku)}">Details</a>
-      </li>`,
-    )
-    .join('\n');
-  const next =
-    page < CATALOG_PAGES ? `<a rel="next" href="/catalog/${category}?page=${page + 1}">Next</a>` : '';
-  return Buffer.from(`<!doctype html>
-<html lang="en">
-  <head><meta charset="utf-8"><title>Demo catalogue: ${escapeHtml(category)} page ${page}</title></head>
-  <body>
-    <h1 class="category" data-category="${escapeHtml(category)}">${escapeHtml(category)}</h1>
-    <ul class="products">
-${items}
-    </ul>
-    <nav class="pagination">Page ${page} of ${CATALOG_PAGES} ${next}</nav>
-  </body>
-</html>
-`);
-}
-
-/** The rates page before its script runs: what a plain HTTP fetch would see. */
-function ratesShellHtml(board: string): string {
-  return `<!doctype html>
-<html lang="en">
-  <head><meta charset="utf-8"><title>Rates board: ${escapeHtml(board)}</title></head>
-  <body>
-    <h1>Rates: <span id="board">${escapeHtml(board)}</span></h1>
-    <p id="status">Loading…</p>
-    <table id="rates"><thead><tr><th>Pair</th><th>Rate</th></tr></thead><tbody></tbody></table>
-    <script>fetch('/api/rates/' + encodeURIComponent(${JSON.stringify(board)}));</script>
-  </body>
-</html>
-`;
-}
-
-/** The rates page's DOM after its script has rendered /api/rates/<board>, as the browser collector stores it. */
-function renderedRatesHtml(board: string): Buffer {
-  const rows = rateBoard(board)
-    .map(
-      (r) =>
-        `<tr class="rate-row" data-pair="${escapeHtml(r.pair)}"><td class="pair">${escapeHtml(r.pair)}</td><td class="rate">${r.displayRate}</td></tr>`,
-    )
-    .join('');
-  return Buffer.from(`<!DOCTYPE html><html lang="en"><head>
-    <meta charset="utf-8"><title>Rates board: ${escapeHtml(board)}</title>
-  </head>
-  <body data-ready="true">
-    <h1>Rates: <span id="board">${escapeHtml(board)}</span></h1>
-    <p id="status" data-as-of="${RATES_AS_OF}">As of ${RATES_AS_OF}</p>
-    <table id="rates"><thead><tr><th>Pair</th><th>Rate</th></tr></thead><tbody>${rows}</tbody></table>
-    <script>fetch('/api/rates/' + encodeURIComponent(${JSON.stringify(board)}));</script>
-  </body></html>`);
-}
 
 function catalogContext(category: string, page: number) {
   return {

@@ -1,0 +1,132 @@
+/**
+ * A portal password never leaves Secrets Manager but to be typed into the portal's sign-in form.
+ *
+ * The signed-in path through the local environment (password planted in the emulator's Secrets
+ * Manager, absent from every function log line, ledger item and raw object) is proven in
+ * collection-idempotency.test.ts. This file covers the path that used to leak: Playwright's error
+ * for a field it could not fill quotes the value it was typing, JSON-escaped, and its call log
+ * splits a multi-line value across lines; the exact-value redaction missed both. A password that
+ * could not be typed must not reach the error, its causes or the failure snapshot — in any of the
+ * forms below (as is, URL-, form-, JSON- or HTML-encoded, base64, or one line of it).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BrowserCollector,
+  BrowserSession,
+  launchChromium,
+} from '../../functions/adapters/browser-collector.js';
+import type { CredentialStore, SourceCredentials } from '../../functions/adapters/source-credentials.js';
+import { FailureWithEvidence } from '../../functions/core/classify-failure.js';
+import { demoPortal } from '../../sources/demo-portal/source.js';
+
+/** Every form a secret could take in text that carries it: as is, encoded, escaped, in base64. */
+function disguisesOf(secret: string): string[] {
+  // The secret inside a longer base64 value starts at one of three byte offsets in its 3-byte
+  // groups; the groups that hold only the secret's bytes encode the same whatever surrounds them.
+  const base64At = (offset: number) => {
+    const encoded = Buffer.from(`${'\u0000'.repeat(offset)}${secret}`, 'utf8').toString('base64');
+    return encoded.slice(offset === 0 ? 0 : 4, -4);
+  };
+  return [
+    secret,
+    encodeURIComponent(secret),
+    new URLSearchParams({ p: secret }).toString().slice(2),
+    JSON.stringify(secret).slice(1, -1),
+    secret.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'),
+    base64At(0),
+    base64At(1),
+    base64At(2),
+  ].filter((form, index, all) => form.length >= 8 && all.indexOf(form) === index);
+}
+
+/** The places in `texts` where any form of any secret (or any line of one) appears. */
+function leaksIn(
+  texts: readonly { readonly where: string; readonly text: string }[],
+  secrets: readonly string[],
+) {
+  const needles = secrets.flatMap((secret) => [
+    ...disguisesOf(secret),
+    ...secret.split(/\r?\n/).filter((line) => line !== secret && line.length >= 8),
+  ]);
+  return texts.flatMap(({ where, text }) =>
+    needles
+      .filter((needle) => text.includes(needle))
+      .map((needle) => `${where} holds ${JSON.stringify(needle)}`),
+  );
+}
+
+class FixedCredentials implements CredentialStore {
+  forgotten = 0;
+  constructor(private readonly value: SourceCredentials) {}
+  async get(): Promise<SourceCredentials> {
+    return this.value;
+  }
+  forget(): void {
+    this.forgotten += 1;
+  }
+}
+
+describe('a password the browser collector could not type', () => {
+  let portal: Server;
+  let origin: string;
+  let browsers: BrowserSession;
+
+  beforeAll(async () => {
+    // A portal whose sign-in form changed: the password field is no longer a text field.
+    portal = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html>
+        <main><form id="login" method="post" action="/portal/login">
+          <input name="username"><input name="password" type="checkbox">
+          <button type="submit">Sign in</button>
+        </form></main>`);
+    });
+    await new Promise<void>((resolve) => portal.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(portal.address() as AddressInfo).port}`;
+    browsers = new BrowserSession((proxyUrl) =>
+      launchChromium(process.env.SLUICE_CHROMIUM_EXECUTABLE, proxyUrl),
+    );
+  });
+
+  afterAll(async () => {
+    await browsers?.close();
+    await new Promise<void>((resolve) => portal?.close(() => resolve()));
+  });
+
+  it.each([
+    ['one line', 'Canary-Typed-7f3a91c2e5'],
+    ['a line break in it', 'Canary-Line-One-4b8d\nCanary-Line-Two-e17c'],
+    ['a trailing newline, as a pasted file leaves it', 'Canary-Pasted-5e2b90aa\n'],
+  ])('is in no error or snapshot when it has %s', async (_, password) => {
+    const collector = new BrowserCollector(browsers, {
+      navigationTimeoutMs: 10_000,
+      stepTimeoutMs: 3_000,
+      jobTimeoutMs: 30_000,
+      originOverrides: { [demoPortal.origin]: origin },
+      userAgent: 'sluice-test',
+      credentials: new FixedCredentials({ username: 'sluice', password }),
+    });
+
+    if (demoPortal.kind !== 'browser') throw new Error('demo-portal is a browser source');
+    const failure = await collector
+      .collect(demoPortal, {
+        input: { account: 'acme', period: '2026-03' },
+        traceId: 'trace-typed-1',
+        jobKey: 'k-typed',
+      })
+      .catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(FailureWithEvidence);
+    const texts: { where: string; text: string }[] = [];
+    for (let current: unknown = failure, depth = 0; current instanceof Error && depth < 8; depth += 1) {
+      texts.push({ where: `error ${depth}`, text: `${current.message}\n${current.stack ?? ''}` });
+      current = current.cause;
+    }
+    for (const artifact of (failure as FailureWithEvidence).evidence) {
+      texts.push({ where: artifact.name, text: artifact.body.toString('utf8') });
+    }
+    expect(texts.map((t) => t.text).join('\n')).toMatch(/fill|password|login/i);
+    expect(leaksIn(texts, [password])).toEqual([]);
+  });
+});
