@@ -1,0 +1,246 @@
+/**
+ * Requirement 6: the whole local pipeline, as `npm start -- --jobs N` runs it — the real bundles in
+ * local Lambda containers, pollers in place of event source mappings, moto — with what the cost
+ * model needs recorded on the way: every invocation's duration, every SQS call the pollers make,
+ * the ledger's attempt items (per-job durations by stage and source) and item sizes.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { demoBatch } from '../local/demo-batch.js';
+import { startLocalEnvironment } from '../local/environment.js';
+import { enqueueJobs, summarizeRun, waitForOutcomes } from '../local/run-tracker.js';
+import type { BatchReport } from '../local/sqs-poller.js';
+import { motoResidentMiB } from './moto-workarounds.js';
+import { now, percentile } from './stats.js';
+
+export interface FunctionUsage {
+  readonly logicalId: string;
+  readonly entry: string;
+  readonly memoryMB: number;
+  readonly invocations: number;
+  readonly messages: number;
+  readonly coldStarts: number;
+  /** Sum of invocation durations, init included for cold starts (Lambda bills INIT too). */
+  readonly totalDurationMs: number;
+  readonly durationMsP50: number;
+  readonly durationMsP95: number;
+  readonly logBytes: number;
+}
+
+export interface StageDurations {
+  readonly source: string;
+  readonly stage: string;
+  readonly attempts: number;
+  readonly medianMs: number;
+  readonly p95Ms: number;
+  readonly totalMs: number;
+  /** DynamoDB item size (attribute names + values) of a typical attempt item, in bytes. */
+  readonly attemptItemBytes: number;
+}
+
+export interface PipelineResult {
+  readonly jobs: number;
+  readonly succeeded: number;
+  readonly deadLettered: number;
+  readonly handedOff: number;
+  readonly unaccounted: number;
+  readonly deadLetterReasons: { readonly [reason: string]: number };
+  readonly bySource: { readonly [source: string]: { readonly jobs: number; readonly succeeded: number } };
+  readonly wallMs: number;
+  readonly jobsPerMinute: number;
+  readonly latencyMs: {
+    readonly p50: number | undefined;
+    readonly p95: number | undefined;
+    readonly max: number | undefined;
+  };
+  readonly functions: readonly FunctionUsage[];
+  readonly stages: readonly StageDurations[];
+  readonly sqsCalls: { readonly [command: string]: number };
+  readonly sqsMessagesReceived: number;
+  readonly recordItemBytes: { readonly [source: string]: number };
+  readonly ledgerSummaryItemBytes: number;
+  readonly ledgerItems: number;
+  /** moto's resident memory when the run ended. */
+  readonly motoMiBAtEnd: number;
+}
+
+/** DynamoDB's item size: UTF-8 lengths of attribute names and values (numbers approximated). */
+export function dynamoItemBytes(value: unknown, name = ''): number {
+  const own = Buffer.byteLength(name, 'utf8');
+  if (value === null || value === undefined || typeof value === 'boolean') return own + 1;
+  if (typeof value === 'string') return own + Buffer.byteLength(value, 'utf8');
+  if (typeof value === 'number')
+    return own + Math.ceil(String(value).replace(/^-|\.|e.*$/g, '').length / 2) + 1;
+  if (Array.isArray(value))
+    return own + 3 + value.reduce((sum: number, v) => sum + dynamoItemBytes(v) + 1, 0);
+  if (typeof value === 'object') {
+    return own + 3 + Object.entries(value).reduce((sum, [k, v]) => sum + dynamoItemBytes(v, k) + 1, 0);
+  }
+  return own;
+}
+
+/** An item's size, without the map overhead a top-level item does not have. */
+function itemBytes(item: { [key: string]: unknown }): number {
+  return Object.entries(item).reduce((sum, [k, v]) => sum + dynamoItemBytes(v, k), 0);
+}
+
+const AttemptItem = z.object({
+  kind: z.literal('attempt'),
+  source: z.string().nullish(),
+  stage: z.string(),
+  durationMs: z.number(),
+});
+
+export async function benchPipeline(options: {
+  readonly jobs: number;
+  readonly timeoutMs: number;
+  readonly log: (line: string) => void;
+}): Promise<PipelineResult> {
+  const reports: BatchReport[] = [];
+  const env = await startLocalEnvironment({ synth: false, onBatch: (report) => reports.push(report) });
+  try {
+    // Every SQS call the pollers (our event source mappings) and the enqueue make, by command.
+    const sqsCalls: { [command: string]: number } = {};
+    let sqsMessagesReceived = 0;
+    env.clients.sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        const command = context.commandName ?? 'unknown';
+        const output = result.output as { Messages?: unknown[] };
+        const received = command === 'ReceiveMessageCommand' ? (output.Messages?.length ?? 0) : undefined;
+        const name = received === 0 ? 'ReceiveMessageCommand (empty)' : command;
+        sqsCalls[name] = (sqsCalls[name] ?? 0) + 1;
+        sqsMessagesReceived += received ?? 0;
+        return result;
+      },
+      { step: 'initialize', name: 'benchCountSqsCalls' },
+    );
+    options.log(`  local environment up (moto ${env.emulatorVersion}); enqueueing ${options.jobs} demo jobs`);
+    const started = now();
+    const jobs = demoBatch(options.jobs, env.runId);
+    const tracked = await enqueueJobs(env, jobs);
+    let lastLogged = 0;
+    const summaries = await waitForOutcomes(env, tracked, {
+      timeoutMs: options.timeoutMs,
+      onProgress: (progress) => {
+        if (now() - lastLogged > 15_000) {
+          lastLogged = now();
+          options.log(
+            `  ${progress.finished}/${progress.total} finished after ${((now() - started) / 1000).toFixed(0)} s`,
+          );
+        }
+      },
+    });
+    const motoMiBAtEnd = motoResidentMiB(env.endpoint);
+    const firstEnqueue = Math.min(...tracked.map((t) => t.enqueuedAt.getTime()));
+    const lastUpdate = Math.max(...[...summaries.values()].map((s) => new Date(s.updatedAt).getTime()));
+    const summary = summarizeRun(tracked, summaries);
+    const finished = summary.succeeded + summary.deadLettered + summary.handedOff;
+    const wallMs = lastUpdate - firstEnqueue;
+
+    const functions = [...env.functions.values()].map((fn): FunctionUsage => {
+      const mappings = new Set(
+        env.provisioned.eventSourceMappings
+          .filter((m) => m.functionLogicalId === fn.name)
+          .map((m) => m.logicalId),
+      );
+      const mine = reports.filter((r) => mappings.has(r.mapping));
+      const durations = mine.map((r) => r.result.durationMs);
+      let logBytes = 0;
+      try {
+        logBytes = statSync(join(env.logDir, `${fn.name}.log`)).size;
+      } catch {
+        // no log written
+      }
+      return {
+        logicalId: fn.name,
+        entry: fn.spec.entry,
+        memoryMB: fn.spec.memorySize,
+        invocations: mine.length,
+        messages: mine.reduce((sum, r) => sum + r.size, 0),
+        coldStarts: mine.filter((r) => r.result.coldStart).length,
+        totalDurationMs: durations.reduce((a, b) => a + b, 0),
+        durationMsP50: durations.length > 0 ? percentile(durations, 50) : 0,
+        durationMsP95: durations.length > 0 ? percentile(durations, 95) : 0,
+        logBytes,
+      };
+    });
+
+    // The ledger: per-job durations by stage and source, and item sizes for write units.
+    const ledgerItems: { [key: string]: unknown }[] = [];
+    let startKey: { [key: string]: unknown } | undefined;
+    do {
+      const page = await env.clients.documents.send(
+        new ScanCommand({ TableName: env.ledgerTable, ExclusiveStartKey: startKey }),
+      );
+      ledgerItems.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    const groups = new Map<string, { durations: number[]; sizes: number[] }>();
+    for (const item of ledgerItems) {
+      const attempt = AttemptItem.safeParse(item);
+      if (!attempt.success) continue;
+      const key = `${attempt.data.source ?? 'unknown'}|${attempt.data.stage}`;
+      const group = groups.get(key) ?? { durations: [], sizes: [] };
+      group.durations.push(attempt.data.durationMs);
+      group.sizes.push(itemBytes(item));
+      groups.set(key, group);
+    }
+    const stages = [...groups].map(([key, group]): StageDurations => {
+      const [source = '', stage = ''] = key.split('|');
+      return {
+        source,
+        stage,
+        attempts: group.durations.length,
+        medianMs: percentile(group.durations, 50),
+        p95Ms: percentile(group.durations, 95),
+        totalMs: group.durations.reduce((a, b) => a + b, 0),
+        attemptItemBytes: percentile(group.sizes, 50),
+      };
+    });
+    const summaryItems = ledgerItems.filter((i) => i.kind === 'job');
+    // Every record (a few thousand at most), so each source's typical size is sampled.
+    const recordItemBytes: { [source: string]: number[] } = {};
+    let recordsKey: { [key: string]: unknown } | undefined;
+    do {
+      const page = await env.clients.documents.send(
+        new ScanCommand({ TableName: env.recordsTable, ExclusiveStartKey: recordsKey }),
+      );
+      for (const item of page.Items ?? []) {
+        const source = String(item.source);
+        const sizes = recordItemBytes[source] ?? [];
+        sizes.push(itemBytes(item));
+        recordItemBytes[source] = sizes;
+      }
+      recordsKey = page.LastEvaluatedKey;
+    } while (recordsKey !== undefined);
+    return {
+      jobs: summary.jobs,
+      succeeded: summary.succeeded,
+      deadLettered: summary.deadLettered,
+      handedOff: summary.handedOff,
+      unaccounted: summary.unaccounted,
+      deadLetterReasons: summary.deadLetterReasons,
+      bySource: Object.fromEntries(
+        Object.entries(summary.bySource).map(([s, v]) => [s, { jobs: v.jobs, succeeded: v.succeeded }]),
+      ),
+      wallMs,
+      jobsPerMinute: (finished / wallMs) * 60_000,
+      latencyMs: summary.latencyMs,
+      functions,
+      stages,
+      sqsCalls,
+      sqsMessagesReceived,
+      recordItemBytes: Object.fromEntries(
+        Object.entries(recordItemBytes).map(([s, v]) => [s, percentile(v, 50)]),
+      ),
+      ledgerSummaryItemBytes: summaryItems.length > 0 ? percentile(summaryItems.map(itemBytes), 50) : 0,
+      ledgerItems: ledgerItems.length,
+      motoMiBAtEnd,
+    };
+  } finally {
+    await env.stop();
+  }
+}
