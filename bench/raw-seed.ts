@@ -49,7 +49,7 @@ export function withSkuPrefix(body: Buffer, prefix: string): Buffer {
 const noLedger: JobLedger & JobClaims = {
   recordAttempt: async () => undefined,
   history: async () => [],
-  claim: async () => ({ status: 'claimed' }),
+  claim: async () => ({ status: 'claimed', previouslyClaimed: false }),
   release: async () => undefined,
 };
 

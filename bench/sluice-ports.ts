@@ -29,6 +29,7 @@ import {
 } from '../functions/core/collect-job.js';
 import type { Collection, CollectRequest } from '../functions/core/collection.js';
 import type { CollectJob } from '../functions/core/contracts.js';
+import type { RawCatalog } from '../functions/core/replay.js';
 import { type TransformResult, transformManifest } from '../functions/core/transform-manifest.js';
 import { demoOriginOverrides } from '../local/demo-site/server.js';
 import type { LocalFunctionSpec } from '../local/provision.js';
@@ -194,8 +195,19 @@ export function outcomeProblem(outcome: Exclude<CollectOutcome, { status: 'colle
 
 /** A first delivery of `job`, as the SQS adapter hands it to the core. */
 export function jobMessage(job: CollectJob, messageId: string): JobMessage {
-  return { messageId, body: JSON.stringify(job), receiveCount: 1, sentAt: new Date() };
+  return { messageId, body: JSON.stringify(job), receiveCount: 1, sentAt: new Date(), deliveryId: messageId };
 }
+
+/**
+ * The benchmark sends only first deliveries of new jobs, and the collector lists raw storage only
+ * when it takes over from a delivery that died (or is past its budget): if that ever happens here,
+ * the measurement is wrong, so the job fails loudly instead of listing.
+ */
+const FIRST_DELIVERIES_LIST_NOTHING: RawCatalog = {
+  listKeys: () => {
+    throw new Error('a benchmark delivery tried to list raw storage: only first deliveries are measured');
+  },
+};
 
 /** At least the longest collector timeout (the browser's, 120 s): a claim outlives its collection. */
 const CLAIM_LEASE_MS = 3 * 60_000;
@@ -215,6 +227,7 @@ export function collectOne(
   return collectJob(message, {
     ...deps,
     claims: deps.ledger,
+    catalog: FIRST_DELIVERIES_LIST_NOTHING,
     leaseUntil: () => new Date(Date.now() + CLAIM_LEASE_MS),
     findSource: registeredSource,
     clock: () => new Date(),

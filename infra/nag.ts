@@ -48,7 +48,7 @@ export function acknowledgeNagFindings(stack: SluiceStack): void {
     for (const source of stack.sources.filter((s) => s.kind === kind)) {
       acknowledge(collector.function.role ?? collector, {
         id: rawObjects(sourcePrefix(source.name)),
-        reason: `The ${kind} collector may add raw objects of ${source.name}, one of the sources it collects: s3:PutObject under that source's prefix only; the bucket policy denies deletes and overwrites.`,
+        reason: `The ${kind} collector may add raw objects of ${source.name}, one of the sources it collects, and read back what a retried put of its own met: s3:PutObject and s3:GetObject under that source's prefix only; the bucket policy denies deletes and overwrites.`,
       });
     }
   }

@@ -11,6 +11,7 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { TASKS_BY_STATUS_INDEX } from '../functions/adapters/handoff-tasks.js';
 import { MANIFEST_NAME, RAW_PREFIX } from '../functions/core/raw-layout.js';
+import { maxReceiveCountFor } from '../functions/core/retry-policy.js';
 import { TRANSFORM_MAX_RECEIVE_COUNT } from '../functions/core/transform-budget.js';
 import type { CollectorKind, SourceDefinition } from '../sources/define.js';
 import { alarmOwners, PIPELINE_OWNER } from './alarm-catalogue.js';
@@ -241,7 +242,7 @@ export class SluiceStack extends Stack {
           stage: 'collect',
           source: source.name,
           consumerTimeout: FUNCTION_SETTINGS[source.kind].timeout,
-          maxReceiveCount: source.retry.delaysSeconds.length + 1,
+          maxReceiveCount: maxReceiveCountFor(source.retry),
           owner: source.owners.collection,
           alarmTopic: topicFor(source.owners.collection),
           runbookBaseUrl,
@@ -379,10 +380,12 @@ export class SluiceStack extends Stack {
             ],
           });
 
-    this.rawBucket.grantAppendRaw(
-      collector.function,
-      consumed.map((s) => s.name),
-    );
+    const consumedNames = consumed.map((s) => s.name);
+    this.rawBucket.grantAppendRaw(collector.function, consumedNames);
+    // Reading back its own retried writes, and finding a collection a crashed delivery stored
+    // (functions/adapters/raw-store.ts, functions/core/collect-job.ts): its own sources only.
+    this.rawBucket.grantReadRaw(collector.function, consumedNames);
+    this.rawBucket.grantListRaw(collector.function, consumedNames);
     grantItems(this.ledgerTable, collector.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     for (const source of consumed) {
       const secret = this.sourceCredentials.get(source.name);

@@ -84,15 +84,66 @@ export interface StartEmulatorOptions {
 }
 
 /**
- * Starts `moto.server` with one correction. moto serves requests on threads and its DynamoDB
- * backend takes no lock, so two concurrent conditional writes to one item can both pass their
- * condition — which real DynamoDB never allows, and which Sluice's claims and conditional upserts
- * rely on. Serializing DynamoDB requests (and nothing else: SQS long polls stay concurrent)
- * restores the atomicity the real service guarantees.
+ * Starts `moto.server` with two corrections.
+ *
+ * moto serves requests on threads and its DynamoDB backend takes no lock, so two concurrent
+ * conditional writes to one item can both pass their condition — which real DynamoDB never
+ * allows, and which Sluice's claims and conditional upserts rely on. Serializing DynamoDB
+ * requests (and nothing else: SQS long polls stay concurrent) restores the atomicity the real
+ * service guarantees.
+ *
+ * moto's TransactWriteItems deep-copies every table it touches before each transaction, to roll
+ * back on failure, and every copied item stays registered in moto's model tracker forever: with
+ * a ledger of a few thousand items, a 1,000-job chaos run grew moto past 20 GB and each
+ * transaction took longer than the last. The transaction now backs up only the items it names and
+ * puts exactly those back when it is cancelled — the same all-or-nothing outcome.
  */
 const MOTO_LAUNCHER = `
+import copy
 import threading
 import moto.server as server
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models.table import Table
+
+class _TablesAreNotCopied:
+    @staticmethod
+    def deepcopy(value, memo=None):
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+dynamodb_models.copy = _TablesAreNotCopied
+_transact_write_items = dynamodb_models.DynamoDBBackend.transact_write_items
+
+def transact_write_items(self, transact_items):
+    saved = []
+    for entry in transact_items:
+        try:
+            _, op = next(iter(entry.items()))
+            table = self.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            if "Item" in op:
+                key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = op["Item"][table.range_key_attr]
+            else:
+                key = op["Key"]
+            current = self.get_item(table.name, key)
+            attrs = None if current is None else copy.deepcopy(current.to_json()["Attributes"])
+            saved.append((table.name, key, attrs))
+        except Exception:
+            continue  # an invalid entry: the transaction itself refuses it below
+    try:
+        return _transact_write_items(self, transact_items)
+    except Exception:
+        for table_name, key, attrs in reversed(saved):
+            if attrs is None:
+                if self.get_item(table_name, key) is not None:
+                    self.delete_item(table_name, key)
+            else:
+                self.put_item(table_name, attrs)
+        raise
+
+dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 
 _run_simple = server.run_simple
 

@@ -17,10 +17,16 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SourceCredentialsSecret } from '../functions/adapters/source-credentials.js';
 import { STACK_NAME } from '../infra/stack-name.js';
 import { fixtureSources, sources } from '../sources/registry.js';
+import {
+  type AwsFaultProxy,
+  type AwsFaultProxyOptions,
+  startAwsFaultProxy,
+} from './chaos/aws-fault-proxy.js';
 import { loadTemplate } from './cloud-template.js';
 import { LocalCloudWatch } from './cloudwatch-bridge.js';
 import type { PortalCredentials } from './demo-site/portal.js';
 import { DEMO_DOMAIN, type DemoSite, demoOriginOverrides, startDemoSite } from './demo-site/server.js';
+import type { SiteFaultOptions } from './demo-site/site-faults.js';
 import { type Emulator, startEmulator } from './emulator.js';
 import { LocalFunction } from './lambda-runtime.js';
 import type { LocalEnvFile, StackResource } from './local-env-file.js';
@@ -33,7 +39,12 @@ import {
   tagsOf,
 } from './provision.js';
 import { ScheduledRuleRunner } from './scheduled-rules.js';
-import { type BatchReport, SqsEventSourcePoller } from './sqs-poller.js';
+import {
+  type BatchReport,
+  type DuplicateDeliveries,
+  SqsEventSourcePoller,
+  type SqsPollerOptions,
+} from './sqs-poller.js';
 
 // The AWS SDK warns once per process that Node 20 support ends in 2027; locally that is noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -55,6 +66,22 @@ export interface LocalEnvironmentOptions {
   readonly functionEnvironment?: { readonly [name: string]: string };
   readonly onBatch?: (report: BatchReport) => void;
   readonly onLogLine?: (functionLogicalId: string, line: string) => void;
+  /** Sees every batch a poller receives, before the function does. @default - none */
+  readonly onReceive?: SqsPollerOptions['onReceive'];
+  /**
+   * Faults injected from the outside, for the chaos run (local/chaos/). None of them changes the
+   * template, the bundles or the functions' configuration: the demo site fails at set rates, the
+   * functions reach the emulator through a proxy that answers some calls with AWS errors, and the
+   * pollers deliver some messages twice. @default - none
+   */
+  readonly chaos?: LocalChaosOptions;
+}
+
+export interface LocalChaosOptions {
+  readonly demoSite?: SiteFaultOptions;
+  /** The functions' S3 and DynamoDB calls go through local/chaos/aws-fault-proxy.ts. */
+  readonly aws?: Omit<AwsFaultProxyOptions, 'upstream'>;
+  readonly duplicateDeliveries?: DuplicateDeliveries;
 }
 
 export interface SourceQueues {
@@ -73,6 +100,8 @@ export interface LocalEnvironment {
   };
   readonly provisioned: Provisioned;
   readonly demoSite: DemoSite;
+  /** The proxy the functions reach the emulator through, when chaos.aws is set. */
+  readonly awsFaultProxy: AwsFaultProxy | undefined;
   readonly functions: ReadonlyMap<string, LocalFunction>;
   readonly pollers: readonly SqsEventSourcePoller[];
   /** EventBridge schedules (the freshness checker), run on timers scaled by the time scale. */
@@ -199,11 +228,21 @@ export async function startLocalEnvironment(
     const physicalName = (logicalId: string) => provisioned.resolved.get(logicalId)?.ref ?? logicalId;
 
     const portalCredentials = await demoPortalCredentials(provisioned, clients.secrets);
-    const demoSite = await startDemoSite(portalCredentials === undefined ? {} : { portalCredentials });
+    const demoSite = await startDemoSite({
+      ...(portalCredentials === undefined ? {} : { portalCredentials }),
+      ...(options.chaos?.demoSite === undefined ? {} : { faults: options.chaos.demoSite }),
+    });
     cleanups.push(() => demoSite.close());
 
+    // Only the functions go through the fault proxy; this process's own clients reach moto directly.
+    const awsFaultProxy =
+      options.chaos?.aws === undefined
+        ? undefined
+        : await startAwsFaultProxy({ ...options.chaos.aws, upstream: emulator.endpoint });
+    if (awsFaultProxy !== undefined) cleanups.push(() => awsFaultProxy.stop());
+
     const extraEnvironment = {
-      AWS_ENDPOINT_URL: emulator.endpoint,
+      AWS_ENDPOINT_URL: awsFaultProxy?.endpoint ?? emulator.endpoint,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -244,6 +283,10 @@ export async function startLocalEnvironment(
       const poller = new SqsEventSourcePoller(mapping, queue, target, clients.sqs, {
         region: LOCAL_REGION,
         ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
+        ...(options.onReceive === undefined ? {} : { onReceive: options.onReceive }),
+        ...(options.chaos?.duplicateDeliveries === undefined
+          ? {}
+          : { duplicateDeliveries: options.chaos.duplicateDeliveries }),
       });
       poller.start();
       cleanups.push(() => poller.stop());
@@ -298,6 +341,7 @@ export async function startLocalEnvironment(
       clients,
       provisioned,
       demoSite,
+      awsFaultProxy,
       functions,
       pollers,
       schedules,

@@ -41,6 +41,8 @@ interface Container {
   readonly ready: Promise<number>;
   busy: boolean;
   invocations: number;
+  /** The event of the invocation running now. */
+  event?: unknown;
 }
 
 /** Kills processes (a browser, say) a container started, found by its private TMPDIR in their command line. */
@@ -60,7 +62,7 @@ export class LocalFunction {
   private nextId = 1;
   private readonly log: WriteStream;
   private stopped = false;
-  readonly stats = { coldStarts: 0, invocations: 0, timeouts: 0, initMs: [] as number[] };
+  readonly stats = { coldStarts: 0, invocations: 0, timeouts: 0, crashes: 0, initMs: [] as number[] };
 
   constructor(
     readonly spec: LocalFunctionSpec,
@@ -172,6 +174,7 @@ export class LocalFunction {
       return failed;
     }
     const active = container;
+    active.event = event;
     const timeoutMs = this.spec.timeoutSeconds * 1000;
     const id = randomUUID();
     const result = await new Promise<InvocationResult>((resolve) => {
@@ -220,6 +223,7 @@ export class LocalFunction {
       });
     });
     active.invocations += 1;
+    active.event = undefined;
     this.options.onInvocation?.(this.spec.logicalId, result);
     if (
       !result.ok &&
@@ -231,6 +235,19 @@ export class LocalFunction {
       active.busy = false;
     }
     return result;
+  }
+
+  /**
+   * Kills, at once, every container whose running invocation's event matches: the process dies
+   * mid-invocation, as when Lambda's host fails or the function runs out of memory. The
+   * invocation fails with Runtime.ExitError and the container is thrown away, so the event
+   * source mapping deletes nothing and the messages come back after their visibility timeout.
+   * Returns how many containers it killed.
+   */
+  crashContainersRunning(matches: (event: unknown) => boolean): Promise<number> {
+    const doomed = this.containers.filter((c) => c.busy && c.event !== undefined && matches(c.event));
+    this.stats.crashes += doomed.length;
+    return Promise.all(doomed.map((c) => c.worker.terminate())).then(() => doomed.length);
   }
 
   /** How many containers are alive (warm or busy). */

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
+import { draw } from './chaos/draw.js';
 import type { InvocationResult, LocalFunction } from './lambda-runtime.js';
 import type { LocalEventSourceMapping, LocalQueue } from './provision.js';
 
@@ -28,6 +29,31 @@ export interface BatchReport {
   readonly size: number;
   readonly failed: number;
   readonly result: InvocationResult;
+}
+
+/**
+ * SQS delivers at least once: now and then a message is handed out again while it is being
+ * worked on, or after it was deleted. The chaos run turns that on at a set rate.
+ */
+export interface DuplicateDeliveries {
+  /** Share of received messages delivered a second time. */
+  readonly rate: number;
+  readonly seed: string;
+  /**
+   * Called for each duplicate delivery: `concurrent` hands the messages to a second invocation
+   * at the same time, `after` hands them over again once the first invocation has finished.
+   */
+  readonly onDuplicate?: (mapping: string, records: readonly SQSRecord[], mode: DuplicateMode) => void;
+}
+export type DuplicateMode = 'concurrent' | 'after';
+
+export interface SqsPollerOptions {
+  readonly region: string;
+  readonly onBatch?: (report: BatchReport) => void;
+  /** Sees every batch as it is received, before the function does. @default - none */
+  readonly onReceive?: (mapping: string, records: readonly SQSRecord[]) => void;
+  /** @default - every message is delivered once per receive */
+  readonly duplicateDeliveries?: DuplicateDeliveries;
 }
 
 export function toLambdaRecord(message: Message, queueArn: string, region: string): SQSRecord {
@@ -93,8 +119,13 @@ export class SqsEventSourcePoller {
     private readonly queue: LocalQueue,
     private readonly target: LocalFunction,
     private readonly sqs: SQSClient,
-    private readonly options: { readonly region: string; readonly onBatch?: (report: BatchReport) => void },
+    private readonly options: SqsPollerOptions,
   ) {}
+
+  /** Deliveries in progress (each an invocation, and its duplicate when there is one). */
+  get deliveriesInFlight(): number {
+    return this.inFlight;
+  }
 
   start(): void {
     if (this.running) return;
@@ -146,18 +177,51 @@ export class SqsEventSourcePoller {
       }
       if (messages.length === 0) continue;
       this.inFlight += 1;
-      const invocation = this.invoke(messages).finally(() => {
-        this.inFlight -= 1;
-        this.invocations.delete(invocation);
-        this.wake?.();
-        this.wake = undefined;
-      });
+      const invocation = this.invoke(messages)
+        .catch((error: unknown) =>
+          process.emitWarning(
+            `poller ${this.mapping.logicalId}: delivery failed: ${(error as Error).message}`,
+          ),
+        )
+        .finally(() => {
+          this.inFlight -= 1;
+          this.invocations.delete(invocation);
+          this.wake?.();
+          this.wake = undefined;
+        });
       this.invocations.add(invocation);
     }
   }
 
   private async invoke(messages: Message[]): Promise<void> {
     const records = messages.map((m) => toLambdaRecord(m, this.queue.arn, this.options.region));
+    this.options.onReceive?.(this.mapping.logicalId, records);
+    const duplicates = this.options.duplicateDeliveries;
+    const again =
+      duplicates === undefined
+        ? []
+        : records.filter(
+            (r) =>
+              draw(duplicates.seed, 'delivery', r.messageId, r.attributes.ApproximateReceiveCount) <
+              duplicates.rate,
+          );
+    if (duplicates === undefined || again.length === 0) {
+      await this.deliver(records);
+      return;
+    }
+    const mode: DuplicateMode =
+      draw(duplicates.seed, 'delivery-mode', again[0]?.messageId ?? '') < 0.5 ? 'concurrent' : 'after';
+    duplicates.onDuplicate?.(this.mapping.logicalId, again, mode);
+    if (mode === 'concurrent') {
+      await Promise.all([this.deliver(records), this.deliver(again)]);
+    } else {
+      await this.deliver(records);
+      await this.deliver(again);
+    }
+  }
+
+  /** One invocation with `records`, then deleting what succeeded, as the event source mapping does. */
+  private async deliver(records: SQSRecord[]): Promise<void> {
     const event: SQSEvent = { Records: records };
     const result = await this.target.invoke(event);
     const succeeded = succeededMessages(records, result, this.mapping.reportBatchItemFailures);

@@ -68,7 +68,7 @@ export interface ClaimRequest {
   readonly jobKey: string;
   readonly source: string;
   readonly traceId: string;
-  /** Who claims: unique per delivery. */
+  /** Who claims: unique per delivery, so a claim that meets this owner met its own write. */
   readonly owner: string;
   readonly now: Date;
   /** When the claim lapses by itself: no earlier than the claiming invocation can still run. */
@@ -78,7 +78,15 @@ export interface ClaimRequest {
 }
 
 export type ClaimResult =
-  | { readonly status: 'claimed' }
+  | {
+      readonly status: 'claimed';
+      /**
+       * True when an earlier delivery claimed the job (and recorded no collection inside the
+       * window): it failed, or it died — possibly after storing a collection. Also true when that
+       * cannot be told (a retried claim that met its own first write).
+       */
+      readonly previouslyClaimed: boolean;
+    }
   | { readonly status: 'already-collected'; readonly collectedAt: Date; readonly manifestKey?: string }
   | { readonly status: 'held-elsewhere'; readonly until: Date; readonly owner: string };
 
@@ -102,6 +110,7 @@ export function jobPartitionKey(jobKey: string): string {
 
 /** The summary's claim fields as DynamoDB returns them when a claim is refused. */
 const ClaimState = z.object({
+  claimedAt: z.object({ S: z.string() }).optional(),
   collectedAt: z.object({ S: z.string() }).optional(),
   manifestKey: z.object({ S: z.string() }).optional(),
   leaseUntil: z.object({ S: z.string() }).optional(),
@@ -236,7 +245,7 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     try {
-      await this.client.send(
+      const result = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: jobPartitionKey(request.jobKey), sk: CLAIM_SK },
@@ -258,14 +267,21 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
             ':now': request.now.toISOString(),
             ':since': request.collectedSince.toISOString(),
           },
+          ReturnValues: 'UPDATED_OLD',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { status: 'claimed' };
+      return { status: 'claimed', previouslyClaimed: result.Attributes?.claimedAt !== undefined };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // The SDK leaves the item in DynamoDB's attribute-value form here.
       const state = ClaimState.parse(error.Item ?? {});
+      if (state.leaseOwner?.S === request.owner) {
+        // Our own write: DynamoDB applied it and answered 500 (or the answer was lost), and the
+        // SDK's retry met it. The claim is ours; whether another delivery held it before is
+        // no longer visible, so say it may have.
+        return { status: 'claimed', previouslyClaimed: true };
+      }
       const collectedAt = state.collectedAt?.S;
       if (collectedAt !== undefined && collectedAt >= request.collectedSince.toISOString()) {
         const manifestKey = state.manifestKey?.S;

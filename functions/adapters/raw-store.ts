@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PermanentError } from '../core/errors.js';
 
 export interface StoredObject {
@@ -15,7 +15,10 @@ export interface PutResult {
 
 /** Append-only storage for raw responses, snapshots and manifests. */
 export interface RawStore {
-  /** Writes a new object; refuses to overwrite an existing key. */
+  /**
+   * Writes a new object; refuses to overwrite an existing key. Writing the same bytes to the same
+   * key again succeeds (a retried write whose first try was stored), so a put can be retried.
+   */
   put(
     key: string,
     body: Buffer,
@@ -50,15 +53,29 @@ export class S3RawStore implements RawStore {
         }),
       );
     } catch (error) {
-      if (error instanceof Error && error.name === 'PreconditionFailed') {
-        throw new PermanentError(`raw object already exists: s3://${this.bucket}/${key}`, {
+      if (!(error instanceof Error && error.name === 'PreconditionFailed')) throw error;
+      // The key holds a fresh fetch ID, so the object there is almost surely this very write: S3
+      // answered an earlier try with a 500 (or the connection broke) after storing it, and the
+      // SDK's retry met it. Ours when its bytes are ours; anything else is a real conflict.
+      if ((await this.storedSha256(key)) !== sha256) {
+        throw new PermanentError(`raw object already exists with other content: s3://${this.bucket}/${key}`, {
           reason: 'raw-key-exists',
           cause: error,
         });
       }
-      throw error;
     }
     return { size: body.byteLength, sha256 };
+  }
+
+  /** The SHA-256 of the object at `key`, or undefined when there is none. */
+  private async storedSha256(key: string): Promise<string | undefined> {
+    try {
+      const stored = await this.get(key);
+      return createHash('sha256').update(stored.body).digest('hex');
+    } catch (error) {
+      if (error instanceof NoSuchKey) return undefined;
+      throw error;
+    }
   }
 
   async get(key: string): Promise<StoredObject> {

@@ -7,6 +7,7 @@ import type { CollectorKind, SourceDefinition } from '../../sources/define.js';
 import { dynamoDocumentClient, s3Client, snsClient, sqsClient } from '../adapters/aws-clients.js';
 import { DynamoSnsHandoffDesk } from '../adapters/handoff-desk.js';
 import { DynamoJobLedger } from '../adapters/job-ledger.js';
+import { S3RawCatalog } from '../adapters/raw-catalog.js';
 import { S3RawStore } from '../adapters/raw-store.js';
 import { QueueRoutes, SqsWorkQueues } from '../adapters/work-queues.js';
 import { JsonStringMap, jsonVariable } from '../config.js';
@@ -51,6 +52,7 @@ export function collectorHandler<Kind extends CollectorKind>(
       return collect(source, request);
     },
     rawStore: new S3RawStore(s3Client(), env.RAW_BUCKET_NAME),
+    catalog: new S3RawCatalog(s3Client(), env.RAW_BUCKET_NAME),
     ledger,
     claims: ledger,
     queues: new SqsWorkQueues(sqsClient(), env.QUEUE_ROUTES),

@@ -25,6 +25,7 @@ import {
 export interface CollectorHandlerDeps {
   readonly collect: CollectJobDeps['collect'];
   readonly rawStore: RawStore;
+  readonly catalog: CollectJobDeps['catalog'];
   readonly ledger: JobLedger;
   readonly claims: JobClaims;
   readonly queues: WorkQueues;
@@ -33,12 +34,13 @@ export interface CollectorHandlerDeps {
   readonly timeScale: number;
 }
 
-function toJobMessage(record: SQSRecord): JobMessage {
+function toJobMessage(record: SQSRecord, lambdaContext: Context): JobMessage {
   return {
     messageId: record.messageId,
     body: record.body,
     receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
     sentAt: new Date(Number(record.attributes.SentTimestamp) || Date.now()),
+    deliveryId: lambdaContext.awsRequestId,
   };
 }
 
@@ -52,7 +54,7 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
   const processor = new BatchProcessor(EventType.SQS);
 
   async function handleRecord(record: SQSRecord, lambdaContext: Context): Promise<void> {
-    const message = toJobMessage(record);
+    const message = toJobMessage(record, lambdaContext);
     // Which branches the fetch took, for the outcome line; the core keeps them in the manifest.
     let branches: readonly string[] | undefined;
     const outcome = await collectJob(message, {
@@ -69,6 +71,7 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
         return collection;
       },
       rawStore: deps.rawStore,
+      catalog: deps.catalog,
       ledger: deps.ledger,
       claims: deps.claims,
       // Lambda stops this invocation at its deadline, so a claim lasting past it cannot outlive
@@ -92,7 +95,12 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
     };
 
     if (outcome.status === 'collected') {
-      logger.info('job collected', { ...context, outcome: 'collected', manifestKey: outcome.manifestKey });
+      logger.info('job collected', {
+        ...context,
+        outcome: 'collected',
+        manifestKey: outcome.manifestKey,
+        ...(outcome.recovered === true ? { recovered: true } : {}),
+      });
       countForSource(source, MetricName.JobCollected);
       timeForSource(source, MetricName.CollectionLatency, outcome.durationMs);
       return;

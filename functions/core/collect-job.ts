@@ -14,8 +14,16 @@ import type { CollectedArtifact, Collection, CollectRequest } from './collection
 import { CollectJob, RawManifest } from './contracts.js';
 import { failureClassOf, PermanentError, TransientError } from './errors.js';
 import { deriveJobKey, jobKeyFromJobId } from './job-key.js';
-import { fetchPrefix, MANIFEST_NAME, newFetchId } from './raw-layout.js';
-import { decideRetry, MAX_VISIBILITY_SECONDS, retryAfterCapOf } from './retry-policy.js';
+import {
+  fetchIdTime,
+  fetchPrefix,
+  jobDayPrefix,
+  MANIFEST_NAME,
+  newFetchId,
+  parseRawKey,
+} from './raw-layout.js';
+import type { RawCatalog } from './replay.js';
+import { attemptsAllowed, decideRetry, MAX_VISIBILITY_SECONDS, retryAfterCapOf } from './retry-policy.js';
 import { traceIdForMessage } from './trace-id.js';
 
 /** SQS caps a message at 256 KiB; a job needs a tiny fraction of that. */
@@ -28,6 +36,11 @@ export interface JobMessage {
   readonly receiveCount: number;
   /** SentTimestamp: stable across redeliveries, so it anchors the dedupe window. */
   readonly sentAt: Date;
+  /**
+   * Unique to this delivery of the message (the Lambda request ID): two deliveries of one message
+   * can share a receive count, and a claim must tell them apart.
+   */
+  readonly deliveryId: string;
 }
 
 export interface JobIdentity {
@@ -56,6 +69,11 @@ export type CollectOutcome =
       readonly manifestKey: string;
       readonly artifactKeys: readonly string[];
       readonly durationMs: number;
+      /**
+       * True when this delivery fetched nothing: an earlier one stored the collection and died
+       * before recording it, and this one found it in raw storage and recorded it.
+       */
+      readonly recovered?: boolean;
     }
   | {
       readonly status: 'failed';
@@ -87,6 +105,8 @@ export interface CollectJobDeps {
   readonly findSource: (name: string) => SourceDefinition | undefined;
   readonly collect: (source: SourceDefinition, request: CollectRequest) => Promise<Collection>;
   readonly rawStore: RawStore;
+  /** Lists raw storage: where a delivery looks for a collection an earlier one stored but never recorded. */
+  readonly catalog: RawCatalog;
   readonly ledger: JobLedger;
   readonly claims: JobClaims;
   /**
@@ -100,6 +120,22 @@ export interface CollectJobDeps {
   readonly timeScale?: number;
   /** Uniform in [0, 1), for retry jitter. @default Math.random */
   readonly random?: () => number;
+}
+
+/**
+ * A delivery past the budget's attempts that found no stored collection: earlier deliveries
+ * stopped without reporting (crashed, timed out). Transient, so nextStepFor dead-letters it
+ * with `retries-exhausted` — instead of fetching past the budget, or leaving the message for
+ * SQS to redrive without a reason.
+ */
+export class UnreportedAttemptsError extends TransientError {
+  constructor(receiveCount: number, attempts: number) {
+    super(
+      `delivered ${receiveCount} times, past the ${attempts} attempts its budget allows, and no stored ` +
+        'collection was found: earlier deliveries stopped without reporting (a crash or a timeout); nothing fetched',
+      { reason: 'unreported-attempts' },
+    );
+  }
 }
 
 /** Decides what happens to a failed job: retry within its source's budget, dead-letter, or hand off. */
@@ -304,7 +340,18 @@ type AttemptDetails = Omit<
 function attemptDetails(outcome: CollectOutcome, evidenceProblem: string | undefined): AttemptDetails {
   switch (outcome.status) {
     case 'collected':
-      return { outcome: 'collected', manifestKey: outcome.manifestKey, artifactKeys: outcome.artifactKeys };
+      return {
+        outcome: 'collected',
+        manifestKey: outcome.manifestKey,
+        artifactKeys: outcome.artifactKeys,
+        ...(outcome.recovered === true
+          ? {
+              reason: 'collection-recovered',
+              message:
+                'an earlier delivery stored this collection and stopped before recording it; this delivery fetched nothing',
+            }
+          : {}),
+      };
     case 'duplicate':
       return {
         outcome: 'duplicate',
@@ -339,6 +386,41 @@ function attemptDetails(outcome: CollectOutcome, evidenceProblem: string | undef
   }
 }
 
+/**
+ * The newest collection of a job stored in raw storage at or after `since`: its manifest and
+ * artifacts. Only a complete collection counts (the manifest is written last); a fetch prefix
+ * without a manifest is a collection that never finished.
+ */
+export async function findStoredCollection(
+  catalog: RawCatalog,
+  source: string,
+  jobKey: string,
+  since: Date,
+  until: Date,
+): Promise<{ manifestKey: string; artifactKeys: string[] } | undefined> {
+  const keysByFetch = new Map<string, string[]>();
+  const firstDay = Date.UTC(since.getUTCFullYear(), since.getUTCMonth(), since.getUTCDate());
+  for (let day = firstDay; day <= until.getTime(); day += 24 * 3600 * 1000) {
+    for await (const page of catalog.listKeys(jobDayPrefix(source, new Date(day), jobKey))) {
+      for (const key of page) {
+        const parsed = parseRawKey(key);
+        if (parsed === undefined || parsed.jobKey !== jobKey) continue;
+        const observedAt = fetchIdTime(parsed.fetchId);
+        if (observedAt === undefined || observedAt < since) continue;
+        keysByFetch.set(parsed.fetchId, [...(keysByFetch.get(parsed.fetchId) ?? []), key]);
+      }
+    }
+  }
+  // Fetch IDs sort by time: the newest complete collection wins.
+  const complete = [...keysByFetch.entries()]
+    .filter(([, keys]) => keys.some((key) => key.endsWith(`/${MANIFEST_NAME}`)))
+    .sort(([a], [b]) => (a < b ? 1 : -1));
+  const [, keys] = complete[0] ?? [];
+  if (keys === undefined) return undefined;
+  const manifestKey = keys.find((key) => key.endsWith(`/${MANIFEST_NAME}`)) ?? '';
+  return { manifestKey, artifactKeys: keys.filter((key) => key !== manifestKey).sort() };
+}
+
 /** Claims the job, then collects it: a duplicate or a job claimed elsewhere fetches nothing. */
 async function claimAndCollect(
   message: JobMessage,
@@ -350,6 +432,7 @@ async function claimAndCollect(
 ): Promise<CollectOutcome> {
   const { source, identity } = parsed;
   const elapsed = () => deps.clock().getTime() - startedAt.getTime();
+  const collectedSince = new Date(startedAt.getTime() - source.dedupeWindowSeconds * 1000);
   const claim = await deps.claims.claim({
     jobKey: identity.jobKey,
     source: source.name,
@@ -357,7 +440,7 @@ async function claimAndCollect(
     owner,
     now: startedAt,
     leaseUntil: deps.leaseUntil(),
-    collectedSince: new Date(startedAt.getTime() - source.dedupeWindowSeconds * 1000),
+    collectedSince,
   });
   if (claim.status === 'already-collected') {
     return {
@@ -380,6 +463,29 @@ async function claimAndCollect(
     return { status: 'deferred', identity, delaySeconds, durationMs: elapsed() };
   }
   held.claimed = true;
+  // A receive past the budget means earlier deliveries stopped without reporting (the queue's
+  // redrive leaves room for that): like a delivery that took over a lapsed claim, it may follow
+  // one that stored the collection and died before the ledger.
+  const pastBudget = message.receiveCount > attemptsAllowed(source.retry);
+  if (claim.previouslyClaimed || pastBudget) {
+    // An earlier delivery held this job and recorded no collection. It may have died between
+    // writing the manifest and writing the ledger (a crash, a timeout, a ledger write that kept
+    // failing): raw storage, not the ledger, says whether the job was collected.
+    const stored = await findStoredCollection(
+      deps.catalog,
+      source.name,
+      identity.jobKey,
+      collectedSince,
+      startedAt,
+    );
+    if (stored !== undefined) {
+      return { status: 'collected', identity, ...stored, durationMs: elapsed(), recovered: true };
+    }
+  }
+  if (pastBudget) {
+    // The budget's attempts are spent; fetching again would exceed what the source agreed to.
+    throw new UnreportedAttemptsError(message.receiveCount, attemptsAllowed(source.retry));
+  }
   const collection = await deps.collect(source, {
     input: parsed.input,
     traceId: identity.traceId,
@@ -394,7 +500,7 @@ export async function collectJob(message: JobMessage, deps: CollectJobDeps): Pro
   const startedAt = deps.clock();
   const parsed = parseJobMessage(message, deps.findSource);
   const identity = parsed.ok ? parsed.value.identity : parsed.identity;
-  const owner = `${message.messageId}#${message.receiveCount}`;
+  const owner = `${message.messageId}#${message.receiveCount}#${message.deliveryId}`;
   const held = { claimed: false };
   let outcome: CollectOutcome;
   let evidenceProblem: string | undefined;

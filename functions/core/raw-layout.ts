@@ -13,8 +13,21 @@ export function sourcePrefix(source: string): string {
 }
 
 export function fetchPrefix(source: string, observedAt: Date, jobKey: string, fetchId: string): string {
-  const day = observedAt.toISOString().slice(0, 10);
-  return `${sourcePrefix(source)}dt=${day}/${jobKey}/${fetchId}/`;
+  return `${jobDayPrefix(source, observedAt, jobKey)}${fetchId}/`;
+}
+
+/** Everything one job stored on one (UTC) day: `raw/source=<s>/dt=<day>/<jobKey>/`. */
+export function jobDayPrefix(source: string, day: Date, jobKey: string): string {
+  return `${sourcePrefix(source)}dt=${day.toISOString().slice(0, 10)}/${jobKey}/`;
+}
+
+/** When a fetch ID from `newFetchId` was made; undefined for any other shape. */
+export function fetchIdTime(fetchId: string): Date | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z-/.exec(fetchId);
+  if (match === null) return undefined;
+  const [, year, month, day, hour, minute, second, ms] = match;
+  const at = new Date(`${year}-${month}-${day}T${hour}:${minute}:${second}.${ms}Z`);
+  return Number.isNaN(at.getTime()) ? undefined : at;
 }
 
 /**

@@ -48,7 +48,9 @@ export function retryAfterCapOf(budget: RetryBudget): number {
 export function decideRetry(budget: RetryBudget, attempt: number, options: RetryOptions = {}): RetryDecision {
   const retriesUsed = attempt - 1;
   const base = budget.delaysSeconds[retriesUsed];
-  if (base === undefined) return { action: 'dead-letter', retriesUsed };
+  // A receive past the budget (an earlier one died unreported) has still used only the budget's retries.
+  if (base === undefined)
+    return { action: 'dead-letter', retriesUsed: Math.min(retriesUsed, budget.delaysSeconds.length) };
   const jitter = options.jitter ?? DEFAULT_JITTER;
   const random = options.random ?? Math.random;
   const jittered = base * (1 + jitter * (2 * random() - 1));
@@ -63,6 +65,28 @@ export function decideRetry(budget: RetryBudget, attempt: number, options: Retry
     retryNumber: retriesUsed + 1,
     ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
   };
+}
+
+/**
+ * Receives of one message beyond its budget's attempts before SQS's redrive moves it: room for
+ * receives the handler never got to report on — a container that crashed or ran out of memory,
+ * an invocation that timed out, a ledger write or acknowledgement that failed after the work was
+ * done. Without it, one such receive on the last attempt sends a message to the DLQ silently
+ * (no `sluice-reason`), even when its job was collected; with it, the handler that sees a receive
+ * past the budget decides itself — recovers the stored collection, or dead-letters with a reason
+ * — and only a handler that keeps dying is redriven by SQS. A crash loop like that is surfaced
+ * by the function-errors alarm long before this headroom matters.
+ */
+export const UNREPORTED_RECEIVES_ALLOWED = 2;
+
+/** The attempts a budget allows: the first plus one per retry. */
+export function attemptsAllowed(budget: RetryBudget): number {
+  return budget.delaysSeconds.length + 1;
+}
+
+/** The queue's maxReceiveCount for a budget: its attempts plus the unreported receives allowed. */
+export function maxReceiveCountFor(budget: RetryBudget): number {
+  return attemptsAllowed(budget) + UNREPORTED_RECEIVES_ALLOWED;
 }
 
 /** How long each attempt of a source may take, and when SQS shows a message again by itself. */

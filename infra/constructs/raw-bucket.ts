@@ -157,12 +157,36 @@ export class RawBucket extends Bucket {
     });
   }
 
-  /** Lets a transform read raw objects under `raw/`, and nothing else (no listing, no bucket reads). */
-  grantReadRaw(grantee: IGrantable): Grant {
+  /**
+   * Lets a function read raw objects, and nothing else: the transform reads what it parses (every
+   * source: `raw/*`); a collector reads back an object its own retried put met (raw-store.ts),
+   * only under the sources it collects.
+   */
+  grantReadRaw(grantee: IGrantable, sources?: readonly string[]): Grant {
+    if (sources?.length === 0) throw new Error('grantReadRaw needs at least one source when given sources');
     return Grant.addToPrincipalOrResource({
       grantee,
       actions: ['s3:GetObject'],
-      resourceArns: [this.arnForObjects(`${RAW_PREFIX}*`)],
+      resourceArns:
+        sources === undefined
+          ? [this.arnForObjects(`${RAW_PREFIX}*`)]
+          : sources.map((source) => this.arnForObjects(`${sourcePrefix(source)}*`)),
+      resource: this,
+    });
+  }
+
+  /**
+   * Lets a collector list keys under the prefixes of the sources it collects (and nowhere else in
+   * the bucket): a delivery that takes over a job from one that died looks there for a collection
+   * it stored but never recorded.
+   */
+  grantListRaw(grantee: IGrantable, sources: readonly string[]): Grant {
+    if (sources.length === 0) throw new Error('grantListRaw needs at least one source');
+    return Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.bucketArn],
+      conditions: { StringLike: { 's3:prefix': sources.map((source) => `${sourcePrefix(source)}*`) } },
       resource: this,
     });
   }

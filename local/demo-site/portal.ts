@@ -23,7 +23,7 @@ export interface PortalCredentials {
   readonly password: string;
 }
 
-interface StatementRequest {
+export interface StatementRequest {
   readonly reference: string;
   readonly status: 'requested' | 'awaiting-approval' | 'in-review';
 }
@@ -31,6 +31,14 @@ interface StatementRequest {
 export interface PortalState {
   /** Statement request forms submitted for this account and period, whatever came of them. */
   submissions(account: string, period: string): number;
+  /** The request the portal holds for this account and period, if any. */
+  statement(account: string, period: string): StatementRequest | undefined;
+  /** Every account and period a form was submitted for. */
+  submittedRequests(): readonly {
+    readonly account: string;
+    readonly period: string;
+    readonly count: number;
+  }[];
   /** Successful sign-ins. */
   readonly logins: number;
   /** Refused sign-ins. */
@@ -279,6 +287,12 @@ ${rows}
   return {
     handle,
     submissions: (account, period) => submitted.get(`${account}|${period}`) ?? 0,
+    statement: (account, period) => statements.get(account)?.get(period),
+    submittedRequests: () =>
+      [...submitted.entries()].map(([key, count]) => {
+        const [account = '', period = ''] = key.split('|');
+        return { account, period, count };
+      }),
     get logins() {
       return logins;
     },

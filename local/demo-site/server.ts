@@ -11,6 +11,7 @@ import { CATALOG_CATEGORIES, CATALOG_PAGES, catalogPage, RATES_AS_OF, rateBoard 
 import { exportsRoute } from './exports.js';
 import { createFaultRoutes, type FaultRoutes } from './faults.js';
 import { createPortal, type PortalCredentials, type PortalState } from './portal.js';
+import { createSiteFaults, type SiteFaultOptions, type SiteFaults } from './site-faults.js';
 
 /** Production origins under this domain are served, locally, by the demo site. */
 export const DEMO_DOMAIN = 'demo.sluice.example';
@@ -38,6 +39,8 @@ export interface DemoSite {
   readonly faults: Pick<FaultRoutes, 'requestsFor'>;
   /** The partner portal's counters and session control (local/demo-site/portal.ts). */
   readonly portal: PortalState;
+  /** The fault mode of the normal routes, when the site was started with one (the chaos run). */
+  readonly siteFaults: Pick<SiteFaults, 'injected'> | undefined;
   totalRequests(): number;
   close(): Promise<void>;
 }
@@ -48,6 +51,8 @@ export interface DemoSiteOptions {
   readonly host?: string;
   /** The only credentials the portal accepts. @default - random ones nobody knows */
   readonly portalCredentials?: PortalCredentials;
+  /** Fail the normal routes at set rates (local/demo-site/site-faults.ts). @default - never */
+  readonly faults?: SiteFaultOptions;
 }
 
 function escapeHtml(text: string): string {
@@ -199,10 +204,13 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
       password: randomBytes(16).toString('hex'),
     },
   );
+  const siteFaults: SiteFaults | undefined =
+    options.faults === undefined ? undefined : createSiteFaults(options.faults);
   const server = createServer((req, res) => {
     const prefix = `/${(req.url ?? '/').split(/[/?]/)[1] ?? ''}`;
     requests.set(prefix, (requests.get(prefix) ?? 0) + 1);
     try {
+      if (siteFaults?.intercept(req, res) === true) return;
       if (faults.handle(req, res) || portal.handle(req, res)) return;
       send(res, otherRoutes(req) ?? route(req));
     } catch (error) {
@@ -220,6 +228,7 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
     requests,
     faults,
     portal,
+    siteFaults,
     totalRequests: () => [...requests.values()].reduce((a, b) => a + b, 0),
     throttledRequests: () => shipments.throttled(),
     close: () =>

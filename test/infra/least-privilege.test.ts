@@ -54,14 +54,22 @@ const HANDOFF = {
   HandoffTopic: ['sns:Publish'],
 };
 
+/**
+ * Listing the raw bucket, only under the given sources' prefixes: a collector that takes over a
+ * job from a delivery that died looks there for a collection it stored but never recorded.
+ */
+const listRaw = (...sources: string[]) =>
+  `RawBucket if ${JSON.stringify({ StringLike: { 's3:prefix': sources.map((s) => `raw/source=${s}/*`) } })}`;
+
 /** Everything each Sluice function may do, and to what. */
 const EXPECTED: Matrix = {
   HttpCollector: {
     '*': TRACING,
     'HttpCollector/Logs': LOGS,
-    'RawBucket/raw/source=demo-catalog/*': ['s3:PutObject'],
-    'RawBucket/raw/source=demo-inventory/*': ['s3:PutObject'],
-    'RawBucket/raw/source=demo-shipments/*': ['s3:PutObject'],
+    'RawBucket/raw/source=demo-catalog/*': ['s3:GetObject', 's3:PutObject'],
+    'RawBucket/raw/source=demo-inventory/*': ['s3:GetObject', 's3:PutObject'],
+    'RawBucket/raw/source=demo-shipments/*': ['s3:GetObject', 's3:PutObject'],
+    [listRaw('demo-catalog', 'demo-inventory', 'demo-shipments')]: ['s3:ListBucket'],
     JobLedgerTable: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
     ...HANDOFF,
     'DemoCatalogJobs/Queue': CONSUME,
@@ -74,8 +82,9 @@ const EXPECTED: Matrix = {
   BrowserCollector: {
     '*': TRACING,
     'BrowserCollector/Logs': LOGS,
-    'RawBucket/raw/source=demo-rates/*': ['s3:PutObject'],
-    'RawBucket/raw/source=demo-portal/*': ['s3:PutObject'],
+    'RawBucket/raw/source=demo-rates/*': ['s3:GetObject', 's3:PutObject'],
+    'RawBucket/raw/source=demo-portal/*': ['s3:GetObject', 's3:PutObject'],
+    [listRaw('demo-rates', 'demo-portal')]: ['s3:ListBucket'],
     JobLedgerTable: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
     ...HANDOFF,
     DemoPortalCredentials: ['secretsmanager:GetSecretValue'],
@@ -237,31 +246,40 @@ describe('whatever the matrix grows into', () => {
     expect(onEverything.filter((g) => !TRACING.includes(g.action))).toEqual([]);
   });
 
-  it('the collectors cannot delete raw objects, or do anything to them but add new ones', () => {
+  it('the collectors cannot delete raw objects, change their retention, or read their versions', () => {
     const collectors = /Collector$/;
 
     expect(reaching(collectors, 's3:PutObject', 'RawBucket').length).toBeGreaterThan(0);
     for (const pattern of [
       's3:DeleteObject*',
       's3:BypassGovernanceRetention',
-      's3:GetObject*',
+      's3:GetObjectVersion*',
+      's3:GetObjectRetention',
       's3:PutObjectRetention',
+      's3:PutObjectLegalHold',
     ]) {
       expect(reaching(collectors, pattern, 'RawBucket'), pattern).toEqual([]);
     }
   });
 
-  it('a collector writes raw objects only under the sources it collects', () => {
+  // Reading is for what the chaos run found: a retried put that S3 stored before answering 500
+  // reads the object back, and a delivery taking over from one that died looks for its collection.
+  it('a collector writes, reads and lists raw objects only under the sources it collects', () => {
     for (const [kind, collector] of sluice.stack.collectors) {
       const fn = nameOf(
         Stack.of(collector).getLogicalId(collector.function.node.defaultChild as CfnElement),
       ).replace(/\/Function$/, '');
-      const prefixes = reaching(fn, 's3:PutObject', 'RawBucket').map((g) => g.resource);
-      const own = sluice.stack.sources
-        .filter((s) => s.kind === kind)
-        .map((s) => `RawBucket/raw/source=${s.name}/*`);
+      const ownSources = sluice.stack.sources.filter((s) => s.kind === kind).map((s) => s.name);
+      const own = ownSources.map((name) => `RawBucket/raw/source=${name}/*`);
 
-      expect(prefixes.sort(), fn).toEqual(own.sort());
+      for (const action of ['s3:PutObject', 's3:GetObject']) {
+        const prefixes = reaching(fn, action, 'RawBucket').map((g) => g.resource);
+        expect(prefixes.sort(), `${fn} ${action}`).toEqual(own.sort());
+      }
+      expect(
+        reaching(fn, 's3:ListBucket', 'RawBucket').map((g) => g.resource),
+        `${fn} s3:ListBucket`,
+      ).toEqual([listRaw(...ownSources)]);
     }
   });
 

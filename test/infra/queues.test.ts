@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { UNREPORTED_RECEIVES_ALLOWED } from '../../functions/core/retry-policy.js';
 import {
   DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
   WORK_QUEUE_MAX_MESSAGE_BYTES,
@@ -40,13 +41,15 @@ function numberProperty(logicalId: string, property: string, fallback: number): 
 describe.each(sources.map((source) => [source.name, source] as const))(
   'the %s jobs queue',
   (name, source) => {
-    it('redrives to its own dead-letter queue after the first delivery plus every retry', () => {
+    it('redrives to its own dead-letter queue only after every attempt of the budget, plus room for unreported receives', () => {
       const { queueId, deadLetterId } = queuePairOf(name);
 
       expect(resourceById(sluice.resources, queueId).Properties.RedrivePolicy).toEqual({
         deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterId, 'Arn'] },
-        maxReceiveCount: source.retry.delaysSeconds.length + 1,
+        maxReceiveCount: source.retry.delaysSeconds.length + 1 + UNREPORTED_RECEIVES_ALLOWED,
       });
+      // The collector decides on its last attempt itself (with a reason) before SQS would redrive.
+      expect(UNREPORTED_RECEIVES_ALLOWED).toBeGreaterThan(0);
     });
 
     it('encrypts the jobs queue and its dead-letter queue at rest', () => {

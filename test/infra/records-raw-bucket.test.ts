@@ -7,7 +7,11 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { TRANSFORM_MAX_RECEIVE_COUNT } from '../../functions/core/transform-budget.js';
+import { UNREPORTED_RECEIVES_ALLOWED } from '../../functions/core/retry-policy.js';
+import {
+  TRANSFORM_MAX_RECEIVE_COUNT,
+  TRANSFORM_RETRY_BUDGET,
+} from '../../functions/core/transform-budget.js';
 import { buildApp } from '../../infra/app.js';
 import { RAW_DELETE_ACTIONS } from '../../infra/constructs/raw-bucket.js';
 
@@ -163,7 +167,7 @@ describe('the raw bucket', () => {
 });
 
 describe('the transform queue', () => {
-  it('redrives after the transform retry budget, so the handler dead-letters with a reason first', () => {
+  it('redrives only after the transform retry budget plus unreported receives, so the handler dead-letters with a reason first', () => {
     const template = synth();
     const queues = template.findResources('AWS::SQS::Queue', {
       Properties: {
@@ -176,5 +180,8 @@ describe('the transform queue', () => {
     const redrive = Object.values(queues).map((q) => q.Properties.RedrivePolicy?.maxReceiveCount);
 
     expect(redrive).toEqual([TRANSFORM_MAX_RECEIVE_COUNT]);
+    expect(TRANSFORM_MAX_RECEIVE_COUNT).toBe(
+      TRANSFORM_RETRY_BUDGET.delaysSeconds.length + 1 + UNREPORTED_RECEIVES_ALLOWED,
+    );
   });
 });

@@ -16,7 +16,14 @@ const JOB = { source: 'demo-faults', jobId: 'upstream-1', input: { path: '/fault
 const JOB_KEY = 'id-upstream-1';
 
 function message(overrides: Partial<JobMessage> = {}): JobMessage {
-  return { messageId: 'm-1', body: JSON.stringify(JOB), receiveCount: 1, sentAt: NOW, ...overrides };
+  return {
+    messageId: 'm-1',
+    body: JSON.stringify(JOB),
+    receiveCount: 1,
+    sentAt: NOW,
+    deliveryId: 'req-1',
+    ...overrides,
+  };
 }
 
 const collection: Collection = {
@@ -48,6 +55,7 @@ function setUp(collect: CollectJobDeps['collect'] = async () => collection) {
       return collect(source, request);
     },
     rawStore,
+    catalog: rawStore,
     ledger,
     claims,
     leaseUntil: () => LEASE_UNTIL,
@@ -69,7 +77,7 @@ describe('collectJob claims the job before it fetches', () => {
         jobKey: JOB_KEY,
         source: 'demo-faults',
         traceId: expect.any(String),
-        owner: 'm-1#1',
+        owner: 'm-1#1#req-1',
         now: NOW,
         leaseUntil: LEASE_UNTIL,
         // demo-faults dedupes within an hour.
@@ -159,6 +167,142 @@ describe('collectJob claims the job before it fetches', () => {
     await collectJob(message({ body: 'not json' }), deps);
 
     expect(claims.requests).toEqual([]);
+  });
+});
+
+/** What an earlier delivery left in raw storage under the job's prefix for `fetchId`. */
+function storedByEarlierDelivery(
+  rawStore: FakeRawStore,
+  fetchId: string,
+  parts: readonly string[],
+): string[] {
+  const prefix = `raw/source=demo-faults/dt=2026-11-27/${JOB_KEY}/${fetchId}/`;
+  return parts.map((name) => {
+    const key = `${prefix}${name}`;
+    rawStore.objects.set(key, { body: Buffer.from('{}'), contentType: 'application/json', metadata: {} });
+    return key;
+  });
+}
+
+// Found by the chaos run (npm run chaos): a collector killed after writing its manifest, before
+// the ledger marked the job collected, left a claim that only lapsed; the redelivery took it over
+// and collected the job a second time inside the dedupe window.
+describe('collectJob after a delivery that died before recording its collection', () => {
+  it('records the collection the earlier delivery stored and fetches nothing', async () => {
+    const { deps, claims, fetches, ledger } = setUp();
+    claims.claimedBefore(JOB_KEY, new Date('2026-11-27T07:58:00.000Z'));
+    const [body, manifest] = storedByEarlierDelivery(
+      deps.rawStore as FakeRawStore,
+      '20261127T075801000Z-0a1b2c3d',
+      ['response.html', 'manifest.json'],
+    );
+
+    const outcome = await collectJob(message({ receiveCount: 2 }), deps);
+
+    expect(outcome).toMatchObject({
+      status: 'collected',
+      recovered: true,
+      manifestKey: manifest,
+      artifactKeys: [body],
+    });
+    expect(fetches).toEqual([]);
+    expect(ledger.attempts).toEqual([
+      expect.objectContaining({
+        outcome: 'collected',
+        manifestKey: manifest,
+        reason: 'collection-recovered',
+      }),
+    ]);
+  });
+
+  it('collects when the earlier delivery died before its manifest: the collection never finished', async () => {
+    const { deps, claims, fetches } = setUp();
+    claims.claimedBefore(JOB_KEY, new Date('2026-11-27T07:58:00.000Z'));
+    storedByEarlierDelivery(deps.rawStore as FakeRawStore, '20261127T075801000Z-0a1b2c3d', ['response.html']);
+
+    const outcome = await collectJob(message({ receiveCount: 2 }), deps);
+
+    expect(outcome).toMatchObject({ status: 'collected' });
+    expect(outcome).not.toHaveProperty('recovered');
+    expect(fetches).toEqual([JOB_KEY]);
+  });
+
+  it('collects when the stored collection is older than the dedupe window', async () => {
+    const { deps, claims, fetches } = setUp();
+    claims.claimedBefore(JOB_KEY, new Date('2026-11-27T06:58:00.000Z'));
+    storedByEarlierDelivery(deps.rawStore as FakeRawStore, '20261127T065801000Z-0a1b2c3d', [
+      'response.html',
+      'manifest.json',
+    ]);
+
+    await collectJob(message({ receiveCount: 2 }), deps);
+
+    expect(fetches).toEqual([JOB_KEY]);
+  });
+
+  it('looks in raw storage only when an earlier delivery claimed the job', async () => {
+    const { deps, fetches } = setUp();
+    storedByEarlierDelivery(deps.rawStore as FakeRawStore, '20261127T075801000Z-0a1b2c3d', [
+      'response.html',
+      'manifest.json',
+    ]);
+
+    await collectJob(message(), deps);
+
+    expect(fetches).toEqual([JOB_KEY]);
+  });
+});
+
+// Found by the chaos run: a collector killed on the last attempt its budget allowed (after
+// storing the collection) left the message for SQS to redrive into the DLQ without a reason,
+// although the job was collected. The queue now allows receives past the budget; a delivery
+// there recovers what is stored or dead-letters the job itself, and never fetches again.
+describe('collectJob on a delivery past its budget’s attempts', () => {
+  // demo-faults retries 3 times: 4 attempts.
+  const pastBudget = message({ receiveCount: 5 });
+
+  it('records the collection an unreported earlier delivery stored, and fetches nothing', async () => {
+    const { deps, fetches } = setUp();
+    const [, manifest] = storedByEarlierDelivery(
+      deps.rawStore as FakeRawStore,
+      '20261127T075801000Z-0a1b2c3d',
+      ['response.html', 'manifest.json'],
+    );
+
+    const outcome = await collectJob(pastBudget, deps);
+
+    expect(outcome).toMatchObject({ status: 'collected', recovered: true, manifestKey: manifest });
+    expect(fetches).toEqual([]);
+  });
+
+  it('dead-letters the job with retries-exhausted when nothing is stored, without fetching', async () => {
+    const { deps, fetches, ledger, claims } = setUp();
+
+    const outcome = await collectJob(pastBudget, deps);
+
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      next: { kind: 'dead-letter', reason: 'retries-exhausted' },
+    });
+    expect(
+      outcome.status === 'failed' && outcome.next.kind === 'dead-letter' && outcome.next.message,
+    ).toMatch(
+      /gave up after 3 retries; last error \(unreported-attempts\): delivered 5 times, past the 4 attempts/,
+    );
+    expect(fetches).toEqual([]);
+    expect(ledger.attempts).toEqual([
+      expect.objectContaining({ attempt: 5, outcome: 'dead-lettered', reason: 'retries-exhausted' }),
+    ]);
+    expect(claims.holder(JOB_KEY)).toBeUndefined();
+  });
+
+  it('still fetches on the budget’s last attempt', async () => {
+    const { deps, fetches } = setUp();
+
+    const outcome = await collectJob(message({ receiveCount: 4 }), deps);
+
+    expect(outcome.status).toBe('collected');
+    expect(fetches).toEqual([JOB_KEY]);
   });
 });
 

@@ -40,7 +40,7 @@ describe('DynamoJobLedger.claim', () => {
   it('writes the lease on the claim item under the free-and-not-collected condition', async () => {
     mock.on(UpdateCommand).resolves({});
 
-    await expect(ledger.claim(request)).resolves.toEqual({ status: 'claimed' });
+    await expect(ledger.claim(request)).resolves.toEqual({ status: 'claimed', previouslyClaimed: false });
 
     const input = mock.commandCalls(UpdateCommand)[0]?.args[0].input;
     expect(input?.Key).toEqual({ pk: 'job#id-42', sk: 'claim' });
@@ -53,6 +53,23 @@ describe('DynamoJobLedger.claim', () => {
       ':now': '2026-11-27T08:00:00.000Z',
       ':since': '2026-11-26T08:00:00.000Z',
     });
+  });
+
+  it('says when an earlier delivery claimed the job, so the collector can look for what it stored', async () => {
+    mock.on(UpdateCommand).resolves({ Attributes: { claimedAt: '2026-11-27T07:58:00.000Z' } });
+
+    await expect(ledger.claim(request)).resolves.toEqual({ status: 'claimed', previouslyClaimed: true });
+    expect(mock.commandCalls(UpdateCommand)[0]?.args[0].input.ReturnValues).toBe('UPDATED_OLD');
+  });
+
+  // Found by the chaos run: DynamoDB applied a claim and answered 500; the SDK's retry met the
+  // claim's own lease and the job was deferred for the whole lease, spending a receive.
+  it('reads a refusal by its own lease as the claim it is: the first try was applied', async () => {
+    mock
+      .on(UpdateCommand)
+      .rejects(refused({ leaseUntil: { S: '2026-11-27T08:02:05.000Z' }, leaseOwner: { S: 'm-1#1' } }));
+
+    await expect(ledger.claim(request)).resolves.toEqual({ status: 'claimed', previouslyClaimed: true });
   });
 
   it('reads a refusal with a collection inside the window as already collected', async () => {

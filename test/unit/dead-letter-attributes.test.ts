@@ -49,7 +49,13 @@ function note(message: string, reason = 'message-not-json'): DeadLetterNote {
 }
 
 function message(body: string): JobMessage {
-  return { messageId: 'm-1', body, receiveCount: 1, sentAt: new Date('2026-11-27T08:00:00Z') };
+  return {
+    messageId: 'm-1',
+    body,
+    receiveCount: 1,
+    sentAt: new Date('2026-11-27T08:00:00Z'),
+    deliveryId: 'req-1',
+  };
 }
 
 describe('a job message that is not JSON', () => {

@@ -458,6 +458,11 @@ class FuzzRawStore extends MemoryRawStore implements RawStore {
     this.faults.next('s3');
     return super.put(...args);
   }
+  /** The collector lists raw storage for a collection a delivery that died may have stored. */
+  override async *listKeys(prefix: string): AsyncIterable<readonly string[]> {
+    this.faults.next('s3');
+    yield* super.listKeys(prefix);
+  }
 }
 
 class FuzzDesk implements HandoffDesk {
@@ -548,6 +553,7 @@ async function runBatch(
   const handler = createCollectorHandler({
     collect: fakeCollect(input.outcomes),
     rawStore: ports.rawStore,
+    catalog: ports.rawStore,
     ledger: ports.ledger,
     claims: ports.ledger,
     queues,

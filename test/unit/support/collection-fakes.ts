@@ -12,11 +12,12 @@ import type {
 } from '../../../functions/adapters/job-ledger.js';
 import type { PutResult, RawStore, StoredObject } from '../../../functions/adapters/raw-store.js';
 import { PermanentError } from '../../../functions/core/errors.js';
+import type { RawCatalog } from '../../../functions/core/replay.js';
 
 /** Calls across every fake, in order, e.g. `claim`, `put raw/...`, `record collected`, `release`. */
 export type CallLog = string[];
 
-export class FakeRawStore implements RawStore {
+export class FakeRawStore implements RawStore, RawCatalog {
   readonly objects = new Map<string, StoredObject>();
   failWith: Error | undefined;
 
@@ -33,6 +34,11 @@ export class FakeRawStore implements RawStore {
       throw new PermanentError(`raw object already exists: ${key}`, { reason: 'raw-key-exists' });
     this.objects.set(key, { body, contentType: options.contentType, metadata: options.metadata });
     return { size: body.byteLength, sha256: '0'.repeat(64) };
+  }
+
+  async *listKeys(prefix: string): AsyncIterable<readonly string[]> {
+    const keys = [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort();
+    if (keys.length > 0) yield keys;
   }
 
   async get(key: string): Promise<StoredObject> {
@@ -60,13 +66,21 @@ export class FakeLedger implements JobLedger {
 /** Claims with the real rules: a live lease or a collection inside the window refuses a claim. */
 export class FakeClaims implements JobClaims {
   readonly requests: ClaimRequest[] = [];
-  private readonly state = new Map<string, { owner?: string; until?: Date; collectedAt?: Date }>();
+  private readonly state = new Map<
+    string,
+    { owner?: string; until?: Date; collectedAt?: Date; claimedAt?: Date }
+  >();
 
   constructor(private readonly calls: CallLog = []) {}
 
   /** Marks a job collected at `at`, as recording a collection does. */
   collected(jobKey: string, at: Date): void {
     this.state.set(jobKey, { ...this.state.get(jobKey), collectedAt: at });
+  }
+
+  /** Records that an earlier delivery claimed the job at `at` (and holds it no longer). */
+  claimedBefore(jobKey: string, at: Date): void {
+    this.state.set(jobKey, { ...this.state.get(jobKey), claimedAt: at });
   }
 
   /** Makes another delivery hold the job until `until`. */
@@ -88,13 +102,21 @@ export class FakeClaims implements JobClaims {
     if (current.until !== undefined && current.until >= request.now) {
       return { status: 'held-elsewhere', until: current.until, owner: current.owner ?? 'unknown' };
     }
-    this.state.set(request.jobKey, { ...current, owner: request.owner, until: request.leaseUntil });
-    return { status: 'claimed' };
+    this.state.set(request.jobKey, {
+      ...current,
+      owner: request.owner,
+      until: request.leaseUntil,
+      claimedAt: request.now,
+    });
+    return { status: 'claimed', previouslyClaimed: current.claimedAt !== undefined };
   }
 
   async release(jobKey: string, owner: string): Promise<void> {
     this.calls.push('release');
     const current = this.state.get(jobKey);
-    if (current?.owner === owner) this.state.set(jobKey, { collectedAt: current.collectedAt });
+    if (current?.owner === owner) {
+      const { owner: _owner, until: _until, ...rest } = current;
+      this.state.set(jobKey, rest);
+    }
   }
 }

@@ -9,6 +9,7 @@ import type { AttemptEntry, JobLedger } from '../../../functions/adapters/job-le
 import type { PutResult, RawStore, StoredObject } from '../../../functions/adapters/raw-store.js';
 import type { Observation } from '../../../functions/adapters/record-store.js';
 import { PermanentError } from '../../../functions/core/errors.js';
+import type { RawCatalog } from '../../../functions/core/replay.js';
 
 export function sha256Hex(body: Buffer): string {
   return createHash('sha256').update(body).digest('hex');
@@ -22,7 +23,7 @@ export interface RawWrite {
   readonly keysStoredBefore: ReadonlySet<string>;
 }
 
-export class MemoryRawStore implements RawStore {
+export class MemoryRawStore implements RawStore, RawCatalog {
   readonly objects = new Map<string, StoredObject>();
   readonly writes: RawWrite[] = [];
 
@@ -49,6 +50,11 @@ export class MemoryRawStore implements RawStore {
       metadata: { ...options.metadata },
     });
     return { size: body.byteLength, sha256: sha256Hex(body) };
+  }
+
+  async *listKeys(prefix: string): AsyncIterable<readonly string[]> {
+    const keys = [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort();
+    if (keys.length > 0) yield keys;
   }
 
   async get(key: string): Promise<StoredObject> {

@@ -34,6 +34,7 @@ function message(body: unknown, overrides: Partial<JobMessage> = {}): JobMessage
     body: typeof body === 'string' ? body : JSON.stringify(body),
     receiveCount: 1,
     sentAt: SENT_AT,
+    deliveryId: 'req-0001',
     ...overrides,
   };
 }
@@ -239,6 +240,7 @@ describe('collectJob', () => {
       findSource,
       collect,
       rawStore,
+      catalog: rawStore,
       ledger,
       clock: steppingClock(new Date('2026-11-27T08:00:00.000Z')),
       fetchIdFor: () => FETCH_ID,

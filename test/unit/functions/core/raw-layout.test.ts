@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   extensionFor,
+  fetchIdTime,
   fetchPrefix,
+  jobDayPrefix,
   MANIFEST_NAME,
   newFetchId,
   parseRawKey,
@@ -125,4 +127,43 @@ describe('extensionFor', () => {
   ])('names %j files .%s', (contentType, extension) => {
     expect(extensionFor(contentType)).toBe(extension);
   });
+});
+
+describe('jobDayPrefix', () => {
+  it('is the part of every fetch prefix of a job on that day, before the fetch ID', () => {
+    const at = new Date('2026-11-27T23:59:59.999Z');
+
+    expect(jobDayPrefix('demo-catalog', at, 'id-order-42')).toBe(
+      'raw/source=demo-catalog/dt=2026-11-27/id-order-42/',
+    );
+    expect(
+      fetchPrefix('demo-catalog', at, 'id-order-42', 'f-1').startsWith(
+        jobDayPrefix('demo-catalog', at, 'id-order-42'),
+      ),
+    ).toBe(true);
+  });
+});
+
+describe('fetchIdTime', () => {
+  it('reads back the time any fetch ID was made at', () => {
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date('1970-01-01T00:00:00.000Z'),
+          max: LATEST_FOUR_DIGIT_YEAR,
+          noInvalidDate: true,
+        }),
+        (at) => {
+          expect(fetchIdTime(newFetchId(at))).toEqual(at);
+        },
+      ),
+    );
+  });
+
+  it.each(['f-1', 'fetch-1', '20261127T0853Z-abcd', ''])(
+    'is undefined for %j, which no fetch ID looks like',
+    (id) => {
+      expect(fetchIdTime(id)).toBeUndefined();
+    },
+  );
 });

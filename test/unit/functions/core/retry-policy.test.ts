@@ -24,6 +24,10 @@ describe('decideRetry', () => {
     expect(decideRetry(BUDGET, 4, { random: NO_JITTER })).toEqual({ action: 'dead-letter', retriesUsed: 3 });
   });
 
+  it('counts only the budget’s retries as used for a receive past the budget', () => {
+    expect(decideRetry(BUDGET, 6, { random: NO_JITTER })).toEqual({ action: 'dead-letter', retriesUsed: 3 });
+  });
+
   it('dead-letters the first failure when the budget has no retries', () => {
     expect(decideRetry({ delaysSeconds: [] }, 1)).toEqual({ action: 'dead-letter', retriesUsed: 0 });
   });

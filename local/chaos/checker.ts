@@ -1,0 +1,410 @@
+/**
+ * The chaos run's checker: holds what the emulator holds after the drain (ChaosFacts) to what
+ * the harness sent and planned (ChaosPlan, HarnessLog), and counts every broken promise. Pure,
+ * so its own tests can feed it a lost job or a stale record and see it counted.
+ */
+import { canonicalJson } from '../../functions/core/job-key.js';
+import { TRANSFORM_RETRY_BUDGET } from '../../functions/core/transform-budget.js';
+import { findSource } from '../../sources/registry.js';
+import { CATALOG_PAGES, catalogPage, PRODUCTS_PER_PAGE, RATES_AS_OF, rateBoard } from '../demo-site/data.js';
+import { inventoryRows } from '../demo-site/exports.js';
+import type { ChaosFacts, ManifestFacts } from './facts.js';
+import type { ChaosPlan, CrashPoint, PlannedJob } from './plan.js';
+
+/** What the harness itself did during the run, beyond the plan. */
+export interface HarnessLog {
+  /** Extra deliveries the local event source mapping made of each job's messages, by job ID. */
+  readonly duplicateDeliveries: ReadonlyMap<string, number>;
+  /** Jobs whose collector was killed, by job key, and where. */
+  readonly crashes: ReadonlyMap<string, CrashPoint>;
+}
+
+export const INVARIANTS = {
+  jobsLost: 'jobs lost',
+  duplicateCollections: 'duplicate collections within the dedupe window',
+  duplicateWrites: 'duplicate record writes',
+  staleWrites: 'stale record writes',
+  retriesBeyondBudget: 'retries beyond budget',
+  poisonOutsideDlq: 'poison messages outside the DLQ',
+  poisonWrongReason: 'poison messages dead-lettered with another reason',
+  deadLettersWithoutReason: 'DLQ messages without a reason',
+  duplicateSubmissions: 'duplicate portal submissions',
+  recordsNotMatchingSite: "records that differ from the demo site's data",
+  recordsAgainstPlan: 'records from pages planned to fail',
+  malformedRecords: 'records breaking the Record contract',
+} as const;
+export type InvariantName = keyof typeof INVARIANTS;
+
+export interface InvariantCount {
+  readonly name: InvariantName;
+  readonly label: string;
+  readonly count: number;
+  /** A few offending keys, to start an investigation from. */
+  readonly examples: readonly string[];
+}
+
+export type JobEnd = 'records' | 'hand-off' | 'dead-letter';
+
+export interface ChaosCheck {
+  readonly invariants: readonly InvariantCount[];
+  /** Jobs by how they ended (a job can end more than one way, e.g. records and a hand-off). */
+  readonly outcomes: { readonly [end in JobEnd | 'lost']: number };
+  readonly deadLetterReasons: { readonly [reason: string]: number };
+  readonly handoffReasons: { readonly [reason: string]: number };
+  /** Jobs whose plan said records but which ended otherwise (transient faults past the budget, captchas). */
+  readonly unplannedEnds: { readonly [end: string]: number };
+  readonly collections: number;
+  readonly records: number;
+  readonly manifestsWithoutRecords: number;
+  readonly ok: boolean;
+}
+
+interface ObservationKey {
+  readonly observedAt: string;
+  readonly observationId: string;
+  readonly parserRevision: number;
+}
+
+function compareKeys(a: ObservationKey, b: ObservationKey): number {
+  if (a.observedAt !== b.observedAt) return a.observedAt < b.observedAt ? -1 : 1;
+  if (a.observationId !== b.observationId) return a.observationId < b.observationId ? -1 : 1;
+  return a.parserRevision - b.parserRevision;
+}
+
+function keyOf(manifest: ManifestFacts): ObservationKey {
+  return {
+    observedAt: manifest.observedAt,
+    observationId: manifest.fetchId,
+    parserRevision: manifest.parserRevision,
+  };
+}
+
+class Tally {
+  readonly counts = new Map<InvariantName, { count: number; examples: string[] }>();
+  add(name: InvariantName, example: string, by = 1): void {
+    if (by <= 0) return;
+    const entry = this.counts.get(name) ?? { count: 0, examples: [] };
+    entry.count += by;
+    if (entry.examples.length < 5) entry.examples.push(example);
+    this.counts.set(name, entry);
+  }
+  result(): InvariantCount[] {
+    return (Object.keys(INVARIANTS) as InvariantName[]).map((name) => ({
+      name,
+      label: INVARIANTS[name],
+      count: this.counts.get(name)?.count ?? 0,
+      examples: this.counts.get(name)?.examples ?? [],
+    }));
+  }
+}
+
+function increment(map: { [key: string]: number }, key: string): void {
+  map[key] = (map[key] ?? 0) + 1;
+}
+
+function groupBy<T>(items: readonly T[], keyOfItem: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOfItem(item);
+    groups.set(key, [...(groups.get(key) ?? []), item]);
+  }
+  return groups;
+}
+
+/** What the demo site's own data says a record must hold, for the sources whose data needs no rules to read. */
+function siteDataMismatch(
+  source: string,
+  entityId: string,
+  data: { readonly [key: string]: unknown },
+  portalReferences: ReadonlyMap<string, string>,
+): string | undefined {
+  switch (source) {
+    case 'demo-catalog': {
+      const number = Number(/-(\d{4})$/.exec(entityId)?.[1] ?? Number.NaN);
+      const page = Math.ceil(number / PRODUCTS_PER_PAGE);
+      if (!(page >= 1 && page <= CATALOG_PAGES)) return `no catalogue page holds ${entityId}`;
+      const product = catalogPage(String(data.category), page).find((p) => p.sku === entityId);
+      if (product === undefined) return `the catalogue has no ${entityId} in ${String(data.category)}`;
+      const expected = {
+        name: product.name,
+        priceCents: product.priceCents,
+        currency: product.currency,
+        inStock: product.inStock,
+      };
+      const actual = {
+        name: data.name,
+        priceCents: data.priceCents,
+        currency: data.currency,
+        inStock: data.inStock,
+      };
+      return canonicalJson(expected) === canonicalJson(actual)
+        ? undefined
+        : `${canonicalJson(actual)} ≠ ${canonicalJson(expected)}`;
+    }
+    case 'demo-rates': {
+      const [board = '', pair = ''] = entityId.split(':');
+      const rate = rateBoard(board).find((r) => r.pair === pair);
+      if (rate === undefined) return `board ${board} has no ${pair}`;
+      return data.rate === Number(rate.displayRate) && data.asOf === RATES_AS_OF
+        ? undefined
+        : `rate ${String(data.rate)} as of ${String(data.asOf)} ≠ ${rate.displayRate} as of ${RATES_AS_OF}`;
+    }
+    case 'demo-inventory': {
+      const [warehouse = '', sku = ''] = entityId.split(':');
+      const row = inventoryRows(warehouse).find((r) => r.sku === sku);
+      if (row === undefined) return `warehouse ${warehouse} has no ${sku}`;
+      const expected = {
+        onHand: row.onHand,
+        reserved: row.reserved,
+        reorderPoint: row.reorderPoint,
+        unitCostCents: row.unitCostCents,
+      };
+      const actual = {
+        onHand: data.onHand,
+        reserved: data.reserved,
+        reorderPoint: data.reorderPoint,
+        unitCostCents: data.unitCostCents,
+      };
+      return canonicalJson(expected) === canonicalJson(actual)
+        ? undefined
+        : `${canonicalJson(actual)} ≠ ${canonicalJson(expected)}`;
+    }
+    case 'demo-portal': {
+      const [account = '', period = ''] = entityId.split(':');
+      const reference = portalReferences.get(`${account}|${period}`);
+      return reference === data.reference && data.status === 'requested'
+        ? undefined
+        : `reference ${String(data.reference)} (${String(data.status)}) ≠ the portal's ${String(reference)}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The job or object a dead-lettered body is about, to start an investigation from. */
+function whatItNames(body: string): string {
+  const named = /"jobId":"([^"]+)"/.exec(body)?.[1] ?? /"key":"([^"]+)"/.exec(body)?.[1];
+  return named ?? body.slice(0, 80);
+}
+
+export function checkChaosRun(plan: ChaosPlan, log: HarnessLog, facts: ChaosFacts): ChaosCheck {
+  const tally = new Tally();
+  const attemptsByJob = groupBy(facts.attempts, (a) => a.jobKey);
+  const manifestsByJob = groupBy(facts.manifests, (m) => m.jobKey);
+  const transformed = new Set(
+    facts.attempts
+      .filter((a) => a.stage === 'transform' && a.outcome === 'transformed')
+      .map((a) => a.manifestKey ?? ''),
+  );
+  const recordsByPk = new Map(facts.records.map((r) => [r.pk, r]));
+  const tasksByJob = groupBy(facts.tasks, (t) => t.jobKey);
+  const deadLettersByJob = groupBy(
+    facts.deadLetters.filter((d) => d.jobKey !== undefined),
+    (d) => d.jobKey ?? '',
+  );
+
+  // ---- Every job accounted for: records, a DLQ entry with its reason, or a hand-off task -------
+  const outcomes = { records: 0, 'hand-off': 0, 'dead-letter': 0, lost: 0 };
+  const deadLetterReasons: { [reason: string]: number } = {};
+  const handoffReasons: { [reason: string]: number } = {};
+  const unplannedEnds: { [end: string]: number } = {};
+  for (const planned of plan.jobs) {
+    const ends = new Set<JobEnd>();
+    for (const manifest of manifestsByJob.get(planned.jobKey) ?? []) {
+      if (manifest.entities.length === 0 || !transformed.has(manifest.key)) continue;
+      const reflected = manifest.entities.every((entity) => {
+        const record = recordsByPk.get(`${manifest.source}#${entity.entityId}`);
+        return (
+          record !== undefined &&
+          compareKeys(
+            {
+              observedAt: record.lastSeenAt,
+              observationId: record.lastObservationId,
+              parserRevision: record.lastParserRevision,
+            },
+            keyOf(manifest),
+          ) >= 0
+        );
+      });
+      if (reflected) ends.add('records');
+    }
+    const tasks = tasksByJob.get(planned.jobKey) ?? [];
+    if (tasks.length > 0) {
+      ends.add('hand-off');
+      for (const task of tasks) increment(handoffReasons, task.reason);
+    }
+    const deadLetters = (deadLettersByJob.get(planned.jobKey) ?? []).filter((d) => (d.reason ?? '') !== '');
+    if (deadLetters.length > 0) {
+      ends.add('dead-letter');
+      increment(deadLetterReasons, deadLetters[0]?.reason ?? '');
+    }
+    if (ends.size === 0) {
+      outcomes.lost += 1;
+      tally.add('jobsLost', `${planned.jobKey} (${planned.source})`);
+    }
+    for (const end of ends) outcomes[end] += 1;
+    if (planned.permanent !== undefined && ends.has('records')) {
+      tally.add('recordsAgainstPlan', `${planned.jobKey}: ${planned.permanent.why}`);
+    }
+    if (planned.permanent === undefined && !ends.has('records') && ends.size > 0) {
+      increment(unplannedEnds, [...ends].join('+'));
+    }
+  }
+
+  // ---- One collection per job inside its dedupe window -----------------------------------------
+  for (const [jobKey, manifests] of manifestsByJob) {
+    const source = findSource(manifests[0]?.source ?? '');
+    const windowMs = (source?.dedupeWindowSeconds ?? 0) * 1000;
+    const times = manifests.map((m) => Date.parse(m.observedAt)).sort((a, b) => a - b);
+    let windowStart = times[0] ?? 0;
+    for (const time of times.slice(1)) {
+      if (time - windowStart < windowMs) tally.add('duplicateCollections', jobKey);
+      else windowStart = time;
+    }
+  }
+  for (const [jobKey, attempts] of attemptsByJob) {
+    // The ledger's view too: two collections recorded where raw storage may hold only one.
+    const collected = attempts.filter((a) => a.stage === 'collect' && a.outcome === 'collected').length;
+    const stored = manifestsByJob.get(jobKey)?.length ?? 0;
+    if (collected > Math.max(1, stored))
+      tally.add('duplicateCollections', `${jobKey} (ledger)`, collected - Math.max(1, stored));
+  }
+
+  // ---- Records: written once per content, never older over newer, lineage that exists ---------
+  const observationsByPk = new Map<
+    string,
+    { manifest: ManifestFacts; contentHash: string; data: unknown }[]
+  >();
+  for (const manifest of facts.manifests) {
+    for (const entity of manifest.entities) {
+      const pk = `${manifest.source}#${entity.entityId}`;
+      observationsByPk.set(pk, [
+        ...(observationsByPk.get(pk) ?? []),
+        { manifest, contentHash: entity.contentHash, data: entity.data },
+      ]);
+    }
+  }
+  const plannedToFail = new Set(plan.jobs.filter((j) => j.permanent !== undefined).map((j) => j.jobKey));
+  for (const record of facts.records) {
+    const observations = observationsByPk.get(record.pk) ?? [];
+    const distinct = new Set(observations.map((o) => o.contentHash)).size;
+    if (record.version > distinct) {
+      tally.add(
+        'duplicateWrites',
+        `${record.pk}: version ${record.version}, ${distinct} distinct content(s)`,
+        record.version - Math.max(distinct, 1),
+      );
+    }
+    const lastSeen = observations.find(
+      (o) => o.manifest.fetchId === record.lastObservationId && o.manifest.observedAt === record.lastSeenAt,
+    );
+    const current = observations.find((o) => o.manifest.fetchId === record.observationId);
+    const lastSeenKey = {
+      observedAt: record.lastSeenAt,
+      observationId: record.lastObservationId,
+      parserRevision: record.lastParserRevision,
+    };
+    const newerTransformed = observations.find(
+      (o) => transformed.has(o.manifest.key) && compareKeys(keyOf(o.manifest), lastSeenKey) > 0,
+    );
+    if (lastSeen === undefined) {
+      tally.add(
+        'staleWrites',
+        `${record.pk}: last seen ${record.lastObservationId}, which no manifest holds`,
+      );
+    } else if (newerTransformed !== undefined) {
+      tally.add(
+        'staleWrites',
+        `${record.pk}: last seen ${record.lastObservationId}, ${newerTransformed.manifest.fetchId} is newer`,
+      );
+    } else if (canonicalJson(record.data) !== canonicalJson(lastSeen.data)) {
+      tally.add(
+        'staleWrites',
+        `${record.pk}: data is not that of its newest observation ${record.lastObservationId}`,
+      );
+    } else if (current === undefined || canonicalJson(current.data) !== canonicalJson(record.data)) {
+      tally.add('staleWrites', `${record.pk}: lineage ${record.observationId} does not hold its data`);
+    }
+    const mismatch = siteDataMismatch(record.source, record.entityId, record.data, facts.portalReferences);
+    if (mismatch !== undefined) tally.add('recordsNotMatchingSite', `${record.pk}: ${mismatch}`);
+    if (observations.length > 0 && observations.every((o) => plannedToFail.has(o.manifest.jobKey))) {
+      tally.add('recordsAgainstPlan', `${record.pk}: only pages planned to fail hold it`);
+    }
+  }
+  for (const pk of facts.malformedRecords) tally.add('malformedRecords', pk);
+
+  // ---- Retries within budget -----------------------------------------------------------------
+  const resent = new Set(plan.jobs.filter((j) => j.resendAfterSeconds !== undefined).map((j) => j.jobKey));
+  const plannedByKey = new Map(plan.jobs.map((j) => [j.jobKey, j]));
+  for (const [jobKey, attempts] of attemptsByJob) {
+    const planned: PlannedJob | undefined = plannedByKey.get(jobKey);
+    const source = findSource(planned?.source ?? attempts[0]?.source ?? '');
+    const collectRetries = source?.retry.delaysSeconds.length ?? 0;
+    const fetches = attempts.filter(
+      (a) => a.stage === 'collect' && a.outcome !== 'duplicate' && a.outcome !== 'deferred',
+    );
+    // Each delivery of the job (upstream's resend, the mapping's duplicates) has its own budget.
+    const deliveries =
+      1 + (resent.has(jobKey) ? 1 : 0) + (log.duplicateDeliveries.get(planned?.job.jobId ?? '') ?? 0);
+    const allowance = (collectRetries + 1) * deliveries;
+    if (fetches.length > allowance) {
+      tally.add(
+        'retriesBeyondBudget',
+        `${jobKey}: ${fetches.length} attempts, budget ${allowance}`,
+        fetches.length - allowance,
+      );
+    }
+    for (const attempt of attempts) {
+      const retries =
+        attempt.stage === 'collect' ? collectRetries : TRANSFORM_RETRY_BUDGET.delaysSeconds.length;
+      if (attempt.outcome === 'retrying' && attempt.attempt > retries) {
+        tally.add(
+          'retriesBeyondBudget',
+          `${jobKey}: ${attempt.stage} retry scheduled after attempt ${attempt.attempt}`,
+        );
+      }
+    }
+  }
+
+  // ---- Poison: every message in its DLQ, with the reason that explains it ----------------------
+  for (const poison of plan.poison) {
+    const queue = poison.queue.stage === 'transform' ? 'transform' : poison.queue.source;
+    const entries = facts.deadLetters.filter((d) => d.body === poison.body && d.queue === queue);
+    if (entries.length === 0) {
+      tally.add('poisonOutsideDlq', `${poison.id} (${poison.kind})`);
+    } else if (!entries.some((d) => d.reason === poison.expectedReason)) {
+      tally.add(
+        'poisonWrongReason',
+        `${poison.id} (${poison.kind}): ${entries.map((d) => d.reason).join(', ')}`,
+      );
+    }
+    if (poison.jobKey !== undefined) {
+      if ((tasksByJob.get(poison.jobKey) ?? []).length > 0)
+        tally.add('poisonOutsideDlq', `${poison.id}: a hand-off task`);
+      if ((manifestsByJob.get(poison.jobKey) ?? []).length > 0)
+        tally.add('poisonOutsideDlq', `${poison.id}: collected`);
+    }
+  }
+  for (const entry of facts.deadLetters) {
+    if ((entry.reason ?? '') === '')
+      tally.add('deadLettersWithoutReason', `${entry.queue}: ${whatItNames(entry.body)}`);
+  }
+
+  // ---- The portal's own count: one submitted form per account and period -----------------------
+  for (const { account, period, count } of facts.portalSubmissions) {
+    if (count > 1) tally.add('duplicateSubmissions', `${account} ${period}: ${count} forms`, count - 1);
+  }
+
+  const invariants = tally.result();
+  return {
+    invariants,
+    outcomes,
+    deadLetterReasons,
+    handoffReasons,
+    unplannedEnds,
+    collections: facts.manifests.length,
+    records: facts.records.length,
+    manifestsWithoutRecords: facts.manifests.filter((m) => m.entities.length === 0).length,
+    ok: invariants.every((i) => i.count === 0),
+  };
+}

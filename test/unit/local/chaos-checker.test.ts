@@ -1,0 +1,257 @@
+/**
+ * The chaos checker, fed facts by hand: a clean run passes, and each broken promise the issue
+ * names (a lost job, a second collection, a duplicate or stale record write, a retry past the
+ * budget, poison outside its DLQ) is counted — so a green chaos run means something.
+ */
+import { describe, expect, it } from 'vitest';
+import type { RecordItem } from '../../../functions/core/contracts.js';
+import { contentHashOf } from '../../../functions/core/record-upsert.js';
+import { checkChaosRun, type HarnessLog, type InvariantName } from '../../../local/chaos/checker.js';
+import type { ChaosFacts, ManifestFacts } from '../../../local/chaos/facts.js';
+import { type ChaosPlan, DEFAULT_CHAOS_RATES, planChaosRun } from '../../../local/chaos/plan.js';
+import { catalogPage } from '../../../local/demo-site/data.js';
+
+const NO_FAULTS = {
+  ...DEFAULT_CHAOS_RATES,
+  layoutChanged: 0,
+  duplicateJobMessage: 0,
+  collectorCrash: 0,
+  poison: 0,
+};
+/** One catalogue job (tools, page 1): the first job the plan makes. */
+const plan: ChaosPlan = planChaosRun({ jobs: 1, seed: 'checker', rates: NO_FAULTS });
+const job = plan.jobs[0] as ChaosPlan['jobs'][number];
+const quiet: HarnessLog = { duplicateDeliveries: new Map(), crashes: new Map() };
+
+const products = catalogPage('tools', 1).slice(0, 2);
+const entityData = (p: (typeof products)[number]) => ({
+  sku: p.sku,
+  name: p.name,
+  category: 'tools',
+  priceCents: p.priceCents,
+  currency: p.currency,
+  inStock: p.inStock,
+  url: `https://catalog.demo.sluice.example/catalog/tools/item/${p.sku}`,
+});
+
+function manifest(fetchId: string, observedAt: string): ManifestFacts {
+  return {
+    key: `raw/source=demo-catalog/dt=2026-11-27/${job.jobKey}/${fetchId}/manifest.json`,
+    source: 'demo-catalog',
+    jobKey: job.jobKey,
+    fetchId,
+    observedAt,
+    parserRevision: 1,
+    entities: products.map((p) => ({
+      entityId: p.sku,
+      data: entityData(p),
+      contentHash: contentHashOf(entityData(p)),
+    })),
+  };
+}
+
+function record(m: ManifestFacts, index: number, overrides: Partial<RecordItem> = {}): RecordItem {
+  const entity = m.entities[index] as ManifestFacts['entities'][number];
+  return {
+    pk: `demo-catalog#${entity.entityId}`,
+    source: 'demo-catalog',
+    entityId: entity.entityId,
+    data: { ...entity.data },
+    observedAt: m.observedAt,
+    observationId: m.fetchId,
+    parserRevision: 1,
+    contentHash: entity.contentHash,
+    rawKey: m.key.replace('manifest.json', 'response.html'),
+    traceId: job.job.traceId,
+    version: 1,
+    firstSeenAt: m.observedAt,
+    lastSeenAt: m.observedAt,
+    lastObservationId: m.fetchId,
+    lastParserRevision: 1,
+    ...overrides,
+  };
+}
+
+const first = manifest('20261127T080000000Z-aaaaaaaa', '2026-11-27T08:00:00.000Z');
+
+function cleanFacts(): ChaosFacts {
+  return {
+    attempts: [
+      { jobKey: job.jobKey, stage: 'collect', attempt: 1, outcome: 'collected', manifestKey: first.key },
+      { jobKey: job.jobKey, stage: 'transform', attempt: 1, outcome: 'transformed', manifestKey: first.key },
+    ],
+    records: [record(first, 0), record(first, 1)],
+    malformedRecords: [],
+    tasks: [],
+    deadLetters: [],
+    manifests: [first],
+    portalSubmissions: [],
+    portalReferences: new Map(),
+  };
+}
+
+function counts(facts: ChaosFacts, chaosPlan: ChaosPlan = plan, log: HarnessLog = quiet) {
+  const check = checkChaosRun(chaosPlan, log, facts);
+  return Object.fromEntries(check.invariants.map((i) => [i.name, i.count])) as {
+    [name in InvariantName]: number;
+  };
+}
+
+describe('checkChaosRun', () => {
+  it('passes a run where the job was collected once and its records hold the newest observation', () => {
+    const check = checkChaosRun(plan, quiet, cleanFacts());
+
+    expect(check.invariants.filter((i) => i.count > 0)).toEqual([]);
+    expect(check.ok).toBe(true);
+    expect(check.outcomes).toMatchObject({ records: 1, lost: 0 });
+  });
+
+  it('counts a job with no records, no DLQ entry and no task as lost', () => {
+    const facts = { ...cleanFacts(), attempts: [], records: [], manifests: [] };
+
+    expect(counts(facts).jobsLost).toBe(1);
+  });
+
+  it('accounts for a job by a DLQ entry only when the entry says why', () => {
+    const dead = (reason: string | undefined) => ({
+      ...cleanFacts(),
+      manifests: [],
+      records: [],
+      deadLetters: [{ queue: 'demo-catalog', body: JSON.stringify(job.job), reason, jobKey: job.jobKey }],
+    });
+
+    expect(counts(dead('retries-exhausted')).jobsLost).toBe(0);
+    expect(counts(dead(undefined))).toMatchObject({ jobsLost: 1, deadLettersWithoutReason: 1 });
+  });
+
+  it('counts a second collection of the job inside its dedupe window', () => {
+    const second = manifest('20261127T080100000Z-bbbbbbbb', '2026-11-27T08:01:00.000Z');
+    const facts = {
+      ...cleanFacts(),
+      manifests: [first, second],
+      records: [
+        record(second, 0, { observedAt: first.observedAt, observationId: first.fetchId }),
+        record(second, 1, { observedAt: first.observedAt, observationId: first.fetchId }),
+      ],
+    };
+
+    expect(counts(facts).duplicateCollections).toBe(1);
+  });
+
+  it('counts a record whose version exceeds the distinct contents it was observed with', () => {
+    const facts = { ...cleanFacts(), records: [record(first, 0, { version: 2 }), record(first, 1)] };
+
+    expect(counts(facts).duplicateWrites).toBe(1);
+  });
+
+  it('counts a record that kept an older observation when a newer one was transformed', () => {
+    const newer = manifest('20261127T080500000Z-cccccccc', '2026-11-27T08:05:00.000Z');
+    const facts = {
+      ...cleanFacts(),
+      manifests: [
+        first,
+        { ...newer, jobKey: 'id-other-job', key: newer.key.replace(job.jobKey, 'id-other-job') },
+      ],
+      attempts: [
+        ...cleanFacts().attempts,
+        {
+          jobKey: 'id-other-job',
+          stage: 'transform' as const,
+          attempt: 1,
+          outcome: 'transformed',
+          manifestKey: newer.key.replace(job.jobKey, 'id-other-job'),
+        },
+      ],
+    };
+
+    expect(counts(facts).staleWrites).toBe(2);
+  });
+
+  it('counts a record whose data is not its newest observation’s', () => {
+    const facts = {
+      ...cleanFacts(),
+      records: [
+        record(first, 0, { data: { ...first.entities[0]?.data, name: 'Old Name' } }),
+        record(first, 1),
+      ],
+    };
+
+    expect(counts(facts)).toMatchObject({ staleWrites: 1, recordsNotMatchingSite: 1 });
+  });
+
+  it('counts fetch attempts beyond the source’s budget, and a retry scheduled after the last attempt', () => {
+    const attempt = (n: number, outcome: string) => ({
+      jobKey: job.jobKey,
+      stage: 'collect' as const,
+      attempt: n,
+      outcome,
+    });
+    const facts = {
+      ...cleanFacts(),
+      attempts: [
+        ...[1, 2, 3, 4].map((n) => attempt(n, 'retrying')),
+        attempt(5, 'collected'),
+        ...cleanFacts().attempts.filter((a) => a.stage === 'transform'),
+      ],
+    };
+
+    // demo-catalog retries 3 times: 4 attempts; the 5th is one too many, and so is retrying after the 4th.
+    expect(counts(facts).retriesBeyondBudget).toBe(2);
+  });
+
+  it('gives each delivery of a job its own budget', () => {
+    const facts = {
+      ...cleanFacts(),
+      attempts: [
+        ...[1, 2, 3].map((n) => ({
+          jobKey: job.jobKey,
+          stage: 'collect' as const,
+          attempt: n,
+          outcome: 'retrying',
+        })),
+        ...[1, 2, 3].map((n) => ({
+          jobKey: job.jobKey,
+          stage: 'collect' as const,
+          attempt: n,
+          outcome: 'retrying',
+        })),
+        ...cleanFacts().attempts,
+      ],
+    };
+    const duplicated: HarnessLog = { ...quiet, duplicateDeliveries: new Map([[job.job.jobId, 1]]) };
+
+    expect(counts(facts, plan, duplicated).retriesBeyondBudget).toBe(0);
+    expect(counts(facts).retriesBeyondBudget).toBe(3);
+  });
+
+  it('counts poison that is not in its DLQ, and poison dead-lettered with another reason', () => {
+    const withPoison = planChaosRun({ jobs: 1, seed: 'checker', rates: { ...NO_FAULTS, poison: 0.01 } });
+    const [notJson, notAJob] = withPoison.poison;
+    const facts = {
+      ...cleanFacts(),
+      deadLetters: [
+        {
+          queue: notAJob?.queue.stage === 'collect' ? notAJob.queue.source : 'transform',
+          body: notAJob?.body ?? '',
+          reason: 'unexpected',
+          jobKey: 'msg-1',
+        },
+      ],
+    };
+
+    const found = counts(facts, withPoison);
+
+    expect(notJson?.kind).toBe('not-json');
+    expect(found.poisonOutsideDlq).toBe(withPoison.poison.length - 1);
+    expect(found.poisonWrongReason).toBe(1);
+  });
+
+  it('counts a portal request submitted twice', () => {
+    const facts = {
+      ...cleanFacts(),
+      portalSubmissions: [{ account: 'acme-1', period: '2026-01', count: 2 }],
+    };
+
+    expect(counts(facts).duplicateSubmissions).toBe(1);
+  });
+});
