@@ -192,7 +192,7 @@ export async function startLocalEnvironment(
     for (const cleanup of cleanups.splice(0).reverse()) {
       await cleanup().catch((error: unknown) => console.error(`cleanup failed: ${(error as Error).message}`));
     }
-    rmSync(containersDir, { recursive: true, force: true });
+    rmSync(containersDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
 
   try {

@@ -145,7 +145,7 @@ export class LocalFunction {
     if (index !== -1) this.containers.splice(index, 1);
     void container.worker.terminate().finally(() => {
       killProcessesUsing(container.tmpDir);
-      rmSync(container.tmpDir, { recursive: true, force: true });
+      rmSync(container.tmpDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     });
   }
 
@@ -265,7 +265,7 @@ export class LocalFunction {
         await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
         await container.worker.terminate();
         killProcessesUsing(container.tmpDir);
-        rmSync(container.tmpDir, { recursive: true, force: true });
+        rmSync(container.tmpDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
       }),
     );
     await new Promise<void>((resolve) => this.log.end(resolve));

@@ -87,7 +87,8 @@ afterAll(async () => {
   for (const pid of chromiumPids('all')) process.kill(pid, 'SIGKILL');
   await site?.close();
   process.env.TMPDIR = originalTmp;
-  rmSync(scratch, { recursive: true, force: true });
+  // A Chromium killed a moment ago can still be writing into it: retry ENOTEMPTY a while.
+  rmSync(scratch, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 describe('one warm container', () => {
