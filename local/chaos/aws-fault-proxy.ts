@@ -258,12 +258,8 @@ export async function startAwsFaultProxy(options: AwsFaultProxyOptions): Promise
       return;
     }
     const answer = await forward(req, body);
-    if (fault !== undefined) {
-      injected.push({ ...fault, service, operation });
-      const error = ERROR_REPLIES[fault.kind];
-      reply(res, error.status, error.headers, req.method === 'HEAD' ? '' : error.body);
-      return;
-    }
+    // The emulator has applied the call, whatever the caller is told next: whoever watches for
+    // what was done (a crash planned after a write) sees it, even when a 500 hides it.
     const next =
       options.afterCall === undefined
         ? 'answer'
@@ -276,6 +272,12 @@ export async function startAwsFaultProxy(options: AwsFaultProxyOptions): Promise
           });
     if (next === 'drop') {
       res.socket?.destroy();
+      return;
+    }
+    if (fault !== undefined) {
+      injected.push({ ...fault, service, operation });
+      const error = ERROR_REPLIES[fault.kind];
+      reply(res, error.status, error.headers, req.method === 'HEAD' ? '' : error.body);
       return;
     }
     reply(res, answer.status, answer.headers, answer.body);

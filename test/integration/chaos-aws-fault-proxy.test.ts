@@ -9,6 +9,8 @@ import { CreateTableCommand, DynamoDBClient, PutItemCommand, ScanCommand } from 
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type AfterCall,
+  type AwsCall,
   type AwsFaultProxy,
   type AwsFaultRates,
   startAwsFaultProxy,
@@ -27,8 +29,17 @@ const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 let emulator: Emulator;
 const proxies: AwsFaultProxy[] = [];
 
-async function proxyWith(rates: Partial<AwsFaultRates>, seed = 'proxy-test'): Promise<AwsFaultProxy> {
-  const proxy = await startAwsFaultProxy({ upstream: emulator.endpoint, seed, rates: { ...NONE, ...rates } });
+async function proxyWith(
+  rates: Partial<AwsFaultRates>,
+  seed = 'proxy-test',
+  afterCall?: (call: AwsCall) => AfterCall,
+): Promise<AwsFaultProxy> {
+  const proxy = await startAwsFaultProxy({
+    upstream: emulator.endpoint,
+    seed,
+    rates: { ...NONE, ...rates },
+    ...(afterCall === undefined ? {} : { afterCall }),
+  });
   proxies.push(proxy);
   return proxy;
 }
@@ -133,5 +144,32 @@ describe('the AWS fault proxy', () => {
     for (let n = 0; n < 5; n += 1) await dynamodb.send(new ScanCommand({ TableName: 'chaos-proxy-table' }));
 
     expect(proxy.injected().length).toBeGreaterThan(0);
+  });
+
+  it('shows a write it applied to whoever watches, even when it then answers 500', async () => {
+    // A crash planned after a write must happen whether or not the writer is told it worked.
+    const watched: string[] = [];
+    const proxy = await proxyWith({ s3InternalError: 1 }, 'watched', (call) => {
+      if (call.operation === 'PUT') watched.push(call.key);
+      return 'answer';
+    });
+    const { s3 } = clientsFor(proxy.endpoint);
+
+    for (let n = 0; n < 20; n += 1) {
+      const key = `watched/${n}.txt`;
+      expect(
+        await errorName(s3.send(new PutObjectCommand({ Bucket: 'chaos-proxy-bucket', Key: key, Body: 'x' }))),
+      ).toBe('InternalError');
+    }
+    const appliedKeys = watched.filter((key) => key.startsWith('watched/'));
+
+    expect(appliedKeys.length).toBe(proxy.injected().filter((f) => f.applied).length);
+    expect(appliedKeys.length).toBeGreaterThan(0);
+    for (const key of appliedKeys) {
+      const object = await clientsFor(emulator.endpoint).s3.send(
+        new GetObjectCommand({ Bucket: 'chaos-proxy-bucket', Key: key }),
+      );
+      expect(await object.Body?.transformToString()).toBe('x');
+    }
   });
 });
