@@ -17,6 +17,11 @@ export interface HarnessLog {
   readonly duplicateDeliveries: ReadonlyMap<string, number>;
   /** Jobs whose collector was killed, by job key, and where. */
   readonly crashes: ReadonlyMap<string, CrashPoint>;
+  /**
+   * Messages that were in a killed container's batch, by job key: each came back once more per
+   * kill, and a collector cannot know whether the run that died recorded its attempt.
+   */
+  readonly redeliveredAfterCrash: ReadonlyMap<string, number>;
 }
 
 export const INVARIANTS = {
@@ -345,7 +350,10 @@ export function checkChaosRun(plan: ChaosPlan, log: HarnessLog, facts: ChaosFact
     );
     // Each delivery of the job (upstream's resend, the mapping's duplicates) has its own budget.
     const deliveries =
-      1 + (resent.has(jobKey) ? 1 : 0) + (log.duplicateDeliveries.get(planned?.job.jobId ?? '') ?? 0);
+      1 +
+      (resent.has(jobKey) ? 1 : 0) +
+      (log.duplicateDeliveries.get(planned?.job.jobId ?? '') ?? 0) +
+      (log.redeliveredAfterCrash.get(jobKey) ?? 0);
     const allowance = (collectRetries + 1) * deliveries;
     if (fetches.length > allowance) {
       tally.add(

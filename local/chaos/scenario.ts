@@ -11,6 +11,7 @@
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
+import { jobKeyFromJobId } from '../../functions/core/job-key.js';
 import { parseRawKey } from '../../functions/core/raw-layout.js';
 import { SITE_FAULT_KINDS, type SiteFaultKind } from '../demo-site/site-faults.js';
 import { type LocalEnvironment, startLocalEnvironment } from '../environment.js';
@@ -82,7 +83,19 @@ export interface ChaosReport {
 }
 
 /** The SQS event the local runtime hands a collector, as far as the harness needs to see it. */
-const SqsEventBodies = z.object({ Records: z.array(z.object({ body: z.string() })) });
+const SqsEventBodies = z.object({ Records: z.array(z.object({ messageId: z.string(), body: z.string() })) });
+
+/** The job keys a collector gives an SQS message: from its job ID, else from the message ID. */
+function jobKeysOfMessage(record: { messageId: string; body: string }): string[] {
+  const keys = [`msg-${record.messageId}`];
+  try {
+    const parsed = z.object({ jobId: z.string() }).safeParse(JSON.parse(record.body));
+    if (parsed.success) keys.push(jobKeyFromJobId(parsed.data.jobId));
+  } catch {
+    // not JSON: the message ID names it
+  }
+  return keys;
+}
 
 /** The part of a DynamoDB TransactWriteItems request that says a collection was recorded. */
 const LedgerTransaction = z.object({
@@ -178,6 +191,7 @@ export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosR
   let env: LocalEnvironment | undefined;
   const jobsByKey = new Map<string, PlannedJob>();
   const crashes = new Map<string, CrashPoint>();
+  const redeliveredAfterCrash = new Map<string, number>();
   let containersKilled = 0;
   const duplicateDeliveries = new Map<string, number>();
   const duplicateModes = { concurrent: 0, after: 0 };
@@ -202,7 +216,14 @@ export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosR
     const needle = `"jobId":${JSON.stringify(planned.job.jobId)}`;
     const runsTheJob = (event: unknown) => {
       const parsed = SqsEventBodies.safeParse(event);
-      return parsed.success && parsed.data.Records.some((r) => r.body.includes(needle));
+      if (!parsed.success || !parsed.data.Records.some((r) => r.body.includes(needle))) return false;
+      // Its batch-mates die with it and come back too: each is delivered once more.
+      for (const record of parsed.data.Records) {
+        for (const key of jobKeysOfMessage(record)) {
+          redeliveredAfterCrash.set(key, (redeliveredAfterCrash.get(key) ?? 0) + 1);
+        }
+      }
+      return true;
     };
     let killed = 0;
     for (const fn of env.functions.values()) killed += await fn.crashContainersRunning(runsTheJob);
@@ -348,7 +369,7 @@ export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosR
     // ---- Check ----------------------------------------------------------------------------------
     const checkStarted = Date.now();
     const facts = await gatherChaosFacts(running);
-    const log: HarnessLog = { duplicateDeliveries, crashes };
+    const log: HarnessLog = { duplicateDeliveries, crashes, redeliveredAfterCrash };
     const check = checkChaosRun(plan, log, facts);
     const checkMs = Date.now() - checkStarted;
 

@@ -21,7 +21,11 @@ const NO_FAULTS = {
 /** One catalogue job (tools, page 1): the first job the plan makes. */
 const plan: ChaosPlan = planChaosRun({ jobs: 1, seed: 'checker', rates: NO_FAULTS });
 const job = plan.jobs[0] as ChaosPlan['jobs'][number];
-const quiet: HarnessLog = { duplicateDeliveries: new Map(), crashes: new Map() };
+const quiet: HarnessLog = {
+  duplicateDeliveries: new Map(),
+  crashes: new Map(),
+  redeliveredAfterCrash: new Map(),
+};
 
 const products = catalogPage('tools', 1).slice(0, 2);
 const entityData = (p: (typeof products)[number]) => ({
@@ -222,6 +226,26 @@ describe('checkChaosRun', () => {
 
     expect(counts(facts, plan, duplicated).retriesBeyondBudget).toBe(0);
     expect(counts(facts).retriesBeyondBudget).toBe(3);
+  });
+
+  it('gives a message that came back because a batch-mate’s container was killed one more delivery', () => {
+    const poisonKey = 'msg-6a9538f6';
+    const facts = {
+      ...cleanFacts(),
+      attempts: [
+        ...cleanFacts().attempts,
+        ...[1, 1].map((n) => ({
+          jobKey: poisonKey,
+          stage: 'collect' as const,
+          attempt: n,
+          outcome: 'dead-lettered',
+        })),
+      ],
+    };
+    const killedWithIt: HarnessLog = { ...quiet, redeliveredAfterCrash: new Map([[poisonKey, 1]]) };
+
+    expect(counts(facts, plan, killedWithIt).retriesBeyondBudget).toBe(0);
+    expect(counts(facts).retriesBeyondBudget).toBe(1);
   });
 
   it('counts poison that is not in its DLQ, and poison dead-lettered with another reason', () => {
