@@ -13,7 +13,10 @@ import type { ChaosPlan, CrashPoint, PlannedJob } from './plan.js';
 
 /** What the harness itself did during the run, beyond the plan. */
 export interface HarnessLog {
-  /** Extra deliveries the local event source mapping made of each job's messages, by job ID. */
+  /**
+   * Extra deliveries the local event source mapping made of each message, by the job key its
+   * collector gives it (`id-<jobId>`, or `msg-<messageId>` for a message without a job ID).
+   */
   readonly duplicateDeliveries: ReadonlyMap<string, number>;
   /** Jobs whose collector was killed, by job key, and where. */
   readonly crashes: ReadonlyMap<string, CrashPoint>;
@@ -352,7 +355,7 @@ export function checkChaosRun(plan: ChaosPlan, log: HarnessLog, facts: ChaosFact
     const deliveries =
       1 +
       (resent.has(jobKey) ? 1 : 0) +
-      (log.duplicateDeliveries.get(planned?.job.jobId ?? '') ?? 0) +
+      (log.duplicateDeliveries.get(jobKey) ?? 0) +
       (log.redeliveredAfterCrash.get(jobKey) ?? 0);
     const allowance = (collectRetries + 1) * deliveries;
     if (fetches.length > allowance) {

@@ -118,15 +118,6 @@ const S3EventBody = z.object({
   Records: z.array(z.object({ eventSource: z.string(), eventName: z.string() })).min(1),
 });
 
-function jobIdOf(body: string): string | undefined {
-  try {
-    const parsed = z.object({ jobId: z.string() }).safeParse(JSON.parse(body));
-    return parsed.success ? parsed.data.jobId : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Where the collector of a job just did something the crash plan cares about, if it did. */
 function crashPointOf(call: AwsCall): { jobKey: string; point: CrashPoint } | undefined {
   if (call.status >= 300) return undefined;
@@ -273,9 +264,9 @@ export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosR
         onDuplicate: (_mapping, records, mode) => {
           duplicateModes[mode] += records.length;
           for (const record of records) {
-            const jobId = jobIdOf(record.body);
-            if (jobId !== undefined)
-              duplicateDeliveries.set(jobId, (duplicateDeliveries.get(jobId) ?? 0) + 1);
+            for (const key of jobKeysOfMessage(record)) {
+              duplicateDeliveries.set(key, (duplicateDeliveries.get(key) ?? 0) + 1);
+            }
           }
         },
       },

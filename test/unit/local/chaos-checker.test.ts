@@ -222,7 +222,7 @@ describe('checkChaosRun', () => {
         ...cleanFacts().attempts,
       ],
     };
-    const duplicated: HarnessLog = { ...quiet, duplicateDeliveries: new Map([[job.job.jobId, 1]]) };
+    const duplicated: HarnessLog = { ...quiet, duplicateDeliveries: new Map([[job.jobKey, 1]]) };
 
     expect(counts(facts, plan, duplicated).retriesBeyondBudget).toBe(0);
     expect(counts(facts).retriesBeyondBudget).toBe(3);
