@@ -11,8 +11,9 @@
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
-import { jobKeyFromJobId } from '../../functions/core/job-key.js';
+import { parseJobMessage } from '../../functions/core/collect-job.js';
 import { parseRawKey } from '../../functions/core/raw-layout.js';
+import { findSource } from '../../sources/registry.js';
 import { SITE_FAULT_KINDS, type SiteFaultKind } from '../demo-site/site-faults.js';
 import { type LocalEnvironment, startLocalEnvironment } from '../environment.js';
 import { type AfterCall, AWS_FAULT_KINDS, type AwsCall, type AwsFaultKind } from './aws-fault-proxy.js';
@@ -83,18 +84,29 @@ export interface ChaosReport {
 }
 
 /** The SQS event the local runtime hands a collector, as far as the harness needs to see it. */
-const SqsEventBodies = z.object({ Records: z.array(z.object({ messageId: z.string(), body: z.string() })) });
+const SqsEventBodies = z.object({
+  Records: z.array(
+    z.object({
+      messageId: z.string(),
+      body: z.string(),
+      attributes: z.object({ SentTimestamp: z.string() }).partial().optional(),
+    }),
+  ),
+});
 
-/** The job keys a collector gives an SQS message: from its job ID, else from the message ID. */
-function jobKeysOfMessage(record: { messageId: string; body: string }): string[] {
-  const keys = [`msg-${record.messageId}`];
-  try {
-    const parsed = z.object({ jobId: z.string() }).safeParse(JSON.parse(record.body));
-    if (parsed.success) keys.push(jobKeyFromJobId(parsed.data.jobId));
-  } catch {
-    // not JSON: the message ID names it
-  }
-  return keys;
+/** The job key the collector files an SQS message under: the collector's own parse decides it. */
+function jobKeyOfMessage(record: z.infer<typeof SqsEventBodies>['Records'][number]): string {
+  const parsed = parseJobMessage(
+    {
+      messageId: record.messageId,
+      body: record.body,
+      receiveCount: 1,
+      sentAt: new Date(Number(record.attributes?.SentTimestamp ?? 0)),
+      deliveryId: 'chaos-harness',
+    },
+    findSource,
+  );
+  return parsed.ok ? parsed.value.identity.jobKey : parsed.identity.jobKey;
 }
 
 /** The part of a DynamoDB TransactWriteItems request that says a collection was recorded. */
@@ -210,9 +222,8 @@ export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosR
       if (!parsed.success || !parsed.data.Records.some((r) => r.body.includes(needle))) return false;
       // Its batch-mates die with it and come back too: each is delivered once more.
       for (const record of parsed.data.Records) {
-        for (const key of jobKeysOfMessage(record)) {
-          redeliveredAfterCrash.set(key, (redeliveredAfterCrash.get(key) ?? 0) + 1);
-        }
+        const key = jobKeyOfMessage(record);
+        redeliveredAfterCrash.set(key, (redeliveredAfterCrash.get(key) ?? 0) + 1);
       }
       return true;
     };
@@ -264,9 +275,8 @@ export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosR
         onDuplicate: (_mapping, records, mode) => {
           duplicateModes[mode] += records.length;
           for (const record of records) {
-            for (const key of jobKeysOfMessage(record)) {
-              duplicateDeliveries.set(key, (duplicateDeliveries.get(key) ?? 0) + 1);
-            }
+            const key = jobKeyOfMessage(record);
+            duplicateDeliveries.set(key, (duplicateDeliveries.get(key) ?? 0) + 1);
           }
         },
       },
