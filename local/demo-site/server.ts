@@ -55,7 +55,7 @@ export interface DemoSiteOptions {
   readonly faults?: SiteFaultOptions;
 }
 
-function escapeHtml(text: string): string {
+export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
@@ -75,7 +75,8 @@ function send(res: ServerResponse, { status, contentType, body, headers }: Reply
   res.end(body);
 }
 
-function catalogHtml(category: string, page: number): string {
+/** A catalogue page as the site serves it (the parser tests read the same markup). */
+export function catalogHtml(category: string, page: number): string {
   const products = catalogPage(category, page);
   const items = products
     .map(

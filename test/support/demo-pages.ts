@@ -5,39 +5,13 @@
  */
 
 import { createShipmentsApi } from '../../local/demo-site/api.js';
-import { CATALOG_PAGES, catalogPage, RATES_AS_OF, rateBoard } from '../../local/demo-site/data.js';
+import { RATES_AS_OF, rateBoard } from '../../local/demo-site/data.js';
 import { inventoryCsv } from '../../local/demo-site/exports.js';
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+import { escapeHtml, catalogHtml as serveCatalogHtml } from '../../local/demo-site/server.js';
 
 /** The catalogue page as local/demo-site/server.ts serves it. */
 export function catalogHtml(category: string, page: number): Buffer {
-  const items = catalogPage(category, page)
-    .map(
-      (p) => `      <li class="product" data-sku="${escapeHtml(p.sku)}">
-        <h2 class="product-name">${escapeHtml(p.name)}</h2>
-        <span class="price">${escapeHtml(p.displayPrice)}</span>
-        <span class="stock">${p.inStock ? 'In stock' : 'Out of stock'}</span>
-        <a class="details" href="/catalog/${category}/item/${escapeHtml(p.sku)}">Details</a>
-      </li>`,
-    )
-    .join('\n');
-  const next =
-    page < CATALOG_PAGES ? `<a rel="next" href="/catalog/${category}?page=${page + 1}">Next</a>` : '';
-  return Buffer.from(`<!doctype html>
-<html lang="en">
-  <head><meta charset="utf-8"><title>Demo catalogue: ${escapeHtml(category)} page ${page}</title></head>
-  <body>
-    <h1 class="category" data-category="${escapeHtml(category)}">${escapeHtml(category)}</h1>
-    <ul class="products">
-${items}
-    </ul>
-    <nav class="pagination">Page ${page} of ${CATALOG_PAGES} ${next}</nav>
-  </body>
-</html>
-`);
+  return Buffer.from(serveCatalogHtml(category, page));
 }
 
 /** The rates page before its script runs: what a plain HTTP fetch would see. */
