@@ -55,7 +55,7 @@ import { HandoffRequiredError, PermanentError } from '../core/errors.js';
 import { redactSecrets } from '../core/secret-redaction.js';
 import { logger } from '../observability.js';
 import { EgressGuard, type Resolver, systemResolver } from './egress-guard.js';
-import { EGRESS_REFUSAL_HEADER, EgressProxy } from './egress-proxy.js';
+import { type Connector, EGRESS_REFUSAL_HEADER, EgressProxy } from './egress-proxy.js';
 import type { CredentialStore, SourceCredentials } from './source-credentials.js';
 
 /**
@@ -192,6 +192,11 @@ export interface BrowserCollectorOptions {
   readonly clock?: () => Date;
   /** @default systemResolver */
   readonly resolver?: Resolver;
+  /**
+   * Opens the egress proxy's upstream connections, to the address the guard admitted. Tests stand
+   * a local server in for a public address with it. @default a plain TCP connect
+   */
+  readonly connector?: Connector;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -240,7 +245,10 @@ export class BrowserCollector {
     const credentials = source.login === undefined ? undefined : await this.credentialsFor(source.name);
     let browser = await this.browsers.current();
     // The job's own proxy: every connection of its context is admitted under its source's policy.
-    const proxy = await EgressProxy.start(new EgressGuard(policy, this.options.resolver ?? systemResolver));
+    const proxy = await EgressProxy.start(
+      new EgressGuard(policy, this.options.resolver ?? systemResolver),
+      this.options.connector,
+    );
     const setting: JobSetting = {
       origin,
       url,

@@ -1,0 +1,442 @@
+/**
+ * The browser collector itself against a hostile site (test/integration/hostile-site.ts): every
+ * case runs through `BrowserCollector.collect`, as a deployed collector runs it — no origin
+ * override, no loopback allowance, the job's own context, proxy, popups and download policy. The
+ * site's name resolves to a public address that only the collector's proxy connects to; every
+ * other name resolves the way an attacker's DNS would, and a canary on loopback counts escapes.
+ */
+import { createSocket } from 'node:dgram';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  BrowserCollector,
+  type BrowserCollectorOptions,
+  BrowserSession,
+  launchChromium,
+} from '../../functions/adapters/browser-collector.js';
+import type { Resolver } from '../../functions/adapters/egress-guard.js';
+import { classifyFailure } from '../../functions/core/classify-failure.js';
+import type { Collection } from '../../functions/core/collection.js';
+import { SCRATCH_DIR } from '../../local/paths.js';
+import type { BrowserSourceDefinition } from '../../sources/define.js';
+import { demoFaultsBrowser } from '../../sources/demo-faults-browser/source.js';
+import {
+  answer,
+  type HostileSite,
+  hostileResolver,
+  SITE_PUBLIC_ADDRESS,
+  startHostileSite,
+} from './hostile-site.js';
+
+let site: HostileSite;
+let browsers: BrowserSession;
+// Chromium's scratch files, downloads included, go here: a download saved anywhere would show.
+const scratch = join(SCRATCH_DIR, `hostile-${process.pid}`);
+const originalTmp = process.env.TMPDIR;
+
+beforeAll(async () => {
+  mkdirSync(scratch, { recursive: true });
+  process.env.TMPDIR = scratch;
+  site = await startHostileSite();
+  browsers = new BrowserSession((proxyUrl) =>
+    launchChromium(process.env.SLUICE_CHROMIUM_EXECUTABLE, proxyUrl),
+  );
+});
+
+afterAll(async () => {
+  await browsers?.close();
+  await site?.close();
+  process.env.TMPDIR = originalTmp;
+  rmSync(scratch, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+});
+
+/** Every file in Playwright's artifact folders (where an accepted download would be saved). */
+function savedDownloads(): string[] {
+  return readdirSync(scratch)
+    .filter((dir) => dir.startsWith('playwright-artifacts-'))
+    .flatMap((dir) => readdirSync(join(scratch, dir)).map((file) => join(dir, file)));
+}
+
+/** A browser source on the hostile site whose allowlist holds every hostile name: only the address check stands in the way. */
+function hostileSource(): BrowserSourceDefinition {
+  if (demoFaultsBrowser.kind !== 'browser') throw new Error('demo-faults-browser is a browser source');
+  return {
+    ...(demoFaultsBrowser as BrowserSourceDefinition),
+    name: 'hostile-site',
+    origin: site.origin,
+    allowedHosts: [
+      `site.test:${site.port}`,
+      `canary.test:${site.canaryPort}`,
+      'metadata.test',
+      'private.test',
+      `mapped.test:${site.canaryPort}`,
+      `mixed.test:${site.canaryPort}`,
+      'ula.test',
+      'mixed-private.test',
+      'mixed-ula.test',
+    ],
+    // Load every resource type, so every kind of subresource meets the guard.
+    blockedResources: [],
+  };
+}
+
+function collector(options: Partial<BrowserCollectorOptions> = {}): BrowserCollector {
+  return new BrowserCollector(browsers, {
+    navigationTimeoutMs: 10_000,
+    stepTimeoutMs: 4_000,
+    jobTimeoutMs: 40_000,
+    originOverrides: {},
+    userAgent: 'sluice-hostile-test',
+    resolver: hostileResolver,
+    connector: site.connector,
+    ...options,
+  });
+}
+
+let jobs = 0;
+function collect(path: string, using = collector()): Promise<Collection> {
+  jobs += 1;
+  return using.collect(hostileSource(), {
+    input: { path },
+    traceId: `trace-hostile-${jobs}`,
+    jobKey: `k-hostile-${jobs}`,
+  });
+}
+
+/** What a failed job was classified as: its class name, reason and message. */
+async function failureOf(path: string, using = collector()) {
+  const failure = await collect(path, using).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (failure === undefined) throw new Error(`${path} was collected; a failure was expected`);
+  return classifyFailure(failure);
+}
+
+const ConsoleReport = z
+  .object({
+    refusedRequests: z.array(z.object({ url: z.string(), reason: z.string() })),
+    egressProxyRefusals: z.array(z.object({ target: z.string(), reason: z.string() })),
+  })
+  .loose();
+
+function consoleOf(collection: Collection): z.infer<typeof ConsoleReport> {
+  const artifact = collection.artifacts.find((a) => a.name === 'console.json');
+  return ConsoleReport.parse(JSON.parse(artifact?.body.toString('utf8') ?? '{}'));
+}
+
+function renderedOf(collection: Collection): string {
+  return collection.artifacts.find((a) => a.name === 'rendered.html')?.body.toString('utf8') ?? '';
+}
+
+/** Every connection the collector made went to the site's public address. */
+function expectOnlyTheSite(): void {
+  expect(site.connectedTo.filter((target) => target !== `${SITE_PUBLIC_ADDRESS}:${site.port}`)).toEqual([]);
+}
+
+/** A page that is ready once `script` (which sets `done(results)`) has finished. */
+function readyAfter(script: string, extra = ''): string {
+  return `<!doctype html><body><main></main>${extra}
+    <script>
+      const done = (results) => {
+        const main = document.querySelector('main');
+        main.dataset.results = results.join(',');
+        main.dataset.ready = 'true';
+      };
+      ${script}
+    </script></body>`;
+}
+
+describe('the browser collector on a hostile site', () => {
+  it('loads an allowed page through the address the guard admitted, never its own DNS', async () => {
+    site.page('/hello', '<main data-ready="true"><p id="hello">hello</p></main>');
+
+    const collection = await collect('/hello');
+
+    expect(collection.response.status).toBe(200);
+    expect(renderedOf(collection)).toContain('<p id="hello">hello</p>');
+    expect(consoleOf(collection).egressProxyRefusals).toEqual([]);
+    expect(site.connectedTo).toContain(`${SITE_PUBLIC_ADDRESS}:${site.port}`);
+    expectOnlyTheSite();
+  });
+
+  it('refuses every way a page reaches an allowlisted name that resolves to loopback, and still collects it', async () => {
+    const canary = `canary.test:${site.canaryPort}`;
+    const before = site.canaryConnections();
+    site.page(
+      '/escape',
+      readyAfter(
+        `
+        const refused = (promise) => promise.then(() => 'reached', () => 'refused');
+        const event = (make) => new Promise((resolve) => {
+          const target = make();
+          target.onerror = () => { target.close?.(); resolve('refused'); };
+          target.onopen = () => resolve('reached');
+        });
+        const attempts = [
+          refused(fetch('http://${canary}/fetch')),
+          refused(fetch('https://${canary}/tls')),
+          new Promise((resolve) => {
+            const xhr = new XMLHttpRequest();
+            xhr.open('GET', 'http://${canary}/xhr');
+            xhr.onload = () => resolve('reached');
+            xhr.onerror = () => resolve('refused');
+            xhr.send();
+          }),
+          event(() => new EventSource('http://${canary}/events')),
+          event(() => new WebSocket('ws://${canary}/ws')),
+          navigator.serviceWorker
+            ? refused(navigator.serviceWorker.register('/sw.js'))
+            : Promise.resolve('refused'),
+          new Promise((resolve) => {
+            const worker = new Worker('/worker.js?body=' + encodeURIComponent(
+              "fetch('http://${canary}/from-worker').then(() => postMessage('reached'), () => postMessage('refused'))"));
+            worker.onmessage = (e) => resolve(e.data);
+            worker.onerror = () => resolve('refused');
+          }),
+        ];
+        navigator.sendBeacon('http://${canary}/beacon', 'x');
+        window.open('http://${canary}/popup');
+        document.getElementById('download').click();
+        Promise.all(attempts).then(done);
+        `,
+        `<iframe src="http://${canary}/iframe"></iframe>
+        <img src="http://${canary}/img.png">
+        <script src="http://${canary}/script.js"></script>
+        <a id="download" href="/download.bin" download>download</a>`,
+      ),
+    );
+
+    const collection = await collect('/escape');
+
+    expect(renderedOf(collection)).toContain(
+      'data-results="refused,refused,refused,refused,refused,refused,refused"',
+    );
+    const targets = consoleOf(collection).egressProxyRefusals.map((r) => r.target);
+    for (const path of [
+      '/iframe',
+      '/img.png',
+      '/script.js',
+      '/fetch',
+      '/xhr',
+      '/events',
+      '/beacon',
+      '/popup',
+      '/from-worker',
+    ]) {
+      expect(targets.some((t) => t.endsWith(path))).toBe(true);
+    }
+    // The https fetch and the websocket both ask for a CONNECT tunnel.
+    expect(targets.filter((t) => t === `https://${canary}`).length).toBeGreaterThanOrEqual(1);
+    expect(
+      consoleOf(collection).egressProxyRefusals.every((r) =>
+        r.reason.includes('127.0.0.1, a loopback address'),
+      ),
+    ).toBe(true);
+    expect(site.canaryConnections() - before).toBe(0);
+    expectOnlyTheSite();
+  });
+
+  it('saves no download anywhere: a download link the page clicks is refused, and the page is collected', async () => {
+    site.page(
+      '/download-link',
+      readyAfter(
+        `document.getElementById('d').click(); setTimeout(() => done(['clicked']), 500);`,
+        '<a id="d" href="/download.bin" download>x</a>',
+      ),
+    );
+    // A context deletes its downloads when it closes: look while the job runs.
+    const saved = new Set<string>();
+    const watch = setInterval(() => {
+      for (const file of savedDownloads()) saved.add(file);
+    }, 10);
+
+    const collection = await collect('/download-link').finally(() => clearInterval(watch));
+
+    expect(renderedOf(collection)).toContain('data-results="clicked"');
+    expect([...saved]).toEqual([]);
+  });
+
+  it('blocks service workers, even for a page in a secure context', async () => {
+    // Service workers need a secure context, and a page on `localhost` is one by its name alone;
+    // the hostile DNS sends the name to the site's public address.
+    const resolver: Resolver = async (hostname) =>
+      hostname === 'localhost' ? answer(SITE_PUBLIC_ADDRESS) : hostileResolver(hostname);
+    const source = {
+      ...hostileSource(),
+      origin: `http://localhost:${site.port}`,
+      allowedHosts: [`localhost:${site.port}`],
+    };
+    site.page(
+      '/service-worker',
+      readyAfter(`
+        const report = (outcome) => done([window.isSecureContext, outcome]);
+        if (!navigator.serviceWorker) report('no-api');
+        else navigator.serviceWorker.register('/sw.js')
+          .then(() => navigator.serviceWorker.getRegistrations())
+          .then((registrations) => report(registrations.length === 0 ? 'none-registered' : 'registered'), () => report('refused'));`),
+    );
+
+    const collection = await collector({ resolver }).collect(source, {
+      input: { path: '/service-worker' },
+      traceId: 'trace-hostile-sw',
+      jobKey: 'k-sw',
+    });
+
+    expect(renderedOf(collection)).toMatch(/data-results="true,(none-registered|refused)"/);
+  });
+
+  it('dead-letters a job whose page is a download as download-blocked', async () => {
+    expect(await failureOf('/download.bin')).toMatchObject({
+      name: 'PermanentError',
+      reason: 'download-blocked',
+    });
+  });
+
+  it('collects a page whose popup stays on the allowlist', async () => {
+    site.page('/popup-target', '<main data-ready="true">popup</main>');
+    site.page(
+      '/popup-allowed',
+      readyAfter(`window.open('/popup-target'); setTimeout(() => done(['opened']), 300);`),
+    );
+
+    const collection = await collect('/popup-allowed');
+
+    expect(renderedOf(collection)).toContain('data-results="opened"');
+    expect(consoleOf(collection).refusedRequests).toEqual([]);
+  });
+
+  it('sends no UDP past the proxy: WebRTC cannot reach an address the guard never saw', async () => {
+    const udp = createSocket('udp4');
+    let datagrams = 0;
+    udp.on('message', () => {
+      datagrams += 1;
+    });
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+    site.page(
+      '/webrtc',
+      readyAfter(`
+        const peer = new RTCPeerConnection({ iceServers: [{ urls: 'stun:127.0.0.1:${udp.address().port}' }] });
+        peer.createDataChannel('x');
+        const candidates = [];
+        peer.onicecandidate = (e) => { if (e.candidate) candidates.push(encodeURIComponent(e.candidate.candidate)); };
+        peer.onicegatheringstatechange = () => { if (peer.iceGatheringState === 'complete') done(candidates); };
+        peer.createOffer().then((offer) => peer.setLocalDescription(offer));`),
+    );
+
+    const collection = await collect('/webrtc');
+    await new Promise<void>((resolve) => udp.close(() => resolve()));
+
+    // ICE gathering is over: a STUN request would have been sent by now.
+    expect(datagrams).toBe(0);
+    const results = /data-results="([^"]*)"/.exec(renderedOf(collection))?.[1] ?? '';
+    const candidates = results === '' ? [] : results.split(',').map(decodeURIComponent);
+    expect(candidates.filter((c) => / udp /i.test(c) && !/\.local /.test(c))).toEqual([]);
+  });
+
+  it.each([
+    ['metadata.test', '169.254.169.254, a linkLocal (cloud metadata) address'],
+    ['private.test', '10.0.0.8, a private address'],
+    ['ula.test', 'fd00:ec2::254, a uniqueLocal address'],
+    ['mixed-private.test', '10.0.0.8, a private address'],
+    ['mixed-ula.test', 'fd12:3456::1, a uniqueLocal address'],
+  ])('refuses a frame on %s', async (host, why) => {
+    site.page(
+      `/frame-${host}`,
+      `<main data-ready="true"><iframe src="http://${host}/latest/"></iframe></main>`,
+    );
+
+    const collection = await collect(`/frame-${host}`);
+
+    const refusal = consoleOf(collection).egressProxyRefusals.find((r) =>
+      r.target.startsWith(`http://${host}/`),
+    );
+    expect(refusal?.reason).toContain(why);
+    expectOnlyTheSite();
+  });
+
+  it('refuses an IPv4-mapped IPv6 answer, and a mixed answer with one loopback address', async () => {
+    const before = site.canaryConnections();
+    site.page(
+      '/mapped',
+      readyAfter(`Promise.all([
+          fetch('http://mapped.test:${site.canaryPort}/').then(() => 'reached', () => 'refused'),
+          fetch('http://mixed.test:${site.canaryPort}/').then(() => 'reached', () => 'refused'),
+        ]).then(done);`),
+    );
+
+    const collection = await collect('/mapped');
+
+    const reasons = consoleOf(collection).egressProxyRefusals.map((r) => r.reason);
+    expect(reasons.some((r) => r.includes('::ffff:127.0.0.1, a ipv4Mapped address'))).toBe(true);
+    expect(reasons.some((r) => r.includes('mixed.test') && r.includes('127.0.0.1, a loopback address'))).toBe(
+      true,
+    );
+    expect(site.canaryConnections() - before).toBe(0);
+    expectOnlyTheSite();
+  });
+
+  it("refuses a job's first request to an allowlisted name that resolves to the metadata service", async () => {
+    const using = collector();
+    const source = { ...hostileSource(), origin: 'http://metadata.test' };
+
+    const failure = await using
+      .collect(source, {
+        input: { path: '/latest/meta-data/iam/' },
+        traceId: 'trace-hostile-md',
+        jobKey: 'k-md',
+      })
+      .catch((error: unknown) => error);
+
+    expect(classifyFailure(failure)).toMatchObject({ name: 'PermanentError', reason: 'egress-blocked' });
+    expect(classifyFailure(failure).message).toContain(
+      '169.254.169.254, a linkLocal (cloud metadata) address',
+    );
+  });
+
+  it.each([
+    ['an allowlisted name on loopback', (canaryPort: number) => `http://canary.test:${canaryPort}/`],
+    ['the metadata service by an allowlisted name', () => 'http://metadata.test/latest/meta-data/'],
+    ['loopback by address', (canaryPort: number) => `http://127.0.0.1:${canaryPort}/`],
+    ['loopback in hex', (canaryPort: number) => `http://0x7f000001:${canaryPort}/`],
+    ['loopback as one decimal number', (canaryPort: number) => `http://2130706433:${canaryPort}/`],
+    ['loopback shortened', (canaryPort: number) => `http://127.1:${canaryPort}/`],
+    ['IPv6 loopback', (canaryPort: number) => `http://[::1]:${canaryPort}/`],
+    ['IPv4-mapped loopback', (canaryPort: number) => `http://[::ffff:7f00:1]:${canaryPort}/`],
+    ['the unspecified address', (canaryPort: number) => `http://0.0.0.0:${canaryPort}/`],
+    ['localhost', (canaryPort: number) => `http://localhost:${canaryPort}/`],
+    ['the metadata service by address', () => 'http://169.254.169.254/latest/meta-data/'],
+    ['a file', () => 'file:///etc/passwd'],
+  ])('dead-letters a redirect to %s as egress-blocked, and connects to nothing', async (_, target) => {
+    const before = site.canaryConnections();
+
+    const failure = await failureOf(`/redirect?to=${encodeURIComponent(target(site.canaryPort))}`);
+
+    expect(failure).toMatchObject({ name: 'PermanentError', reason: 'egress-blocked' });
+    expect(site.canaryConnections() - before).toBe(0);
+    expectOnlyTheSite();
+  });
+
+  it('checks every request again: a name that rebinds to a private address after the first fetch is refused', async () => {
+    site.page(
+      '/rebinding',
+      readyAfter(`fetch('/data').then((r) => done([r.status]), () => done(['refused']));`),
+    );
+    site.page('/data', 'first');
+    let lookups = 0;
+    // The site's public address once, then a private one.
+    const rebinding: Resolver = async (hostname) =>
+      hostname === 'site.test'
+        ? answer(lookups++ === 0 ? SITE_PUBLIC_ADDRESS : '10.0.0.9')
+        : hostileResolver(hostname);
+
+    const collection = await collect('/rebinding', collector({ resolver: rebinding }));
+
+    expect(renderedOf(collection)).toContain('data-results="403"');
+    const refusal = consoleOf(collection).egressProxyRefusals.find((r) => r.target.endsWith('/data'));
+    expect(refusal?.reason).toContain('10.0.0.9, a private address');
+    expectOnlyTheSite();
+  });
+});
