@@ -20,6 +20,7 @@ import {
   type BrowserContext,
   type Page,
   chromium as playwright,
+  type Request,
   type Response,
   type Route,
 } from 'playwright-core';
@@ -490,24 +491,41 @@ class BrowserJob {
   /**
    * Route-level screening, before anything leaves Chromium: unneeded resource types and URLs off
    * the allowlist are aborted here; the proxy then checks the address of whatever continues.
+   * Never throws: Playwright would leave the rejection unhandled, and the process would die.
    */
   private async screen(route: Route): Promise<void> {
     const target = route.request();
     let verdict: 'continue' | 'abort' = 'continue';
-    if (this.blockedTypes.has(target.resourceType())) {
-      verdict = 'abort';
-    } else {
-      try {
-        assertUrlAllowed(target.url(), this.setting.policy);
-      } catch (error) {
-        const navigation = target.isNavigationRequest() && target.frame() === this.page?.mainFrame();
-        const reason = error instanceof Error ? error.message : String(error);
-        this.refused.push({ url: target.url().slice(0, 500), reason, navigation });
+    try {
+      if (this.blockedTypes.has(target.resourceType())) {
         verdict = 'abort';
+      } else {
+        assertUrlAllowed(target.url(), this.setting.policy);
       }
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.refused.push({
+        url: target.url().slice(0, 500),
+        reason,
+        navigation: this.isMainFrameNavigation(target),
+      });
+      verdict = 'abort';
     }
     // A page that closed meanwhile makes both calls throw; there is nothing left to screen.
     await (verdict === 'abort' ? route.abort('blockedbyclient') : route.continue()).catch(() => undefined);
+  }
+
+  /**
+   * Whether a request navigates the job's own page. A popup's first request is issued before its
+   * frame exists (Playwright throws when asked for it): it is not this page's navigation.
+   */
+  private isMainFrameNavigation(request: Request): boolean {
+    if (!request.isNavigationRequest()) return false;
+    try {
+      return request.frame() === this.page?.mainFrame();
+    } catch {
+      return false;
+    }
   }
 
   private async signIn(page: Page, login: LoginPlan): Promise<void> {

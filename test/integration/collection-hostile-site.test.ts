@@ -295,6 +295,37 @@ describe('the browser collector on a hostile site', () => {
     });
   });
 
+  it('collects a page whose popups (window.open, a target=_blank link, a target=_blank form) leave the allowlist, refusing each', async () => {
+    const before = site.canaryConnections();
+    site.page(
+      '/popups',
+      readyAfter(
+        `window.open('http://169.254.169.254/latest/meta-data/');
+        document.getElementById('link').click();
+        document.getElementById('form').submit();
+        setTimeout(() => done(['opened']), 500);`,
+        `<a id="link" href="http://10.0.0.1/popup" target="_blank">x</a>
+        <form id="form" action="http://127.0.0.1:${site.canaryPort}/form" method="post" target="_blank">
+          <input name="q" value="1">
+        </form>`,
+      ),
+    );
+
+    const collection = await collect('/popups');
+
+    expect(renderedOf(collection)).toContain('data-results="opened"');
+    const refused = consoleOf(collection).refusedRequests.map((r) => r.url);
+    expect(refused).toEqual(
+      expect.arrayContaining([
+        'http://169.254.169.254/latest/meta-data/',
+        'http://10.0.0.1/popup',
+        `http://127.0.0.1:${site.canaryPort}/form`,
+      ]),
+    );
+    expect(site.canaryConnections() - before).toBe(0);
+    expectOnlyTheSite();
+  });
+
   it('collects a page whose popup stays on the allowlist', async () => {
     site.page('/popup-target', '<main data-ready="true">popup</main>');
     site.page(
