@@ -282,9 +282,9 @@ export class BrowserCollector {
       const error = scrub(caught, secrets);
       // A renderer that crashed reports "Target crashed" before the browser's own death is noticed.
       const crashed = !browser.isConnected() || job.pageCrashed;
-      const observed = crashed
-        ? new BrowserCrashedError(`${(error as Error).message}`, { cause: error })
-        : error;
+      const observed =
+        job.explain(error) ??
+        (crashed ? new BrowserCrashedError(`${(error as Error).message}`, { cause: error }) : error);
       const evidence = await job.snapshotFailure(observed, secrets);
       throw new FailureWithEvidence(observed, evidence);
     } finally {
@@ -363,6 +363,7 @@ class BrowserJob {
   private page: Page | undefined;
   private readonly consoleErrors: string[] = [];
   private readonly refused: RefusedRequest[] = [];
+  private readonly refusedDownloads: { readonly url: string; readonly mainPage: boolean }[] = [];
   private readonly branches = ['browser-navigate'];
   private step = 'start';
   private usedStoredSession = false;
@@ -486,6 +487,27 @@ class BrowserJob {
       if (message.type() === 'error') this.consoleErrors.push(message.text());
     });
     page.on('pageerror', (error) => this.consoleErrors.push(`pageerror: ${error.message}`));
+    // Downloads are denied (acceptDownloads: false); Chromium still reports that one started.
+    page.on('download', (download) => {
+      this.refusedDownloads.push({ url: download.url().slice(0, 500), mainPage: page === this.page });
+    });
+  }
+
+  /**
+   * What the job saw that explains a failure better than the step that reported it, if anything.
+   * A page that turns into a download while it loads leaves Playwright waiting for a document
+   * that never comes: the step times out, but the page will do it again on every attempt.
+   */
+  explain(error: unknown): PermanentError | undefined {
+    const timedOut = error instanceof StepTimeoutError || error instanceof SelectorMissingError;
+    const download = this.refusedDownloads.find((d) => d.mainPage);
+    if (timedOut && download !== undefined) {
+      return new PermanentError(`the page started a download of ${download.url}, and downloads are blocked`, {
+        reason: 'download-blocked',
+        cause: error,
+      });
+    }
+    return undefined;
   }
 
   /**
@@ -730,6 +752,7 @@ class BrowserJob {
           consoleErrors: this.consoleErrors,
           blockedRequests: this.refused.map((r) => r.url),
           refusedRequests: this.refused,
+          refusedDownloads: this.refusedDownloads.map((d) => d.url),
           egressProxyRefusals: this.setting.proxy.refusals,
           ...extra,
         },

@@ -119,6 +119,7 @@ const ConsoleReport = z
   .object({
     refusedRequests: z.array(z.object({ url: z.string(), reason: z.string() })),
     egressProxyRefusals: z.array(z.object({ target: z.string(), reason: z.string() })),
+    refusedDownloads: z.array(z.string()),
   })
   .loose();
 
@@ -257,6 +258,7 @@ describe('the browser collector on a hostile site', () => {
 
     expect(renderedOf(collection)).toContain('data-results="clicked"');
     expect([...saved]).toEqual([]);
+    expect(consoleOf(collection).refusedDownloads).toEqual([`${site.origin}/download.bin`]);
   });
 
   it('blocks service workers, even for a page in a secure context', async () => {
@@ -290,6 +292,18 @@ describe('the browser collector on a hostile site', () => {
 
   it('dead-letters a job whose page is a download as download-blocked', async () => {
     expect(await failureOf('/download.bin')).toMatchObject({
+      name: 'PermanentError',
+      reason: 'download-blocked',
+    });
+  });
+
+  it('dead-letters a page that turns into a download while it loads as download-blocked, without retrying', async () => {
+    site.page(
+      '/download-on-load',
+      readyAfter(`location.href = '/download.bin'; setTimeout(() => done(['still here']), 300);`),
+    );
+
+    expect(await failureOf('/download-on-load')).toMatchObject({
       name: 'PermanentError',
       reason: 'download-blocked',
     });
