@@ -218,6 +218,13 @@ const POLICY_NET_ERRORS = new Set([
   'ERR_TUNNEL_CONNECTION_FAILED',
 ]);
 
+function egressBlocked(reason: string, cause?: unknown): EgressBlockedError {
+  return new EgressBlockedError(reason.startsWith('egress blocked') ? reason : `egress blocked: ${reason}`, {
+    reason: 'egress-blocked',
+    cause,
+  });
+}
+
 /** Replaces every occurrence of a secret in an error's text (message, stack, causes). */
 function scrub(error: unknown, secrets: readonly string[]): unknown {
   if (secrets.length === 0) return error;
@@ -364,6 +371,8 @@ class BrowserJob {
   private readonly consoleErrors: string[] = [];
   private readonly refused: RefusedRequest[] = [];
   private readonly refusedDownloads: { readonly url: string; readonly mainPage: boolean }[] = [];
+  /** Why the page's own navigations were refused since the job's last navigate() began. */
+  private readonly navigationRefusals: string[] = [];
   private readonly branches = ['browser-navigate'];
   private step = 'start';
   private usedStoredSession = false;
@@ -487,6 +496,20 @@ class BrowserJob {
       if (message.type() === 'error') this.consoleErrors.push(message.text());
     });
     page.on('pageerror', (error) => this.consoleErrors.push(`pageerror: ${error.message}`));
+    // A navigation the page makes by itself (meta refresh, script, Refresh header) that the
+    // proxy refused: its 403 (plain http) or its failed tunnel (https).
+    page.on('response', (response) => {
+      if (!this.isMainFrameNavigation(response.request())) return;
+      if (response.headers()[EGRESS_REFUSAL_HEADER] === undefined) return;
+      this.navigationRefusals.push(this.proxyRefusalOf(response.url()));
+    });
+    page.on('requestfailed', (request) => {
+      if (!this.isMainFrameNavigation(request)) return;
+      const netError = /ERR_[A-Z_]+/.exec(request.failure()?.errorText ?? '')?.[0];
+      if (netError === 'ERR_TUNNEL_CONNECTION_FAILED') {
+        this.navigationRefusals.push(this.proxyRefusalOf(request.url()));
+      }
+    });
     // Downloads are denied (acceptDownloads: false); Chromium still reports that one started.
     page.on('download', (download) => {
       this.refusedDownloads.push({ url: download.url().slice(0, 500), mainPage: page === this.page });
@@ -507,7 +530,25 @@ class BrowserJob {
         cause: error,
       });
     }
+    // The page navigated itself somewhere the guard refused; it then shows Chromium's error page
+    // or the proxy's refusal, never its ready marker. That is the refusal, not a changed layout.
+    const refusal = this.navigationRefusals.at(-1);
+    if (timedOut && refusal !== undefined) return egressBlocked(refusal, error);
     return undefined;
+  }
+
+  /** The proxy's reason for refusing `url` (plain http), or its host (an https tunnel). */
+  private proxyRefusalOf(url: string): string {
+    const { refusals } = this.setting.proxy;
+    let tunnel: string | undefined;
+    try {
+      const parsed = new URL(url);
+      tunnel = `https://${parsed.hostname}:${parsed.port || '443'}`;
+    } catch {
+      tunnel = undefined;
+    }
+    const refusal = [...refusals].reverse().find((r) => r.target === url || r.target === tunnel);
+    return refusal?.reason ?? `the egress proxy refused ${url.slice(0, 200)}`;
   }
 
   /**
@@ -526,11 +567,9 @@ class BrowserJob {
       }
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      this.refused.push({
-        url: target.url().slice(0, 500),
-        reason,
-        navigation: this.isMainFrameNavigation(target),
-      });
+      const navigation = this.isMainFrameNavigation(target);
+      this.refused.push({ url: target.url().slice(0, 500), reason, navigation });
+      if (navigation) this.navigationRefusals.push(reason);
       verdict = 'abort';
     }
     // A page that closed meanwhile makes both calls throw; there is nothing left to screen.
@@ -616,6 +655,7 @@ class BrowserJob {
 
   private async navigate(page: Page, url: URL, step: string): Promise<Response> {
     this.step = step;
+    this.navigationRefusals.length = 0;
     let response: Response | null;
     try {
       response = await page.goto(url.href, { waitUntil: 'domcontentloaded' });
@@ -651,18 +691,11 @@ class BrowserJob {
 
   /** The refusal that stopped a navigation, with the guard's reason when it gave one. */
   private egressRefusal(url: URL, netError?: string): EgressBlockedError {
-    const refusal =
-      [...this.refused].reverse().find((r) => r.navigation) ??
-      this.setting.proxy.refusals.at(-1) ??
-      undefined;
     const reason =
-      refusal?.reason ?? `Chromium refused ${url.href} (${netError ?? 'refused by the egress proxy'})`;
-    return new EgressBlockedError(
-      reason.startsWith('egress blocked') ? reason : `egress blocked: ${reason}`,
-      {
-        reason: 'egress-blocked',
-      },
-    );
+      this.navigationRefusals.at(-1) ??
+      this.setting.proxy.refusals.at(-1)?.reason ??
+      `Chromium refused ${url.href} (${netError ?? 'refused by the egress proxy'})`;
+    return egressBlocked(reason);
   }
 
   /** Waits for the plan's ready selector; a page that never shows it has changed its layout. */

@@ -464,6 +464,54 @@ describe('the browser collector on a hostile site', () => {
     expectOnlyTheSite();
   });
 
+  it.each([
+    [
+      'a meta refresh off the allowlist',
+      'meta',
+      () => 'http://169.254.169.254/latest/meta-data/',
+      'not on the source',
+    ],
+    ['a script navigation off the allowlist', 'script', () => 'http://10.0.0.1/admin', 'not on the source'],
+    [
+      'a Refresh header off the allowlist',
+      'header',
+      (port: number) => `http://127.0.0.1:${port}/`,
+      'not on the source',
+    ],
+    [
+      'a meta refresh to an allowlisted name on the metadata service',
+      'meta',
+      () => 'http://metadata.test/latest/',
+      'linkLocal (cloud metadata)',
+    ],
+    [
+      'a script navigation to an allowlisted name on loopback',
+      'script',
+      (port: number) => `http://canary.test:${port}/`,
+      'a loopback address',
+    ],
+    [
+      'a script navigation over https to an allowlisted name on loopback',
+      'script',
+      (port: number) => `https://canary.test:${port}/`,
+      'a loopback address',
+    ],
+  ])('dead-letters %s as egress-blocked, not as a changed layout', async (_, how, target, why) => {
+    const to = target(site.canaryPort);
+    const path = `/navigate-away-${how}-${encodeURIComponent(to)}`;
+    if (how === 'meta') site.page(path, `<meta http-equiv="refresh" content="0; url=${to}"><p>moving</p>`);
+    if (how === 'script')
+      site.page(path, `<p>moving</p><script>location.href = ${JSON.stringify(to)};</script>`);
+    const before = site.canaryConnections();
+
+    const failure = await failureOf(how === 'header' ? `/refresh-header?to=${encodeURIComponent(to)}` : path);
+
+    expect(failure).toMatchObject({ name: 'PermanentError', reason: 'egress-blocked' });
+    expect(failure.message).toContain(why);
+    expect(site.canaryConnections() - before).toBe(0);
+    expectOnlyTheSite();
+  });
+
   it('checks every request again: a name that rebinds to a private address after the first fetch is refused', async () => {
     site.page(
       '/rebinding',
