@@ -500,8 +500,8 @@ class BrowserJob {
     // proxy refused: its 403 (plain http) or its failed tunnel (https).
     page.on('response', (response) => {
       if (!this.isMainFrameNavigation(response.request())) return;
-      if (response.headers()[EGRESS_REFUSAL_HEADER] === undefined) return;
-      this.navigationRefusals.push(this.proxyRefusalOf(response.url()));
+      const refusal = this.setting.proxy.refusalMarkedBy(response.headers()[EGRESS_REFUSAL_HEADER]);
+      if (refusal !== undefined) this.navigationRefusals.push(refusal.reason);
     });
     page.on('requestfailed', (request) => {
       if (!this.isMainFrameNavigation(request)) return;
@@ -663,7 +663,8 @@ class BrowserJob {
       throw this.navigationFailure(error, url, step);
     }
     if (response === null) throw new NavigationFailedError('no-response', url.href);
-    if ((await response.headerValue(EGRESS_REFUSAL_HEADER)) !== null) throw this.egressRefusal(url);
+    const refusal = this.setting.proxy.refusalMarkedBy(await response.headerValue(EGRESS_REFUSAL_HEADER));
+    if (refusal !== undefined) throw egressBlocked(refusal.reason);
     const status = response.status();
     if (status < 200 || status >= 300) {
       const retryAfter = parseRetryAfter(await response.headerValue('retry-after'), new Date());

@@ -8,6 +8,8 @@
  * One listener per job (its own loopback port and policy), closed with the job's context.
  * Playwright proxies loopback too (`<-loopback>` in the bypass list), so nothing skips it.
  */
+
+import { randomUUID } from 'node:crypto';
 import {
   createServer,
   request as httpRequest,
@@ -37,13 +39,19 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** The response header that marks a refusal, so the collector can tell it from the site's own 403. */
+/**
+ * The response header that marks a refusal, so the collector can tell it from the site's own 403.
+ * Its value is the refusal's ID, unguessable and known only to this proxy, and the same header in
+ * a site's answer is dropped: a site cannot make the collector believe something was refused.
+ */
 export const EGRESS_REFUSAL_HEADER = 'x-sluice-egress-refused';
 
 export interface ProxyRefusal {
   /** The URL (plain http) or `https://host:port` (CONNECT) that was refused. */
   readonly target: string;
   readonly reason: string;
+  /** What the refusal's response carried in EGRESS_REFUSAL_HEADER. */
+  readonly id: string;
 }
 
 export class EgressProxy {
@@ -79,10 +87,17 @@ export class EgressProxy {
     return proxy;
   }
 
-  private refuse(target: string, error: unknown): string {
+  private refuse(target: string, error: unknown): ProxyRefusal {
     const reason = error instanceof Error ? error.message : String(error);
-    this.refusals.push({ target, reason });
-    return reason;
+    const refusal = { target, reason, id: randomUUID() };
+    this.refusals.push(refusal);
+    return refusal;
+  }
+
+  /** The refusal a response's EGRESS_REFUSAL_HEADER names, if this proxy made it. */
+  refusalMarkedBy(header: string | null | undefined): ProxyRefusal | undefined {
+    if (header === null || header === undefined) return undefined;
+    return this.refusals.find((r) => r.id === header);
   }
 
   /** A plain-http request, sent by Chromium in absolute form: `GET http://host/path HTTP/1.1`. */
@@ -100,10 +115,10 @@ export class EgressProxy {
           reason: 'egress-blocked',
         });
     } catch (error) {
-      const reason = this.refuse(req.url ?? '', error);
+      const refusal = this.refuse(req.url ?? '', error);
       res
-        .writeHead(400, { [EGRESS_REFUSAL_HEADER]: 'bad-request', 'content-type': 'text/plain' })
-        .end(reason);
+        .writeHead(400, { [EGRESS_REFUSAL_HEADER]: refusal.id, 'content-type': 'text/plain' })
+        .end(refusal.reason);
       return;
     }
     const port = url.port === '' ? 80 : Number(url.port);
@@ -111,8 +126,10 @@ export class EgressProxy {
     try {
       ({ address } = await guard.admit(url.hostname, port));
     } catch (error) {
-      const reason = this.refuse(url.href, error);
-      res.writeHead(403, { [EGRESS_REFUSAL_HEADER]: 'refused', 'content-type': 'text/plain' }).end(reason);
+      const refusal = this.refuse(url.href, error);
+      res
+        .writeHead(403, { [EGRESS_REFUSAL_HEADER]: refusal.id, 'content-type': 'text/plain' })
+        .end(refusal.reason);
       req.resume();
       return;
     }
@@ -131,7 +148,8 @@ export class EgressProxy {
     upstream.on('response', (answer) => {
       const answerHeaders: { [name: string]: string | string[] } = {};
       for (const [name, value] of Object.entries(answer.headers)) {
-        if (value !== undefined && !HOP_BY_HOP.has(name)) answerHeaders[name] = value;
+        if (value !== undefined && !HOP_BY_HOP.has(name) && name !== EGRESS_REFUSAL_HEADER)
+          answerHeaders[name] = value;
       }
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answerHeaders);
       answer.pipe(res);
@@ -163,8 +181,10 @@ export class EgressProxy {
       port = Number(match[2]);
       ({ address } = await guard.admit(match[1] ?? '', port));
     } catch (error) {
-      this.refuse(`https://${target}`, error);
-      client.end(`HTTP/1.1 403 Forbidden\r\n${EGRESS_REFUSAL_HEADER}: refused\r\nContent-Length: 0\r\n\r\n`);
+      const refusal = this.refuse(`https://${target}`, error);
+      client.end(
+        `HTTP/1.1 403 Forbidden\r\n${EGRESS_REFUSAL_HEADER}: ${refusal.id}\r\nContent-Length: 0\r\n\r\n`,
+      );
       return;
     }
     const upstream = connector(address, port);

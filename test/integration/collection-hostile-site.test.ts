@@ -512,6 +512,23 @@ describe('the browser collector on a hostile site', () => {
     expectOnlyTheSite();
   });
 
+  it("collects a page that carries the proxy's refusal header itself: a site cannot forge a refusal", async () => {
+    site.page('/forged', '<main data-ready="true">nothing was refused</main>');
+
+    const collection = await collect('/forged?h-x-sluice-egress-refused=refused');
+
+    expect(collection.response.status).toBe(200);
+    expect(renderedOf(collection)).toContain('nothing was refused');
+  });
+
+  it("reports a site's own 403 with a forged refusal header as the 403 it is", async () => {
+    site.page('/forged-403', '<p>forbidden</p>');
+
+    const failure = await failureOf('/forged-403?status=403&h-x-sluice-egress-refused=refused');
+
+    expect(failure).toMatchObject({ name: 'PermanentError', reason: 'http-403' });
+  });
+
   it('checks every request again: a name that rebinds to a private address after the first fetch is refused', async () => {
     site.page(
       '/rebinding',

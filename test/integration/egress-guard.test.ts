@@ -12,7 +12,12 @@
  * is checked against the answer it will use, and a later, different answer is checked again.
  */
 
-import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type Server,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTcpServer, connect as netConnect, type Socket } from 'node:net';
 import type { Browser } from 'playwright-core';
@@ -96,7 +101,9 @@ beforeAll(async () => {
       res.writeHead(404).end('no such page');
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+    // A site that answers with the proxy's refusal header, to see that it never reaches Chromium.
+    const forged = path === '/forged' ? { [EGRESS_REFUSAL_HEADER]: 'refused' } : {};
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...forged }).end(html);
   });
   await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
   sitePort = (site.address() as AddressInfo).port;
@@ -121,15 +128,19 @@ describe('Chromium outside a job context', () => {
     const refused = await page.goto(`http://127.0.0.1:${canaryPort}/`);
 
     expect(refused?.status()).toBe(403);
-    expect(await refused?.headerValue(EGRESS_REFUSAL_HEADER)).toBe('refused');
-    expect(denyAll.refusals.some((r) => r.target === `http://127.0.0.1:${canaryPort}/`)).toBe(true);
+    expect(denyAll.refusalMarkedBy(await refused?.headerValue(EGRESS_REFUSAL_HEADER))?.target).toBe(
+      `http://127.0.0.1:${canaryPort}/`,
+    );
     expect(canaryConnections - before).toBe(0);
     await context.close();
   });
 });
 
 /** Sends one absolute-form request through a proxy, the way Chromium does for plain http. */
-function viaProxy(proxy: EgressProxy, target: string): Promise<{ status: number; body: string }> {
+function viaProxy(
+  proxy: EgressProxy,
+  target: string,
+): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
   const proxyUrl = new URL(proxy.url);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
@@ -143,7 +154,11 @@ function viaProxy(proxy: EgressProxy, target: string): Promise<{ status: number;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            headers: res.headers,
+          }),
         );
       },
     );
@@ -151,6 +166,30 @@ function viaProxy(proxy: EgressProxy, target: string): Promise<{ status: number;
     req.end();
   });
 }
+
+describe("the proxy's refusal mark", () => {
+  it("drops a site's own refusal header, and marks each refusal with an ID only the proxy knows", async () => {
+    pages.set('/forged', '<p>served</p>');
+    const policy = {
+      allowedHosts: new Set([`site.test:${sitePort}`]),
+      loopbackHosts: new Set([`site.test:${sitePort}`]),
+    };
+    const proxy = await EgressProxy.start(new EgressGuard(policy, hostileResolver));
+
+    const served = await viaProxy(proxy, `http://site.test:${sitePort}/forged`);
+    const refused = await viaProxy(proxy, `http://canary.test:${canaryPort}/`);
+    await proxy.close();
+
+    expect(served.status).toBe(200);
+    expect(served.headers[EGRESS_REFUSAL_HEADER]).toBeUndefined();
+    expect(refused.status).toBe(403);
+    const mark = refused.headers[EGRESS_REFUSAL_HEADER];
+    expect(proxy.refusalMarkedBy(typeof mark === 'string' ? mark : undefined)?.target).toBe(
+      `http://canary.test:${canaryPort}/`,
+    );
+    expect(proxy.refusalMarkedBy('refused')).toBeUndefined();
+  });
+});
 
 describe('the proxy connects to the address it checked', () => {
   it('asks the resolver once per connection and connects to that answer, not to a later one', async () => {

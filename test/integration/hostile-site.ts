@@ -5,6 +5,8 @@
  * answers the way an attacker's DNS would (loopback, metadata, private, IPv4-mapped, unique-local,
  * mixed), and a canary on loopback counts every connection that got through. None may.
  *
+ * A fixed page answers `?status=<code>` and `?h-<name>=<value>` (a response header) on request.
+ *
  * The names do not exist in any real DNS, so a page that loads proves its connection went to the
  * address the guard admitted, never to Chromium's own lookup.
  */
@@ -141,7 +143,7 @@ export async function startHostileSite(): Promise<HostileSite> {
     }
     const headers: { [name: string]: string } = { 'content-type': 'text/html; charset=utf-8' };
     for (const [name, value] of url.searchParams) if (name.startsWith('h-')) headers[name.slice(2)] = value;
-    res.writeHead(200, headers).end(html);
+    res.writeHead(Number(url.searchParams.get('status') ?? '200'), headers).end(html);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
