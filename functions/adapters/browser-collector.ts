@@ -56,7 +56,12 @@ import { HandoffRequiredError, PermanentError } from '../core/errors.js';
 import { redactSecrets } from '../core/secret-redaction.js';
 import { logger } from '../observability.js';
 import { EgressGuard, type Resolver, systemResolver } from './egress-guard.js';
-import { type Connector, EGRESS_REFUSAL_HEADER, EgressProxy } from './egress-proxy.js';
+import {
+  type Connector,
+  EGRESS_REFUSAL_HEADER,
+  EGRESS_UNREACHABLE_HEADER,
+  EgressProxy,
+} from './egress-proxy.js';
 import type { CredentialStore, SourceCredentials } from './source-credentials.js';
 
 /**
@@ -215,7 +220,6 @@ const POLICY_NET_ERRORS = new Set([
   'ERR_UNSAFE_PORT',
   'ERR_DISALLOWED_URL_SCHEME',
   'ERR_ACCESS_DENIED',
-  'ERR_TUNNEL_CONNECTION_FAILED',
 ]);
 
 function egressBlocked(reason: string, cause?: unknown): EgressBlockedError {
@@ -506,9 +510,9 @@ class BrowserJob {
     page.on('requestfailed', (request) => {
       if (!this.isMainFrameNavigation(request)) return;
       const netError = /ERR_[A-Z_]+/.exec(request.failure()?.errorText ?? '')?.[0];
-      if (netError === 'ERR_TUNNEL_CONNECTION_FAILED') {
-        this.navigationRefusals.push(this.proxyRefusalOf(request.url()));
-      }
+      const refusal =
+        netError === 'ERR_TUNNEL_CONNECTION_FAILED' ? this.proxyRefusalOf(request.url()) : undefined;
+      if (refusal !== undefined) this.navigationRefusals.push(refusal);
     });
     // Downloads are denied (acceptDownloads: false); Chromium still reports that one started.
     page.on('download', (download) => {
@@ -537,8 +541,8 @@ class BrowserJob {
     return undefined;
   }
 
-  /** The proxy's reason for refusing `url` (plain http), or its host (an https tunnel). */
-  private proxyRefusalOf(url: string): string {
+  /** The proxy's reason for refusing `url` (plain http) or its host (an https tunnel), if it did. */
+  private proxyRefusalOf(url: string): string | undefined {
     const { refusals } = this.setting.proxy;
     let tunnel: string | undefined;
     try {
@@ -548,7 +552,7 @@ class BrowserJob {
       tunnel = undefined;
     }
     const refusal = [...refusals].reverse().find((r) => r.target === url || r.target === tunnel);
-    return refusal?.reason ?? `the egress proxy refused ${url.slice(0, 200)}`;
+    return refusal?.reason;
   }
 
   /**
@@ -663,8 +667,11 @@ class BrowserJob {
       throw this.navigationFailure(error, url, step);
     }
     if (response === null) throw new NavigationFailedError('no-response', url.href);
-    const refusal = this.setting.proxy.refusalMarkedBy(await response.headerValue(EGRESS_REFUSAL_HEADER));
+    const { proxy } = this.setting;
+    const refusal = proxy.refusalMarkedBy(await response.headerValue(EGRESS_REFUSAL_HEADER));
     if (refusal !== undefined) throw egressBlocked(refusal.reason);
+    const unreachable = proxy.unreachableMarkedBy(await response.headerValue(EGRESS_UNREACHABLE_HEADER));
+    if (unreachable !== undefined) throw new NavigationFailedError(unreachable.code, response.url());
     const status = response.status();
     if (status < 200 || status >= 300) {
       const retryAfter = parseRetryAfter(await response.headerValue('retry-after'), new Date());
@@ -686,6 +693,10 @@ class BrowserJob {
     }
     const netError = /net::(ERR_[A-Z_]+)/.exec(message)?.[1];
     if (netError !== undefined && POLICY_NET_ERRORS.has(netError)) return this.egressRefusal(url, netError);
+    // An https tunnel the proxy would not open: refused, or its name did not resolve.
+    const tunnelRefusal =
+      netError === 'ERR_TUNNEL_CONNECTION_FAILED' ? this.proxyRefusalOf(url.href) : undefined;
+    if (tunnelRefusal !== undefined) return egressBlocked(tunnelRefusal);
     if (netError !== undefined) return new NavigationFailedError(netError, url.href, { cause: error });
     return error;
   }

@@ -46,6 +46,24 @@ const HOP_BY_HOP = new Set([
  */
 export const EGRESS_REFUSAL_HEADER = 'x-sluice-egress-refused';
 
+/**
+ * The response header that marks the proxy's own 502: the guard admitted nothing because the
+ * name did not resolve, or the admitted address did not answer. Network trouble, not a refusal.
+ */
+export const EGRESS_UNREACHABLE_HEADER = 'x-sluice-egress-unreachable';
+
+/** Headers only the proxy may set; a site's own copies are dropped. */
+const PROXY_HEADERS = new Set([EGRESS_REFUSAL_HEADER, EGRESS_UNREACHABLE_HEADER]);
+
+/** A target the proxy could not reach (DNS, connect): transient, unlike a refusal. */
+export interface ProxyUnreachable {
+  readonly target: string;
+  /** The system error code when there was one (`ENOTFOUND`, `ECONNREFUSED`, ...). */
+  readonly code: string;
+  readonly reason: string;
+  readonly id: string;
+}
+
 export interface ProxyRefusal {
   /** The URL (plain http) or `https://host:port` (CONNECT) that was refused. */
   readonly target: string;
@@ -56,6 +74,7 @@ export interface ProxyRefusal {
 
 export class EgressProxy {
   readonly refusals: ProxyRefusal[] = [];
+  readonly unreachable: ProxyUnreachable[] = [];
   private readonly sockets = new Set<Socket>();
 
   private constructor(
@@ -94,6 +113,35 @@ export class EgressProxy {
     return refusal;
   }
 
+  private markUnreachable(target: string, error: unknown): ProxyUnreachable {
+    const code = (error as { code?: unknown } | null)?.code;
+    const failure = {
+      target,
+      code: typeof code === 'string' ? code : 'ERR_PROXY_UPSTREAM',
+      reason: error instanceof Error ? error.message : String(error),
+      id: randomUUID(),
+    };
+    this.unreachable.push(failure);
+    return failure;
+  }
+
+  private answerUnreachable(res: ServerResponse, target: string, error: unknown): void {
+    const failure = this.markUnreachable(target, error);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res
+      .writeHead(502, { [EGRESS_UNREACHABLE_HEADER]: failure.id, 'content-type': 'text/plain' })
+      .end(`upstream failed: ${failure.reason}`);
+  }
+
+  /** The failure a response's EGRESS_UNREACHABLE_HEADER names, if this proxy answered it. */
+  unreachableMarkedBy(header: string | null | undefined): ProxyUnreachable | undefined {
+    if (header === null || header === undefined) return undefined;
+    return this.unreachable.find((u) => u.id === header);
+  }
+
   /** The refusal a response's EGRESS_REFUSAL_HEADER names, if this proxy made it. */
   refusalMarkedBy(header: string | null | undefined): ProxyRefusal | undefined {
     if (header === null || header === undefined) return undefined;
@@ -126,11 +174,15 @@ export class EgressProxy {
     try {
       ({ address } = await guard.admit(url.hostname, port));
     } catch (error) {
+      req.resume();
+      if (!(error instanceof EgressBlockedError)) {
+        this.answerUnreachable(res, url.href, error);
+        return;
+      }
       const refusal = this.refuse(url.href, error);
       res
         .writeHead(403, { [EGRESS_REFUSAL_HEADER]: refusal.id, 'content-type': 'text/plain' })
         .end(refusal.reason);
-      req.resume();
       return;
     }
     const headers: { [name: string]: string | string[] } = {};
@@ -148,16 +200,13 @@ export class EgressProxy {
     upstream.on('response', (answer) => {
       const answerHeaders: { [name: string]: string | string[] } = {};
       for (const [name, value] of Object.entries(answer.headers)) {
-        if (value !== undefined && !HOP_BY_HOP.has(name) && name !== EGRESS_REFUSAL_HEADER)
+        if (value !== undefined && !HOP_BY_HOP.has(name) && !PROXY_HEADERS.has(name))
           answerHeaders[name] = value;
       }
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answerHeaders);
       answer.pipe(res);
     });
-    upstream.on('error', (error) => {
-      if (res.headersSent) res.destroy(error);
-      else res.writeHead(502, { 'content-type': 'text/plain' }).end(`upstream failed: ${error.message}`);
-    });
+    upstream.on('error', (error) => this.answerUnreachable(res, url.href, error));
     req.pipe(upstream);
   }
 
@@ -181,6 +230,11 @@ export class EgressProxy {
       port = Number(match[2]);
       ({ address } = await guard.admit(match[1] ?? '', port));
     } catch (error) {
+      if (!(error instanceof EgressBlockedError)) {
+        this.markUnreachable(`https://${target}`, error);
+        client.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
       const refusal = this.refuse(`https://${target}`, error);
       client.end(
         `HTTP/1.1 403 Forbidden\r\n${EGRESS_REFUSAL_HEADER}: ${refusal.id}\r\nContent-Length: 0\r\n\r\n`,
@@ -200,9 +254,13 @@ export class EgressProxy {
       upstream.destroy();
       client.destroy();
     };
-    upstream.once('error', () => {
-      if (established || client.destroyed) client.destroy();
-      else client.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n');
+    upstream.once('error', (error) => {
+      if (established || client.destroyed) {
+        client.destroy();
+        return;
+      }
+      this.markUnreachable(`https://${target}`, error);
+      client.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n');
     });
     client.once('error', close);
     client.once('close', close);

@@ -529,6 +529,28 @@ describe('the browser collector on a hostile site', () => {
     expect(failure).toMatchObject({ name: 'PermanentError', reason: 'http-403' });
   });
 
+  it.each(['http', 'https'])(
+    'retries a job whose allowlisted name does not resolve (%s): a DNS outage is not a refusal',
+    async (scheme) => {
+      const source = {
+        ...hostileSource(),
+        origin: `${scheme}://nowhere.test`,
+        allowedHosts: ['nowhere.test'],
+      };
+
+      const failure = await collector()
+        .collect(source, {
+          input: { path: '/' },
+          traceId: `trace-hostile-dns-${scheme}`,
+          jobKey: `k-dns-${scheme}`,
+        })
+        .catch((error: unknown) => error);
+
+      expect(classifyFailure(failure)).toMatchObject({ name: 'TransientError' });
+      expect(classifyFailure(failure).message).not.toContain('egress blocked');
+    },
+  );
+
   it('checks every request again: a name that rebinds to a private address after the first fetch is refused', async () => {
     site.page(
       '/rebinding',
