@@ -219,7 +219,8 @@ export class EgressProxy {
     head: Buffer,
   ): Promise<void> {
     const target = req.url ?? '';
-    const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(target);
+    // `host:port` or `[ipv6]:port`, nothing else: a host may not carry a port of its own.
+    const match = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9_.-]+)):(\d{1,5})$/i.exec(target);
     let address: string;
     let port: number;
     try {
@@ -227,8 +228,8 @@ export class EgressProxy {
         throw new EgressBlockedError(`egress blocked: CONNECT target ${target} is not host:port`, {
           reason: 'egress-blocked',
         });
-      port = Number(match[2]);
-      ({ address } = await guard.admit(match[1] ?? '', port));
+      port = Number(match[3]);
+      ({ address } = await guard.admit(match[1] ?? match[2] ?? '', port));
     } catch (error) {
       if (!(error instanceof EgressBlockedError)) {
         this.markUnreachable(`https://${target}`, error);

@@ -276,6 +276,46 @@ describe('the proxy tunnels (https, websockets) to the address it checked', () =
   });
 });
 
+describe("the proxy's CONNECT target", () => {
+  it.each([
+    ['a second port', (port: number) => `127.0.0.1:${port}:18099`],
+    ['a second port on a name', (port: number) => `site.test:${port}:18099`],
+    ['a path', (port: number) => `site.test:${port}/x`],
+    ['userinfo', (port: number) => `user@site.test:${port}`],
+    ['an unbracketed IPv6 address', (port: number) => `::1:${port}`],
+    ['a port out of range', () => 'site.test:99999'],
+  ])('refuses a target with %s before resolving or connecting anything', async (_, target) => {
+    let lookups = 0;
+    const connected: string[] = [];
+    const proxy = await EgressProxy.start(
+      new EgressGuard(
+        {
+          // Every spelling's "host:port" prefix is allowlisted: only the parser stands in the way.
+          allowedHosts: new Set([`127.0.0.1:${sitePort}`, `site.test:${sitePort}`, `site.test`]),
+          loopbackHosts: new Set([`127.0.0.1:${sitePort}`, `site.test:${sitePort}`]),
+        },
+        async (hostname) => {
+          lookups += 1;
+          return hostileResolver(hostname);
+        },
+      ),
+      (address, port) => {
+        connected.push(`${address}:${port}`);
+        return netConnect({ host: address, port });
+      },
+    );
+
+    const answer = await connectVia(proxy, target(sitePort));
+    answer.socket.destroy();
+    await proxy.close();
+
+    expect(answer.status).toBe('HTTP/1.1 403 Forbidden');
+    expect(proxy.refusals.at(-1)?.reason).toMatch(/egress blocked/);
+    expect(lookups).toBe(0);
+    expect(connected).toEqual([]);
+  });
+});
+
 describe('the HTTP collector behind its guarded dispatcher', () => {
   const source = (host: string): HttpSourceDefinition =>
     defineHttp({
