@@ -121,6 +121,9 @@ export async function launchChromium(
   });
 }
 
+/** The most a job may download by default, all its responses together: the HTTP collector's cap. */
+export const DEFAULT_MAX_JOB_BYTES = 20 * 1024 * 1024;
+
 /** A context that takes longer than this to close belongs to a browser that no longer answers. */
 const CONTEXT_CLOSE_TIMEOUT_MS = 5_000;
 
@@ -203,6 +206,11 @@ export interface BrowserCollectorOptions {
    * a local server in for a public address with it. @default a plain TCP connect
    */
   readonly connector?: Connector;
+  /**
+   * The most a job may receive, all its responses together (documents, subresources, every
+   * connection); past it the job fails for good with body-too-large. @default DEFAULT_MAX_JOB_BYTES
+   */
+  readonly maxJobBytes?: number;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -260,6 +268,7 @@ export class BrowserCollector {
     const proxy = await EgressProxy.start(
       new EgressGuard(policy, this.options.resolver ?? systemResolver),
       this.options.connector,
+      this.options.maxJobBytes ?? DEFAULT_MAX_JOB_BYTES,
     );
     const setting: JobSetting = {
       origin,
@@ -426,6 +435,7 @@ class BrowserJob {
     }
 
     this.step = 'snapshot';
+    this.assertWithinLimit();
     const observedAt = clock();
     const responseBody = await response.body();
     const responseType = (await response.headerValue('content-type')) ?? 'text/html';
@@ -434,6 +444,7 @@ class BrowserJob {
       'utf8',
     );
     const screenshot = await page.screenshot({ fullPage: true, type: 'png', timeout: options.stepTimeoutMs });
+    this.assertWithinLimit();
     if (this.refused.length > 0 || this.setting.proxy.refusals.length > 0)
       this.branches.push('subresources-blocked');
 
@@ -482,6 +493,11 @@ class BrowserJob {
       throw new BrowserCrashedError('the job was abandoned while its context opened');
     }
     this.context = context;
+    // Past its byte limit a job is over: closing its pages ends every wait at once, instead of
+    // Chromium parsing what it has for as long as the step allows.
+    proxy.onLimitExceeded = () => {
+      for (const page of context.pages()) void page.close().catch(() => undefined);
+    };
     context.setDefaultTimeout(options.stepTimeoutMs);
     context.setDefaultNavigationTimeout(options.navigationTimeoutMs);
     await context.route('**/*', (route) => this.screen(route));
@@ -526,6 +542,9 @@ class BrowserJob {
    * that never comes: the step times out, but the page will do it again on every attempt.
    */
   explain(error: unknown): PermanentError | undefined {
+    // Cut connections surface as anything (a timeout, a network error, a half-read page).
+    const tooLarge = this.tooLarge(error);
+    if (tooLarge !== undefined) return tooLarge;
     const timedOut = error instanceof StepTimeoutError || error instanceof SelectorMissingError;
     const download = this.refusedDownloads.find((d) => d.mainPage);
     if (timedOut && download !== undefined) {
@@ -539,6 +558,22 @@ class BrowserJob {
     const refusal = this.navigationRefusals.at(-1);
     if (timedOut && refusal !== undefined) return egressBlocked(refusal, error);
     return undefined;
+  }
+
+  /** body-too-large, when the job's responses together crossed its limit. */
+  private tooLarge(cause?: unknown): PermanentError | undefined {
+    const exceeded = this.setting.proxy.limitExceeded;
+    if (exceeded === undefined) return undefined;
+    return new PermanentError(
+      `the job's responses exceed the ${exceeded.limit}-byte limit (crossed at ${exceeded.target.slice(0, 200)})`,
+      { reason: 'body-too-large', cause },
+    );
+  }
+
+  /** Stops the job once its responses crossed the limit: what it has is cut short. */
+  private assertWithinLimit(): void {
+    const tooLarge = this.tooLarge();
+    if (tooLarge !== undefined) throw tooLarge;
   }
 
   /** The proxy's reason for refusing `url` (plain http) or its host (an https tunnel), if it did. */
@@ -664,8 +699,9 @@ class BrowserJob {
     try {
       response = await page.goto(url.href, { waitUntil: 'domcontentloaded' });
     } catch (error) {
-      throw this.navigationFailure(error, url, step);
+      throw this.tooLarge(error) ?? this.navigationFailure(error, url, step);
     }
+    this.assertWithinLimit();
     if (response === null) throw new NavigationFailedError('no-response', url.href);
     const { proxy } = this.setting;
     const refusal = proxy.refusalMarkedBy(await response.headerValue(EGRESS_REFUSAL_HEADER));

@@ -72,18 +72,38 @@ export interface ProxyRefusal {
   readonly id: string;
 }
 
+/** The job received more than its limit, all responses together. */
+export interface ReceiveLimitExceeded {
+  readonly limit: number;
+  /** The URL (plain http) or `https://host:port` (a tunnel) whose bytes crossed it. */
+  readonly target: string;
+}
+
 export class EgressProxy {
   readonly refusals: ProxyRefusal[] = [];
   readonly unreachable: ProxyUnreachable[] = [];
+  /** Set once the job's responses together crossed the limit; every connection is then cut. */
+  limitExceeded: ReceiveLimitExceeded | undefined;
+  /** Called once, when the limit is crossed. */
+  onLimitExceeded: ((exceeded: ReceiveLimitExceeded) => void) | undefined;
+  private received = 0;
   private readonly sockets = new Set<Socket>();
 
   private constructor(
     private readonly server: Server,
     readonly url: string,
+    private readonly maxReceivedBytes: number,
   ) {}
 
-  /** Starts a proxy on a free loopback port for one job's guard. */
-  static async start(guard: EgressGuard, connector: Connector = defaultConnector): Promise<EgressProxy> {
+  /**
+   * Starts a proxy on a free loopback port for one job's guard. `maxReceivedBytes` bounds what
+   * all the job's responses together may bring in (bodies, headers, TLS records of a tunnel).
+   */
+  static async start(
+    guard: EgressGuard,
+    connector: Connector = defaultConnector,
+    maxReceivedBytes = Number.POSITIVE_INFINITY,
+  ): Promise<EgressProxy> {
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -91,7 +111,7 @@ export class EgressProxy {
     });
     const address = server.address();
     if (address === null || typeof address === 'string') throw new Error('egress proxy has no port');
-    const proxy = new EgressProxy(server, `http://127.0.0.1:${address.port}`);
+    const proxy = new EgressProxy(server, `http://127.0.0.1:${address.port}`, maxReceivedBytes);
     server.on('connection', (socket) => {
       proxy.sockets.add(socket);
       socket.once('close', () => proxy.sockets.delete(socket));
@@ -104,6 +124,21 @@ export class EgressProxy {
     // A plain `Upgrade:` request to the proxy is not how Chromium proxies websockets; refuse it.
     server.on('upgrade', (_req, socket) => (socket as Socket).destroy());
     return proxy;
+  }
+
+  /**
+   * Counts bytes received for the job; false once the job is over its limit, when the caller
+   * must cut the connection. Cutting every connection then stops a page's other downloads too.
+   */
+  private admitBytes(target: string, bytes: number): boolean {
+    this.received += bytes;
+    if (this.received <= this.maxReceivedBytes && this.limitExceeded === undefined) return true;
+    if (this.limitExceeded === undefined) {
+      this.limitExceeded = { limit: this.maxReceivedBytes, target };
+      this.onLimitExceeded?.(this.limitExceeded);
+    }
+    for (const socket of this.sockets) socket.destroy();
+    return false;
   }
 
   private refuse(target: string, error: unknown): ProxyRefusal {
@@ -155,6 +190,10 @@ export class EgressProxy {
     req: IncomingMessage,
     res: ServerResponse,
   ): Promise<void> {
+    if (this.limitExceeded !== undefined) {
+      res.destroy();
+      return;
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? '');
@@ -198,6 +237,22 @@ export class EgressProxy {
       setHost: false,
     });
     upstream.on('response', (answer) => {
+      const declared = Number(answer.headers['content-length'] ?? 0);
+      if (!this.admitBytes(url.href, Number.isFinite(declared) ? declared : 0)) {
+        upstream.destroy();
+        res.destroy();
+        return;
+      }
+      // The declared length is counted already; count only what goes beyond it.
+      let uncounted = Number.isFinite(declared) ? declared : 0;
+      answer.on('data', (chunk: Buffer) => {
+        const beyond = Math.max(0, chunk.length - uncounted);
+        uncounted = Math.max(0, uncounted - chunk.length);
+        if (!this.admitBytes(url.href, beyond)) {
+          upstream.destroy();
+          res.destroy();
+        }
+      });
       const answerHeaders: { [name: string]: string | string[] } = {};
       for (const [name, value] of Object.entries(answer.headers)) {
         if (value !== undefined && !HOP_BY_HOP.has(name) && !PROXY_HEADERS.has(name))
@@ -218,6 +273,10 @@ export class EgressProxy {
     client: Socket,
     head: Buffer,
   ): Promise<void> {
+    if (this.limitExceeded !== undefined) {
+      client.destroy();
+      return;
+    }
     const target = req.url ?? '';
     // `host:port` or `[ipv6]:port`, nothing else: a host may not carry a port of its own.
     const match = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9_.-]+)):(\d{1,5})$/i.exec(target);
@@ -244,6 +303,9 @@ export class EgressProxy {
     }
     const upstream = connector(address, port);
     let established = false;
+    upstream.on('data', (chunk: Buffer) => {
+      if (!this.admitBytes(`https://${target}`, chunk.length)) close();
+    });
     upstream.once('connect', () => {
       established = true;
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');

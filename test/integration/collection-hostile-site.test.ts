@@ -14,6 +14,7 @@ import {
   BrowserCollector,
   type BrowserCollectorOptions,
   BrowserSession,
+  DEFAULT_MAX_JOB_BYTES,
   launchChromium,
 } from '../../functions/adapters/browser-collector.js';
 import type { Resolver } from '../../functions/adapters/egress-guard.js';
@@ -550,6 +551,64 @@ describe('the browser collector on a hostile site', () => {
       expect(classifyFailure(failure).message).not.toContain('egress blocked');
     },
   );
+
+  describe('a body bomb', () => {
+    const MIB = 1024 * 1024;
+
+    // Chromium reads a document only as fast as it parses it (seconds for 20 MiB of markup): a
+    // smaller limit keeps the chunked case well inside the navigation timeout. The declared
+    // 200 MiB is refused at its headers, under the default limit.
+    it.each([
+      ['64 MiB chunked', 64, 'chunked', 4 * MIB],
+      ['200 MiB with a Content-Length', 200, 'content-length', DEFAULT_MAX_JOB_BYTES],
+    ] as const)(
+      'dead-letters a %s page as body-too-large, and stops reading it',
+      async (_, mib, framing, limit) => {
+        const key = `bomb-${framing}`;
+        const rssBefore = process.memoryUsage().rss;
+
+        const failure = await failureOf(
+          `/bomb?mib=${mib}&framing=${framing}&key=${key}`,
+          collector({ maxJobBytes: limit }),
+        );
+
+        console.log(
+          `${mib} MiB ${framing} bomb: the site sent ${(site.bombBytesSent(key) / MIB).toFixed(1)} MiB; ` +
+            `collector RSS ${((process.memoryUsage().rss - rssBefore) / MIB).toFixed(0)} MiB more than before`,
+        );
+        expect(failure).toMatchObject({ name: 'PermanentError', reason: 'body-too-large' });
+        expect(failure.message).toContain(`${limit}-byte limit`);
+        // The connection was cut: the site could not send it all. (What it sent past the limit
+        // sat in loopback's socket buffers, which autotune to tens of MiB.)
+        expect(site.bombBytesSent(key)).toBeLessThan(mib * MIB);
+      },
+    );
+
+    it('dead-letters a page whose script downloads a bomb as body-too-large', async () => {
+      site.page(
+        '/bomb-by-fetch',
+        readyAfter(
+          `fetch('/bomb?mib=200&framing=chunked&key=bomb-fetch').then((r) => r.arrayBuffer()).then(() => done(['read']), () => done(['cut']));`,
+        ),
+      );
+
+      const failure = await failureOf('/bomb-by-fetch');
+
+      expect(failure).toMatchObject({ name: 'PermanentError', reason: 'body-too-large' });
+      expect(site.bombBytesSent('bomb-fetch')).toBeLessThan(200 * MIB);
+    });
+
+    it('collects a page that stays under the limit', async () => {
+      // Bytes, not pixels: a comment is not rendered, so the screenshot stays small.
+      site.page('/big-page', `<main data-ready="true">big</main><!-- ${'x'.repeat(2 * MIB)} -->`);
+
+      const collection = await collect('/big-page');
+
+      expect(collection.artifacts.find((a) => a.name === 'response.html')?.body.length).toBeGreaterThan(
+        2 * MIB,
+      );
+    });
+  });
 
   it('checks every request again: a name that rebinds to a private address after the first fetch is refused', async () => {
     site.page(
