@@ -18,6 +18,7 @@ import chromium from '@sparticuz/chromium';
 import {
   type Browser,
   type BrowserContext,
+  type Locator,
   type Page,
   chromium as playwright,
   type Request,
@@ -53,7 +54,7 @@ import {
   resolveOrigin,
 } from '../core/egress.js';
 import { HandoffRequiredError, PermanentError } from '../core/errors.js';
-import { redactSecrets } from '../core/secret-redaction.js';
+import { REDACTED, redactSecrets, secretShapes } from '../core/secret-redaction.js';
 import { logger } from '../observability.js';
 import { EgressGuard, type Resolver, systemResolver } from './egress-guard.js';
 import {
@@ -277,11 +278,12 @@ export class BrowserCollector {
       policy,
       proxy,
       credentials,
+      secrets: credentials === undefined ? [] : [credentials.password],
       sessions: this.sessions,
       options: this.options,
     };
     let job = new BrowserJob(source, request, setting);
-    const secrets = credentials === undefined ? [] : [credentials.password];
+    const { secrets } = setting;
     const work = async (): Promise<Collection> => {
       try {
         await job.open(browser);
@@ -305,7 +307,7 @@ export class BrowserCollector {
       const observed =
         job.explain(error) ??
         (crashed ? new BrowserCrashedError(`${(error as Error).message}`, { cause: error }) : error);
-      const evidence = await job.snapshotFailure(observed, secrets);
+      const evidence = await job.snapshotFailure(observed);
       throw new FailureWithEvidence(observed, evidence);
     } finally {
       if (!(await job.close())) await this.browsers.discard('a job context would not close');
@@ -359,6 +361,50 @@ async function answers(browser: Browser): Promise<boolean> {
   }
 }
 
+/** Marks an element that showed a secret, so the screenshot masks it. */
+const REDACTED_ATTRIBUTE = 'data-sluice-redacted';
+
+/**
+ * Runs inside the page (self-contained: Playwright sends its source): replaces every shape of a
+ * secret in text, comments, attributes and field values, in the document and its open shadow
+ * roots, and marks each element that held one.
+ */
+function redactDocument(args: { shapes: readonly string[]; marker: string; attribute: string }): number {
+  const { shapes, marker, attribute } = args;
+  const redact = (text: string) => shapes.reduce((out, shape) => out.split(shape).join(marker), text);
+  let redacted = 0;
+  const roots: (Document | ShadowRoot)[] = [document];
+  for (let root = roots.pop(); root !== undefined; root = roots.pop()) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_COMMENT);
+    for (let node = walker.nextNode(); node !== null; node = walker.nextNode()) {
+      const text = node.nodeValue ?? '';
+      const clean = redact(text);
+      if (clean === text) continue;
+      node.nodeValue = clean;
+      node.parentElement?.setAttribute(attribute, '');
+      redacted += 1;
+    }
+    for (const element of Array.from(root.querySelectorAll('*'))) {
+      if (element.shadowRoot !== null) roots.push(element.shadowRoot);
+      for (const { name, value } of Array.from(element.attributes)) {
+        const clean = redact(value);
+        if (clean === value) continue;
+        element.setAttribute(name, clean);
+        element.setAttribute(attribute, '');
+        redacted += 1;
+      }
+      if (element instanceof HTMLInputElement || element instanceof HTMLTextAreaElement) {
+        const clean = element.type === 'password' ? '' : redact(element.value);
+        if (clean === element.value) continue;
+        element.value = clean;
+        element.setAttribute(attribute, '');
+        redacted += 1;
+      }
+    }
+  }
+  return redacted;
+}
+
 interface JobSetting {
   readonly origin: string;
   readonly url: URL;
@@ -366,6 +412,8 @@ interface JobSetting {
   readonly policy: EgressPolicy;
   readonly proxy: EgressProxy;
   readonly credentials: SourceCredentials | undefined;
+  /** Values no artifact, error or log may show (the password of a login). */
+  readonly secrets: readonly string[];
   readonly sessions: LoginSessions;
   readonly options: BrowserCollectorOptions;
 }
@@ -437,13 +485,22 @@ class BrowserJob {
     this.step = 'snapshot';
     this.assertWithinLimit();
     const observedAt = clock();
-    const responseBody = await response.body();
     const responseType = (await response.headerValue('content-type')) ?? 'text/html';
+    const responseBody = this.redactBody(await response.body(), responseType);
+    const mask = await this.redactPage(page, options.stepTimeoutMs);
     const rendered = Buffer.from(
-      await withTimeout(page.content(), options.stepTimeoutMs, 'snapshot'),
+      redactSecrets(
+        await withTimeout(page.content(), options.stepTimeoutMs, 'snapshot'),
+        this.setting.secrets,
+      ),
       'utf8',
     );
-    const screenshot = await page.screenshot({ fullPage: true, type: 'png', timeout: options.stepTimeoutMs });
+    const screenshot = await page.screenshot({
+      fullPage: true,
+      type: 'png',
+      timeout: options.stepTimeoutMs,
+      mask,
+    });
     this.assertWithinLimit();
     if (this.refused.length > 0 || this.setting.proxy.refusals.length > 0)
       this.branches.push('subresources-blocked');
@@ -686,7 +743,10 @@ class BrowserJob {
       role: 'rendered-dom',
       contentType: 'text/html; charset=utf-8',
       body: Buffer.from(
-        await withTimeout(page.content(), this.setting.options.stepTimeoutMs, 'snapshot'),
+        redactSecrets(
+          await withTimeout(page.content(), this.setting.options.stepTimeoutMs, 'snapshot'),
+          this.setting.secrets,
+        ),
         'utf8',
       ),
     };
@@ -827,49 +887,57 @@ class BrowserJob {
   }
 
   private consoleReport(extra: { readonly [key: string]: unknown } = {}): Buffer {
+    // A page can log what it was sent, or put it in a URL it then asks for.
     return Buffer.from(
-      JSON.stringify(
-        {
-          consoleErrors: this.consoleErrors,
-          blockedRequests: this.refused.map((r) => r.url),
-          refusedRequests: this.refused,
-          refusedDownloads: this.refusedDownloads.map((d) => d.url),
-          egressProxyRefusals: this.setting.proxy.refusals,
-          ...extra,
-        },
-        null,
-        2,
+      redactSecrets(
+        JSON.stringify(
+          {
+            consoleErrors: this.consoleErrors,
+            blockedRequests: this.refused.map((r) => r.url),
+            refusedRequests: this.refused,
+            refusedDownloads: this.refusedDownloads.map((d) => d.url),
+            egressProxyRefusals: this.setting.proxy.refusals,
+            ...extra,
+          },
+          null,
+          2,
+        ),
+        this.setting.secrets,
       ),
     );
   }
 
   /** Whatever can still be captured about a failure: rendered DOM, screenshot, console, the step. */
-  async snapshotFailure(error: unknown, secrets: readonly string[]): Promise<CollectedArtifact[]> {
+  async snapshotFailure(error: unknown): Promise<CollectedArtifact[]> {
     const evidence: CollectedArtifact[] = [];
     const page = this.page;
     const timeoutMs = Math.min(this.setting.options.stepTimeoutMs, 5_000);
     if (page !== undefined && !page.isClosed() && !this.closed) {
+      const mask = await this.redactPage(page, timeoutMs).catch(() => undefined);
       await withTimeout(page.content(), timeoutMs, 'failure snapshot')
         .then((html) =>
           evidence.push({
             name: 'failure-rendered.html',
             role: 'failure-dom',
             contentType: 'text/html; charset=utf-8',
-            body: Buffer.from(html, 'utf8'),
+            body: Buffer.from(redactSecrets(html, this.setting.secrets), 'utf8'),
           }),
         )
         .catch(() => undefined);
-      await page
-        .screenshot({ fullPage: true, type: 'png', timeout: timeoutMs })
-        .then((png) =>
-          evidence.push({
-            name: 'failure-screenshot.png',
-            role: 'screenshot',
-            contentType: 'image/png',
-            body: png,
-          }),
-        )
-        .catch(() => undefined);
+      // A page that may show a secret and could not be redacted is not photographed.
+      if (mask !== undefined) {
+        await page
+          .screenshot({ fullPage: true, type: 'png', timeout: timeoutMs, mask })
+          .then((png) =>
+            evidence.push({
+              name: 'failure-screenshot.png',
+              role: 'screenshot',
+              contentType: 'image/png',
+              body: png,
+            }),
+          )
+          .catch(() => undefined);
+      }
     }
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     evidence.push({
@@ -879,11 +947,52 @@ class BrowserJob {
       body: this.consoleReport({
         failedStep: this.step,
         url: page !== undefined && !page.isClosed() ? page.url() : undefined,
-        error: redactSecrets(message, secrets),
+        error: message,
         branches: this.branches,
       }),
     });
     return evidence;
+  }
+
+  /**
+   * The response as received, unless it shows a secret: raw storage keeps exact bytes, but never a
+   * credential. A text body that holds one is stored redacted, and the manifest says so.
+   */
+  private redactBody(body: Buffer, contentType: string): Buffer {
+    const { secrets } = this.setting;
+    if (
+      secrets.length === 0 ||
+      !/^(text\/|application\/(json|xml|xhtml|javascript))|\+(json|xml)\b/i.test(contentType)
+    )
+      return body;
+    const text = body.toString('utf8');
+    const clean = redactSecrets(text, secrets);
+    if (clean === text) return body;
+    this.branches.push('secret-redacted');
+    return Buffer.from(clean, 'utf8');
+  }
+
+  /**
+   * Before a page is captured: every shape of a secret it shows (text, attributes, field values,
+   * in every frame) is replaced in its DOM, and the elements that held one — with every password
+   * field — are answered as the screenshot's mask. Nothing to do for a job without secrets.
+   */
+  private async redactPage(page: Page, timeoutMs: number): Promise<Locator[]> {
+    const { secrets } = this.setting;
+    if (secrets.length === 0) return [];
+    const shapes = [...new Set(secrets.flatMap(secretShapes))].sort((a, b) => b.length - a.length);
+    await withTimeout(
+      Promise.all(
+        page
+          .frames()
+          .map((frame) =>
+            frame.evaluate(redactDocument, { shapes, marker: REDACTED, attribute: REDACTED_ATTRIBUTE }),
+          ),
+      ),
+      timeoutMs,
+      'redacting the page',
+    );
+    return [page.locator(`[${REDACTED_ATTRIBUTE}]`), page.locator('input[type="password"]')];
   }
 
   /** Closes the job's context; answers false when it would not close in time (a hung browser). */
