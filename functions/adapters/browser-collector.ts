@@ -699,6 +699,9 @@ class BrowserJob {
       rejected: login.rejectedWhen,
     });
     if (outcome === 'rejected') {
+      // The value is wrong: the next attempt (an operator's requeue after fixing the secret)
+      // must read the secret again, not the cache.
+      this.setting.options.credentials?.forget(this.source.name);
       throw new LoginRejectedError(`the portal refused the credentials stored for ${this.source.name}`);
     }
     this.setting.sessions.set(this.source.name, await this.contextOrFail().storageState());

@@ -11,6 +11,12 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BrowserCollector,
@@ -18,9 +24,15 @@ import {
   LoginSessions,
   launchChromium,
 } from '../../functions/adapters/browser-collector.js';
-import type { CredentialStore, SourceCredentials } from '../../functions/adapters/source-credentials.js';
+import {
+  type CredentialStore,
+  SecretsManagerCredentials,
+  type SourceCredentials,
+} from '../../functions/adapters/source-credentials.js';
 import { classifyFailure, FailureWithEvidence } from '../../functions/core/classify-failure.js';
 import { createPortal } from '../../local/demo-site/portal.js';
+import { type Emulator, startEmulator } from '../../local/emulator.js';
+import { SCRATCH_DIR } from '../../local/paths.js';
 import { demoPortal } from '../../sources/demo-portal/source.js';
 
 /** Every form a secret could take in text that carries it: as is, encoded, escaped, in base64. */
@@ -314,5 +326,70 @@ describe('a portal that shows the password on the pages it serves once signed in
 
     const screenshot = (c: typeof first) => c.artifacts.find((a) => a.name === 'screenshot.png')?.body;
     expect(screenshot(first)?.equals(screenshot(second) ?? Buffer.alloc(0))).toBe(true);
+  });
+});
+
+describe('a login the portal rejects, from Secrets Manager (moto)', () => {
+  let emulator: Emulator;
+  let secrets: SecretsManagerClient;
+  let browsers: BrowserSession;
+
+  beforeAll(async () => {
+    emulator = await startEmulator({ logFile: join(SCRATCH_DIR, 'logs', 'credentials-moto.log') });
+    secrets = new SecretsManagerClient({
+      region: 'us-east-1',
+      endpoint: emulator.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    browsers = new BrowserSession((proxyUrl) =>
+      launchChromium(process.env.SLUICE_CHROMIUM_EXECUTABLE, proxyUrl),
+    );
+  });
+
+  afterAll(async () => {
+    await browsers?.close();
+    await emulator?.stop();
+  });
+
+  it('is read again at once: an operator who fixes the secret and requeues succeeds', async () => {
+    const portal = createPortal({ username: 'sluice', password: 'Fixed-Password-2' });
+    const server = createServer((req, res) => portal.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { ARN } = await secrets.send(
+      new CreateSecretCommand({
+        Name: 'demo-portal-login-rejected',
+        SecretString: JSON.stringify({ username: 'sluice', password: 'Stale-Password-1' }),
+      }),
+    );
+    const collector = new BrowserCollector(browsers, {
+      navigationTimeoutMs: 10_000,
+      stepTimeoutMs: 5_000,
+      jobTimeoutMs: 30_000,
+      originOverrides: { [demoPortal.origin]: `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
+      userAgent: 'sluice-test',
+      credentials: new SecretsManagerCredentials(secrets, { 'demo-portal': ARN ?? '' }),
+    });
+    const source = demoPortal;
+    if (source.kind !== 'browser') throw new Error('demo-portal is a browser source');
+    const job = (n: number) =>
+      collector.collect(source, {
+        input: { account: 'acme', period: '2026-04' },
+        traceId: `trace-rejected-${n}`,
+        jobKey: `k-rejected-${n}`,
+      });
+
+    const rejected = await job(1).catch((error: unknown) => error);
+    await secrets.send(
+      new PutSecretValueCommand({
+        SecretId: ARN,
+        SecretString: JSON.stringify({ username: 'sluice', password: 'Fixed-Password-2' }),
+      }),
+    );
+    const requeued = await job(2).catch((error: unknown) => error);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+
+    expect(classifyFailure(rejected)).toMatchObject({ reason: 'login-rejected' });
+    expect(requeued).not.toBeInstanceOf(Error);
+    expect({ refused: portal.refusedLogins, accepted: portal.logins }).toEqual({ refused: 1, accepted: 1 });
   });
 });
