@@ -35,7 +35,7 @@ import { type Emulator, startEmulator } from '../../local/emulator.js';
 import { SCRATCH_DIR } from '../../local/paths.js';
 import { demoPortal } from '../../sources/demo-portal/source.js';
 
-/** Every form a secret could take in text that carries it: as is, encoded, escaped, in base64. */
+/** Every form a secret could take in text that carries it: as is, encoded, escaped (named or numeric), in base64. */
 function disguisesOf(secret: string): string[] {
   // The secret inside a longer base64 value starts at one of three byte offsets in its 3-byte
   // groups; the groups that hold only the secret's bytes encode the same whatever surrounds them.
@@ -49,6 +49,7 @@ function disguisesOf(secret: string): string[] {
     new URLSearchParams({ p: secret }).toString().slice(2),
     JSON.stringify(secret).slice(1, -1),
     secret.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'),
+    secret.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`),
     base64At(0),
     base64At(1),
     base64At(2),
