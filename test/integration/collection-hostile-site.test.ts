@@ -304,7 +304,8 @@ describe('the browser collector on a hostile site', () => {
       readyAfter(`location.href = '/download.bin'; setTimeout(() => done(['still here']), 300);`),
     );
 
-    expect(await failureOf('/download-on-load')).toMatchObject({
+    // The page is given one navigation timeout, kept short here.
+    expect(await failureOf('/download-on-load', collector({ navigationTimeoutMs: 4_000 }))).toMatchObject({
       name: 'PermanentError',
       reason: 'download-blocked',
     });
