@@ -1,6 +1,6 @@
 /** Listing raw storage, for replay: keys under a prefix in S3's own order, page by page. */
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { RawCatalog } from '../core/replay.js';
+import type { RawCatalog } from '../core/ports.js';
 
 export class S3RawCatalog implements RawCatalog {
   constructor(

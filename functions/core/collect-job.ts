@@ -7,13 +7,12 @@
  * collecting right now makes this one wait until that claim lapses, then look again.
  */
 import type { SourceDefinition } from '../../sources/define.js';
-import type { AttemptEntry, AttemptOutcome, JobClaims, JobLedger } from '../adapters/job-ledger.js';
-import type { RawStore } from '../adapters/raw-store.js';
 import { type ClassifiedError, classifyFailure, evidenceOf } from './classify-failure.js';
 import type { CollectedArtifact, Collection, CollectRequest } from './collection.js';
 import { CollectJob, RawManifest } from './contracts.js';
 import { failureClassOf, PermanentError, TransientError } from './errors.js';
 import { deriveJobKey, jobKeyFromJobId } from './job-key.js';
+import type { AttemptEntry, AttemptOutcome, JobClaims, JobLedger, RawCatalog, RawStore } from './ports.js';
 import {
   fetchIdTime,
   fetchPrefix,
@@ -22,7 +21,6 @@ import {
   newFetchId,
   parseRawKey,
 } from './raw-layout.js';
-import type { RawCatalog } from './replay.js';
 import { attemptsAllowed, decideRetry, MAX_VISIBILITY_SECONDS, retryAfterCapOf } from './retry-policy.js';
 import { traceIdForMessage } from './trace-id.js';
 

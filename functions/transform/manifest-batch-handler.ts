@@ -9,13 +9,10 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { SourceParser } from '../../sources/define.js';
 import type { HandoffDesk } from '../adapters/handoff-desk.js';
-import type { JobLedger } from '../adapters/job-ledger.js';
-import type { RawStore } from '../adapters/raw-store.js';
-import type { RecordStore } from '../adapters/record-store.js';
-import type { SourceFreshness } from '../adapters/source-freshness.js';
 import type { WorkQueues } from '../adapters/work-queues.js';
 import { type ClassifiedError, classifyFailure } from '../core/classify-failure.js';
 import { failureClassOf, PermanentError, TransientError } from '../core/errors.js';
+import type { JobLedger, RawStore, RecordStore, SourceFreshness } from '../core/ports.js';
 import { parseRawKey } from '../core/raw-layout.js';
 import { decideRetry } from '../core/retry-policy.js';
 import { type CreatedObject, createdObjects, S3Notification } from '../core/s3-notification.js';
