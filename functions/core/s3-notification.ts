@@ -73,6 +73,27 @@ export function createdObjects(notification: S3Notification): CreatedObject[] {
 }
 
 /**
+ * The objects a transform queue message announces as created, or a PermanentError saying why the
+ * message cannot be read: no retry turns a body that is not an S3 notification into one.
+ */
+export function createdObjectsIn(body: string): CreatedObject[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (cause) {
+    throw new PermanentError('transform message is not JSON', { reason: 'message-not-json', cause });
+  }
+  const parsed = S3Notification.safeParse(json);
+  if (!parsed.success) {
+    throw new PermanentError(`transform message is not an S3 notification: ${parsed.error.message}`, {
+      reason: 'message-invalid',
+      cause: parsed.error,
+    });
+  }
+  return createdObjects(parsed.data);
+}
+
+/**
  * The message replay sends for one manifest: shaped like S3's own notification, so the transform
  * treats a replayed manifest exactly like a new one.
  */
