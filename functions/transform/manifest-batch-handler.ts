@@ -124,7 +124,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
     logger.error('transform dead-lettered', {
       ...failure,
       reason: next.reason,
-      message: next.message,
+      error: next.message,
       outcome: 'dead-lettered',
     });
     countForSource(source, MetricName.JobDeadLettered);
