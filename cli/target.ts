@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import {
   CloudFormationClient,
   GetTemplateCommand,
-  ListStackResourcesCommand,
+  paginateListStackResources,
   type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -194,14 +194,12 @@ export async function awsTarget(
   const cloudformation = new CloudFormationClient(config);
   try {
     const summaries: StackResourceSummary[] = [];
-    let token: string | undefined;
-    do {
-      const page = await cloudformation.send(
-        new ListStackResourcesCommand({ StackName: stackName, NextToken: token }),
-      );
+    for await (const page of paginateListStackResources(
+      { client: cloudformation },
+      { StackName: stackName },
+    )) {
       summaries.push(...(page.StackResourceSummaries ?? []));
-      token = page.NextToken;
-    } while (token !== undefined);
+    }
     const { TemplateBody } = await cloudformation.send(
       new GetTemplateCommand({ StackName: stackName, TemplateStage: 'Processed' }),
     );
