@@ -179,8 +179,8 @@ export function browserFailures(step: string): FailurePoint[] {
     {
       step,
       failure:
-        'the source answers 404 or another 4xx, the page URL is outside the allowlist, or the page starts a download',
-      reasons: ['http-404', 'http-4xx', 'egress-blocked', 'download-blocked'],
+        'the source answers 404 or another 4xx, the page URL is outside the allowlist, the page starts a download, or its responses exceed the size limit',
+      reasons: ['http-404', 'http-4xx', 'egress-blocked', 'download-blocked', 'body-too-large'],
       handling: 'dead-letter',
     },
     {

@@ -10,53 +10,29 @@
  *   page before it is submitted, so a crash between submit and acknowledgement never submits twice.
  * - A snapshot (rendered DOM, screenshot, console errors, refused requests) is stored for every
  *   collection and every failure.
+ *
+ * This file holds the container's browser and the collector; one job's run is browser-job.ts.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import chromium from '@sparticuz/chromium';
-import {
-  type Browser,
-  type BrowserContext,
-  type Page,
-  chromium as playwright,
-  type Response,
-  type Route,
-} from 'playwright-core';
-import {
-  type BrowserPlan,
-  type BrowserSourceDefinition,
-  DEFAULT_BLOCKED_RESOURCES,
-  DEFAULT_HANDOFF_SIGNS,
-  type HandoffSign,
-  type LoginPlan,
-  type PortalAction,
-} from '../../sources/define.js';
-import {
-  BrowserCrashedError,
-  FailureWithEvidence,
-  HttpStatusError,
-  LoginRejectedError,
-  NavigationFailedError,
-  parseRetryAfter,
-  SelectorMissingError,
-  SessionExpiredError,
-  StepTimeoutError,
-} from '../core/classify-failure.js';
-import type { CollectedArtifact, Collection, CollectRequest } from '../core/collection.js';
-import {
-  assertUrlAllowed,
-  EgressBlockedError,
-  type EgressPolicy,
-  type OriginOverrides,
-  resolveOrigin,
-} from '../core/egress.js';
-import { HandoffRequiredError, PermanentError } from '../core/errors.js';
+import { type Browser, chromium as playwright } from 'playwright-core';
+import type { BrowserSourceDefinition } from '../../sources/define.js';
+import { BrowserCrashedError, FailureWithEvidence, StepTimeoutError } from '../core/classify-failure.js';
+import type { Collection, CollectRequest } from '../core/collection.js';
+import { assertUrlAllowed, type EgressPolicy, type OriginOverrides, resolveOrigin } from '../core/egress.js';
+import { PermanentError } from '../core/errors.js';
 import { redactSecrets } from '../core/secret-redaction.js';
 import { logger } from '../observability.js';
+import { BrowserJob, CONTEXT_CLOSE_TIMEOUT_MS, type JobSetting } from './browser-job.js';
+import { LoginSessions } from './browser-portal.js';
+import { withTimeout } from './browser-steps.js';
 import { EgressGuard, type Resolver, systemResolver } from './egress-guard.js';
-import { EGRESS_REFUSAL_HEADER, EgressProxy } from './egress-proxy.js';
+import { type Connector, EgressProxy } from './egress-proxy.js';
 import type { CredentialStore, SourceCredentials } from './source-credentials.js';
+
+export { LoginSessions } from './browser-portal.js';
 
 /**
  * Flags @sparticuz/chromium passes by default that Sluice removes:
@@ -115,8 +91,8 @@ export async function launchChromium(
   });
 }
 
-/** A context that takes longer than this to close belongs to a browser that no longer answers. */
-const CONTEXT_CLOSE_TIMEOUT_MS = 5_000;
+/** The most a job may download by default, all its responses together: the HTTP collector's cap. */
+export const DEFAULT_MAX_JOB_BYTES = 20 * 1024 * 1024;
 
 const NO_EGRESS: EgressPolicy = { allowedHosts: new Set(), loopbackHosts: new Set() };
 
@@ -160,25 +136,6 @@ export class BrowserSession {
   }
 }
 
-/** Login sessions (cookies and storage) per source, reused by the container's jobs while valid. */
-export class LoginSessions {
-  private readonly states = new Map<string, StorageState>();
-
-  get(source: string): StorageState | undefined {
-    return this.states.get(source);
-  }
-
-  set(source: string, state: StorageState): void {
-    this.states.set(source, state);
-  }
-
-  forget(source: string): void {
-    this.states.delete(source);
-  }
-}
-
-type StorageState = Awaited<ReturnType<BrowserContext['storageState']>>;
-
 export interface BrowserCollectorOptions {
   readonly navigationTimeoutMs: number;
   /** Every other step (a selector, a form, an acknowledgement, a snapshot) gets this long. */
@@ -192,25 +149,17 @@ export interface BrowserCollectorOptions {
   readonly clock?: () => Date;
   /** @default systemResolver */
   readonly resolver?: Resolver;
+  /**
+   * Opens the egress proxy's upstream connections, to the address the guard admitted. Tests stand
+   * a local server in for a public address with it. @default a plain TCP connect
+   */
+  readonly connector?: Connector;
+  /**
+   * The most a job may receive, all its responses together (documents, subresources, every
+   * connection); past it the job fails for good with body-too-large. @default DEFAULT_MAX_JOB_BYTES
+   */
+  readonly maxJobBytes?: number;
 }
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StepTimeoutError(what, ms)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Chromium refusals that are policy, not network trouble: retrying cannot change them. */
-const POLICY_NET_ERRORS = new Set([
-  'ERR_BLOCKED_BY_CLIENT',
-  'ERR_UNSAFE_REDIRECT',
-  'ERR_UNSAFE_PORT',
-  'ERR_DISALLOWED_URL_SCHEME',
-  'ERR_ACCESS_DENIED',
-  'ERR_TUNNEL_CONNECTION_FAILED',
-]);
 
 /** Replaces every occurrence of a secret in an error's text (message, stack, causes). */
 function scrub(error: unknown, secrets: readonly string[]): unknown {
@@ -240,7 +189,11 @@ export class BrowserCollector {
     const credentials = source.login === undefined ? undefined : await this.credentialsFor(source.name);
     let browser = await this.browsers.current();
     // The job's own proxy: every connection of its context is admitted under its source's policy.
-    const proxy = await EgressProxy.start(new EgressGuard(policy, this.options.resolver ?? systemResolver));
+    const proxy = await EgressProxy.start(
+      new EgressGuard(policy, this.options.resolver ?? systemResolver),
+      this.options.connector,
+      this.options.maxJobBytes ?? DEFAULT_MAX_JOB_BYTES,
+    );
     const setting: JobSetting = {
       origin,
       url,
@@ -248,11 +201,12 @@ export class BrowserCollector {
       policy,
       proxy,
       credentials,
+      secrets: credentials === undefined ? [] : [credentials.password],
       sessions: this.sessions,
       options: this.options,
     };
     let job = new BrowserJob(source, request, setting);
-    const secrets = credentials === undefined ? [] : [credentials.password];
+    const { secrets } = setting;
     const work = async (): Promise<Collection> => {
       try {
         await job.open(browser);
@@ -273,10 +227,10 @@ export class BrowserCollector {
       const error = scrub(caught, secrets);
       // A renderer that crashed reports "Target crashed" before the browser's own death is noticed.
       const crashed = !browser.isConnected() || job.pageCrashed;
-      const observed = crashed
-        ? new BrowserCrashedError(`${(error as Error).message}`, { cause: error })
-        : error;
-      const evidence = await job.snapshotFailure(observed, secrets);
+      const observed =
+        job.explain(error) ??
+        (crashed ? new BrowserCrashedError(`${(error as Error).message}`, { cause: error }) : error);
+      const evidence = await job.snapshotFailure(observed);
       throw new FailureWithEvidence(observed, evidence);
     } finally {
       if (!(await job.close())) await this.browsers.discard('a job context would not close');
@@ -327,447 +281,5 @@ async function answers(browser: Browser): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-interface JobSetting {
-  readonly origin: string;
-  readonly url: URL;
-  readonly plan: BrowserPlan;
-  readonly policy: EgressPolicy;
-  readonly proxy: EgressProxy;
-  readonly credentials: SourceCredentials | undefined;
-  readonly sessions: LoginSessions;
-  readonly options: BrowserCollectorOptions;
-}
-
-/** A request the job refused before it left Chromium (URL policy or resource type). */
-interface RefusedRequest {
-  readonly url: string;
-  readonly reason: string;
-  readonly navigation: boolean;
-}
-
-/** One job in one fresh browser context. */
-class BrowserJob {
-  private context: BrowserContext | undefined;
-  private page: Page | undefined;
-  private readonly consoleErrors: string[] = [];
-  private readonly refused: RefusedRequest[] = [];
-  private readonly branches = ['browser-navigate'];
-  private step = 'start';
-  private usedStoredSession = false;
-  private closed = false;
-  /** A page of this job crashed (its renderer died). */
-  pageCrashed = false;
-  private readonly handoffSigns: readonly HandoffSign[];
-  private readonly blockedTypes: ReadonlySet<string>;
-
-  constructor(
-    private readonly source: BrowserSourceDefinition,
-    private readonly request: CollectRequest,
-    private readonly setting: JobSetting,
-  ) {
-    this.handoffSigns = source.handoffWhen ?? DEFAULT_HANDOFF_SIGNS;
-    this.blockedTypes = new Set(source.blockedResources ?? DEFAULT_BLOCKED_RESOURCES);
-  }
-
-  /** Runs the job's steps on the page `open` made. */
-  async run(): Promise<Collection> {
-    const { options, plan, url } = this.setting;
-    const clock = options.clock ?? (() => new Date());
-    const page = this.page;
-    if (page === undefined) throw new Error('run() needs open() first');
-
-    if (this.source.login !== undefined && !this.usedStoredSession)
-      await this.signIn(page, this.source.login);
-    let response = await this.navigate(page, url, 'browse');
-    await this.waitUntilReady(page, plan);
-
-    const action = this.source.action?.(this.request.input);
-    const extra: CollectedArtifact[] = [];
-    if (action !== undefined) {
-      const acknowledgement = await this.performOnce(page, action);
-      if (acknowledgement !== undefined) {
-        extra.push(acknowledgement);
-        // Read the page again: it is the record of what the portal now says is done.
-        response = await this.navigate(page, url, 'browse-after-action');
-        await this.waitUntilReady(page, plan);
-        if ((await page.locator(action.doneWhen).count()) === 0) {
-          throw new HandoffRequiredError(
-            `the portal acknowledged the submission but ${url.pathname} does not show it done`,
-            { reason: 'ambiguous-result' },
-          );
-        }
-      }
-    }
-
-    this.step = 'snapshot';
-    const observedAt = clock();
-    const responseBody = await response.body();
-    const responseType = (await response.headerValue('content-type')) ?? 'text/html';
-    const rendered = Buffer.from(
-      await withTimeout(page.content(), options.stepTimeoutMs, 'snapshot'),
-      'utf8',
-    );
-    const screenshot = await page.screenshot({ fullPage: true, type: 'png', timeout: options.stepTimeoutMs });
-    if (this.refused.length > 0 || this.setting.proxy.refusals.length > 0)
-      this.branches.push('subresources-blocked');
-
-    return {
-      request: { url: url.href, method: 'GET' },
-      response: { status: response.status(), finalUrl: page.url(), contentType: responseType },
-      observedAt,
-      artifacts: [
-        { name: 'response.html', role: 'body', contentType: responseType, body: responseBody },
-        {
-          name: 'rendered.html',
-          role: 'rendered-dom',
-          contentType: 'text/html; charset=utf-8',
-          body: rendered,
-        },
-        { name: 'screenshot.png', role: 'screenshot', contentType: 'image/png', body: screenshot },
-        {
-          name: 'console.json',
-          role: 'console-log',
-          contentType: 'application/json',
-          body: this.consoleReport(),
-        },
-        ...extra,
-      ],
-      primaryArtifact: 'rendered.html',
-      branches: this.branches,
-    };
-  }
-
-  /** Opens the job's fresh context (behind its proxy, with a saved login if any) and its page. */
-  async open(browser: Browser): Promise<Page> {
-    this.step = 'open-context';
-    const { options, proxy, sessions } = this.setting;
-    const stored = this.source.login === undefined ? undefined : sessions.get(this.source.name);
-    this.usedStoredSession = stored !== undefined;
-    const context = await browser.newContext({
-      proxy: { server: proxy.url },
-      serviceWorkers: 'block',
-      acceptDownloads: false,
-      userAgent: options.userAgent,
-      extraHTTPHeaders: { 'x-sluice-trace-id': this.request.traceId },
-      ...(stored === undefined ? {} : { storageState: stored }),
-    });
-    if (this.closed) {
-      await context.close().catch(() => undefined);
-      throw new BrowserCrashedError('the job was abandoned while its context opened');
-    }
-    this.context = context;
-    context.setDefaultTimeout(options.stepTimeoutMs);
-    context.setDefaultNavigationTimeout(options.navigationTimeoutMs);
-    await context.route('**/*', (route) => this.screen(route));
-    context.on('page', (page) => this.listen(page));
-    const page = await context.newPage();
-    this.page = page;
-    if (stored !== undefined) this.branches.push('session-reused');
-    return page;
-  }
-
-  private listen(page: Page): void {
-    page.on('crash', () => {
-      this.pageCrashed = true;
-    });
-    page.on('console', (message) => {
-      if (message.type() === 'error') this.consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => this.consoleErrors.push(`pageerror: ${error.message}`));
-  }
-
-  /**
-   * Route-level screening, before anything leaves Chromium: unneeded resource types and URLs off
-   * the allowlist are aborted here; the proxy then checks the address of whatever continues.
-   */
-  private async screen(route: Route): Promise<void> {
-    const target = route.request();
-    let verdict: 'continue' | 'abort' = 'continue';
-    if (this.blockedTypes.has(target.resourceType())) {
-      verdict = 'abort';
-    } else {
-      try {
-        assertUrlAllowed(target.url(), this.setting.policy);
-      } catch (error) {
-        const navigation = target.isNavigationRequest() && target.frame() === this.page?.mainFrame();
-        const reason = error instanceof Error ? error.message : String(error);
-        this.refused.push({ url: target.url().slice(0, 500), reason, navigation });
-        verdict = 'abort';
-      }
-    }
-    // A page that closed meanwhile makes both calls throw; there is nothing left to screen.
-    await (verdict === 'abort' ? route.abort('blockedbyclient') : route.continue()).catch(() => undefined);
-  }
-
-  private async signIn(page: Page, login: LoginPlan): Promise<void> {
-    const credentials = this.setting.credentials;
-    if (credentials === undefined) throw new Error('signIn needs credentials');
-    this.step = 'login';
-    await this.navigate(page, new URL(login.path, this.setting.origin), 'login');
-    await this.waitForAny(page, 'login', { form: login.usernameField });
-    await page.fill(login.usernameField, credentials.username);
-    await page.fill(login.passwordField, credentials.password);
-    await page.click(login.submit);
-    const outcome = await this.waitForAny(page, 'login', {
-      signedIn: login.signedInWhen,
-      rejected: login.rejectedWhen,
-    });
-    if (outcome === 'rejected') {
-      throw new LoginRejectedError(`the portal refused the credentials stored for ${this.source.name}`);
-    }
-    this.setting.sessions.set(this.source.name, await this.contextOrFail().storageState());
-    this.branches.push('logged-in');
-  }
-
-  /**
-   * Checks the page before acting: done → nothing to submit; ambiguous → a person decides;
-   * otherwise submit once and wait for the acknowledgement, which is returned as an artifact.
-   */
-  private async performOnce(page: Page, action: PortalAction): Promise<CollectedArtifact | undefined> {
-    this.step = 'check-action';
-    if (action.ambiguousWhen !== undefined && (await page.locator(action.ambiguousWhen).count()) > 0) {
-      throw new HandoffRequiredError(`the portal's page does not say whether the action is done`, {
-        reason: 'ambiguous-result',
-      });
-    }
-    if ((await page.locator(action.doneWhen).count()) > 0) {
-      this.branches.push('action-already-done');
-      return undefined;
-    }
-    await this.navigate(page, new URL(action.formPath, this.setting.origin), 'form');
-    const [first] = action.fields;
-    await this.expectPage(page, 'form', { form: first?.selector ?? action.submit });
-    this.step = 'fill-form';
-    for (const field of action.fields) await page.fill(field.selector, field.value);
-    this.step = 'submit';
-    this.branches.push('action-submitted');
-    await page.click(action.submit, { noWaitAfter: true });
-    const outcome = await this.expectPage(page, 'acknowledgement', {
-      acknowledged: action.acknowledgedWhen,
-      ...(action.approvalWhen === undefined ? {} : { approval: action.approvalWhen }),
-    });
-    if (outcome === 'approval') {
-      throw new HandoffRequiredError('the portal accepted the submission but it needs approval', {
-        reason: 'approval-required',
-      });
-    }
-    this.branches.push('action-acknowledged');
-    return {
-      name: 'acknowledgement.html',
-      role: 'rendered-dom',
-      contentType: 'text/html; charset=utf-8',
-      body: Buffer.from(
-        await withTimeout(page.content(), this.setting.options.stepTimeoutMs, 'snapshot'),
-        'utf8',
-      ),
-    };
-  }
-
-  private async navigate(page: Page, url: URL, step: string): Promise<Response> {
-    this.step = step;
-    let response: Response | null;
-    try {
-      response = await page.goto(url.href, { waitUntil: 'domcontentloaded' });
-    } catch (error) {
-      throw this.navigationFailure(error, url, step);
-    }
-    if (response === null) throw new NavigationFailedError('no-response', url.href);
-    if ((await response.headerValue(EGRESS_REFUSAL_HEADER)) !== null) throw this.egressRefusal(url);
-    const status = response.status();
-    if (status < 200 || status >= 300) {
-      const retryAfter = parseRetryAfter(await response.headerValue('retry-after'), new Date());
-      throw new HttpStatusError(status, response.url(), retryAfter);
-    }
-    return response;
-  }
-
-  /** Turns what page.goto threw into an observation. Playwright gives the cause only as text. */
-  private navigationFailure(error: unknown, url: URL, step: string): unknown {
-    const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof Error && error.name === 'TimeoutError') {
-      return new StepTimeoutError(step, this.setting.options.navigationTimeoutMs, { cause: error });
-    }
-    if (message.includes('Download is starting')) {
-      return new PermanentError(`${url.href} answered with a download, and downloads are blocked`, {
-        reason: 'download-blocked',
-      });
-    }
-    const netError = /net::(ERR_[A-Z_]+)/.exec(message)?.[1];
-    if (netError !== undefined && POLICY_NET_ERRORS.has(netError)) return this.egressRefusal(url, netError);
-    if (netError !== undefined) return new NavigationFailedError(netError, url.href, { cause: error });
-    return error;
-  }
-
-  /** The refusal that stopped a navigation, with the guard's reason when it gave one. */
-  private egressRefusal(url: URL, netError?: string): EgressBlockedError {
-    const refusal =
-      [...this.refused].reverse().find((r) => r.navigation) ??
-      this.setting.proxy.refusals.at(-1) ??
-      undefined;
-    const reason =
-      refusal?.reason ?? `Chromium refused ${url.href} (${netError ?? 'refused by the egress proxy'})`;
-    return new EgressBlockedError(
-      reason.startsWith('egress blocked') ? reason : `egress blocked: ${reason}`,
-      {
-        reason: 'egress-blocked',
-      },
-    );
-  }
-
-  /** Waits for the plan's ready selector; a page that never shows it has changed its layout. */
-  private async waitUntilReady(page: Page, plan: BrowserPlan): Promise<void> {
-    try {
-      await this.expectPage(page, 'ready', { ready: plan.readyWhen });
-    } catch (error) {
-      if (error instanceof StepTimeoutError) {
-        throw new SelectorMissingError(plan.readyWhen, page.url(), { cause: error });
-      }
-      throw error;
-    }
-    this.branches.push('ready-selector-found');
-  }
-
-  /**
-   * Waits for one of `targets` on a page behind the login: the portal's sign-in form instead
-   * means the session is gone (transient: the next attempt signs in again, and nothing was done).
-   */
-  private async expectPage(
-    page: Page,
-    step: string,
-    targets: { readonly [name: string]: string },
-  ): Promise<string> {
-    const login = this.source.login;
-    const outcome = await this.waitForAny(page, step, {
-      ...targets,
-      ...(login === undefined ? {} : { 'login-form': login.formWhen }),
-    });
-    if (outcome !== 'login-form') return outcome;
-    this.setting.sessions.forget(this.source.name);
-    throw new SessionExpiredError(
-      this.usedStoredSession
-        ? `${this.source.name}: the portal no longer accepts the saved session (at ${step}); the next attempt signs in again`
-        : `${this.source.name}: the portal asked to sign in again right after signing in (at ${step})`,
-    );
-  }
-
-  /**
-   * Waits until one of `targets` (or a hand-off sign) is on the page; answers which. A hand-off
-   * sign stops the job for a person; nothing within the step's timeout is a StepTimeoutError.
-   */
-  private async waitForAny(
-    page: Page,
-    step: string,
-    targets: { readonly [name: string]: string },
-  ): Promise<string> {
-    this.step = step;
-    const entries = [
-      ...this.handoffSigns.map((sign, index) => [`handoff:${index}`, sign.selector] as const),
-      ...Object.entries(targets),
-    ];
-    const [head, ...rest] = entries.map(([, selector]) => page.locator(selector));
-    if (head === undefined) throw new Error('waitForAny needs a target');
-    const any = rest.reduce((combined, next) => combined.or(next), head);
-    try {
-      await any.first().waitFor({ state: 'attached', timeout: this.setting.options.stepTimeoutMs });
-    } catch (error) {
-      if (error instanceof Error && error.name === 'TimeoutError') {
-        throw new StepTimeoutError(step, this.setting.options.stepTimeoutMs, { cause: error });
-      }
-      throw error;
-    }
-    for (const [name, selector] of entries) {
-      if ((await page.locator(selector).count()) === 0) continue;
-      if (name.startsWith('handoff:')) {
-        const sign = this.handoffSigns[Number(name.slice('handoff:'.length))];
-        throw new HandoffRequiredError(`${page.url()}: ${sign?.message ?? 'a person must decide'}`, {
-          reason: sign?.reason ?? 'handoff',
-        });
-      }
-      return name;
-    }
-    // The element went away between the wait and the check: look again.
-    return this.waitForAny(page, step, targets);
-  }
-
-  private contextOrFail(): BrowserContext {
-    if (this.context === undefined) throw new BrowserCrashedError('the job has no browser context');
-    return this.context;
-  }
-
-  private consoleReport(extra: { readonly [key: string]: unknown } = {}): Buffer {
-    return Buffer.from(
-      JSON.stringify(
-        {
-          consoleErrors: this.consoleErrors,
-          blockedRequests: this.refused.map((r) => r.url),
-          refusedRequests: this.refused,
-          egressProxyRefusals: this.setting.proxy.refusals,
-          ...extra,
-        },
-        null,
-        2,
-      ),
-    );
-  }
-
-  /** Whatever can still be captured about a failure: rendered DOM, screenshot, console, the step. */
-  async snapshotFailure(error: unknown, secrets: readonly string[]): Promise<CollectedArtifact[]> {
-    const evidence: CollectedArtifact[] = [];
-    const page = this.page;
-    const timeoutMs = Math.min(this.setting.options.stepTimeoutMs, 5_000);
-    if (page !== undefined && !page.isClosed() && !this.closed) {
-      await withTimeout(page.content(), timeoutMs, 'failure snapshot')
-        .then((html) =>
-          evidence.push({
-            name: 'failure-rendered.html',
-            role: 'failure-dom',
-            contentType: 'text/html; charset=utf-8',
-            body: Buffer.from(html, 'utf8'),
-          }),
-        )
-        .catch(() => undefined);
-      await page
-        .screenshot({ fullPage: true, type: 'png', timeout: timeoutMs })
-        .then((png) =>
-          evidence.push({
-            name: 'failure-screenshot.png',
-            role: 'screenshot',
-            contentType: 'image/png',
-            body: png,
-          }),
-        )
-        .catch(() => undefined);
-    }
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    evidence.push({
-      name: 'failure-console.json',
-      role: 'console-log',
-      contentType: 'application/json',
-      body: this.consoleReport({
-        failedStep: this.step,
-        url: page !== undefined && !page.isClosed() ? page.url() : undefined,
-        error: redactSecrets(message, secrets),
-        branches: this.branches,
-      }),
-    });
-    return evidence;
-  }
-
-  /** Closes the job's context; answers false when it would not close in time (a hung browser). */
-  async close(): Promise<boolean> {
-    if (this.closed) return true;
-    this.closed = true;
-    const context = this.context;
-    if (context === undefined) return true;
-    return withTimeout(context.close(), CONTEXT_CLOSE_TIMEOUT_MS, 'closing the context').then(
-      () => true,
-      (error: unknown) => {
-        logger.warn('closing browser context failed', { error: (error as Error).message });
-        return !(error instanceof StepTimeoutError);
-      },
-    );
   }
 }

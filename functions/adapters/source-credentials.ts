@@ -1,9 +1,13 @@
 /**
  * Credentials for sources that sign in: read from Secrets Manager (never from a message, never
- * from a definition), cached for a few minutes per container so a rotated secret is picked up.
+ * from a definition) through Powertools Parameters' cached SecretsProvider, reused for a few
+ * minutes per container so a rotated secret is picked up. A value the portal refused is dropped
+ * at once, so an operator who fixes the secret and requeues does not meet the old one again.
  * Nothing here logs a secret value; callers get it only to type it into a login form.
  */
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetParameterError } from '@aws-lambda-powertools/parameters';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 
 /** What a source's secret holds (JSON). */
@@ -12,46 +16,71 @@ export type SourceCredentials = z.infer<typeof SourceCredentialsSecret>;
 
 export interface CredentialStore {
   get(source: string): Promise<SourceCredentials>;
-  /** Drops a cached value, e.g. after the portal refused it. */
+  /** Drops a cached value, e.g. after the portal refused it: the next `get` reads the secret. */
   forget(source: string): void;
 }
 
 /** How long a secret value is reused before it is read again. */
-const CACHE_MS = 5 * 60 * 1000;
+const CACHE_SECONDS = 5 * 60;
 
 export class SecretsManagerCredentials implements CredentialStore {
-  private readonly cache = new Map<string, { value: SourceCredentials; readAt: number }>();
+  private readonly provider: SecretsProvider;
+  /** Sources whose cached value must not be used again (refused, or not a valid login). */
+  private readonly stale = new Set<string>();
 
   constructor(
-    private readonly client: SecretsManagerClient,
+    client: SecretsManagerClient,
     /** Source name → secret ARN, as the stack wires it. */
     private readonly secretArns: { readonly [source: string]: string },
-    private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.provider = new SecretsProvider({ awsSdkV3Client: client });
+  }
 
   async get(source: string): Promise<SourceCredentials> {
-    const cached = this.cache.get(source);
-    if (cached !== undefined && this.now() - cached.readAt < CACHE_MS) return cached.value;
     const secretId = this.secretArns[source];
     if (secretId === undefined) throw new Error(`no credentials secret is configured for source ${source}`);
-    const answer = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
-    let json: unknown;
+    let value: unknown;
     try {
-      json = JSON.parse(answer.SecretString ?? '');
-    } catch {
-      // Never echo the value: say what is wrong with it, not what it is.
-      throw new Error(`the secret for ${source} is not JSON; expected {"username": ..., "password": ...}`);
+      // Parsed here, not with Powertools' `json` transform: its error would quote the value.
+      value = await this.provider.get(secretId, {
+        maxAge: CACHE_SECONDS,
+        forceFetch: this.stale.has(source),
+      });
+    } catch (error) {
+      // The SDK's own error says what happened (throttled, denied, not found) and classifies as such.
+      throw error instanceof GetParameterError && error.cause instanceof Error ? error.cause : error;
     }
-    const parsed = SourceCredentialsSecret.safeParse(json);
+    this.stale.delete(source);
+    const parsed = this.parse(source, value);
     if (!parsed.success) {
-      const fields = parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ');
-      throw new Error(`the secret for ${source} lacks a non-empty ${fields}`);
+      // A bad value stays cached by the provider: read it again once someone has fixed it.
+      this.stale.add(source);
+      throw new Error(parsed.problem);
     }
-    this.cache.set(source, { value: parsed.data, readAt: this.now() });
-    return parsed.data;
+    return parsed.credentials;
   }
 
   forget(source: string): void {
-    this.cache.delete(source);
+    this.stale.add(source);
+  }
+
+  /** Never echoes the value: says what is wrong with it, not what it is. */
+  private parse(
+    source: string,
+    value: unknown,
+  ): { success: true; credentials: SourceCredentials } | { success: false; problem: string } {
+    const expected = 'expected {"username": ..., "password": ...}';
+    if (typeof value !== 'string')
+      return { success: false, problem: `the secret for ${source} is not text; ${expected}` };
+    let json: unknown;
+    try {
+      json = JSON.parse(value);
+    } catch {
+      return { success: false, problem: `the secret for ${source} is not JSON; ${expected}` };
+    }
+    const parsed = SourceCredentialsSecret.safeParse(json);
+    if (parsed.success) return { success: true, credentials: parsed.data };
+    const fields = parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ');
+    return { success: false, problem: `the secret for ${source} lacks a non-empty ${fields}` };
   }
 }

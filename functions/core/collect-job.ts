@@ -23,9 +23,16 @@ import {
 } from './raw-layout.js';
 import { attemptsAllowed, MAX_VISIBILITY_SECONDS, type NextStep, nextStepWithin } from './retry-policy.js';
 import { traceIdForMessage } from './trace-id.js';
+import { jsonHazardIn } from './untrusted-json.js';
 
 /** SQS caps a message at 256 KiB; a job needs a tiny fraction of that. */
 export const MAX_JOB_MESSAGE_BYTES = 64 * 1024;
+
+/**
+ * How far a job's requestedAt may lie after the message's SQS sent time: the clock skew AWS's own
+ * SigV4 tolerates, so a sender whose message SQS accepted is within it. Further is not a clock.
+ */
+export const MAX_REQUESTED_AT_LEAD_MS = 5 * 60_000;
 
 export interface JobMessage {
   readonly messageId: string;
@@ -179,6 +186,19 @@ export function parseJobMessage(
     jobKey: job.jobId === undefined ? fallback.jobKey : jobKeyFromJobId(job.jobId),
     traceId: job.traceId ?? fallback.traceId,
   };
+  // Looked for in what JSON.parse made, not in what zod kept: zod drops a __proto__ key.
+  const hazard = jsonHazardIn(json);
+  if (hazard !== undefined) return fail('message-invalid', `job message refused: ${hazard}`, identity);
+  if (job.requestedAt !== undefined) {
+    const lead = Date.parse(job.requestedAt) - message.sentAt.getTime();
+    if (!(lead <= MAX_REQUESTED_AT_LEAD_MS)) {
+      return fail(
+        'message-invalid',
+        `requestedAt ${job.requestedAt} is after the message was sent (${message.sentAt.toISOString()}) by more than the ${MAX_REQUESTED_AT_LEAD_MS / 60_000} minutes clocks may differ`,
+        identity,
+      );
+    }
+  }
   const source = findSource(job.source);
   if (source === undefined) {
     return fail('unknown-source', `unknown source ${JSON.stringify(job.source)}`, identity);

@@ -33,11 +33,15 @@ export const CollectJob = z
     requestedAt: z.iso
       .datetime({ offset: true })
       .optional()
-      .describe('When the upstream system asked for the job (ISO 8601). Defaults to the SQS sent time.'),
+      .describe(
+        'When the upstream system asked for the job (ISO 8601), no later than 5 minutes after the message is sent. Defaults to the SQS sent time.',
+      ),
     priority: z.enum(['low', 'normal', 'high']).default('normal').describe('Informational priority.'),
   })
   .strict()
-  .describe('A request to collect data from one source. Sent as the body of an SQS message.');
+  .describe(
+    'A request to collect data from one source. Sent as the body of an SQS message. A message with a __proto__ key, a NUL character or a lone surrogate anywhere is refused.',
+  );
 export type CollectJob = z.infer<typeof CollectJob>;
 
 export const ArtifactRole = z.enum(['body', 'rendered-dom', 'screenshot', 'console-log', 'failure-dom']);

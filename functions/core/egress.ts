@@ -57,12 +57,23 @@ function hostWithPort(hostname: string, port: number): string {
   return ipaddr.IPv6.isValid(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** Letters, digits, dots, dashes and underscores: a DNS name or an IPv4 literal, nothing more. */
+const HOST_NAME = /^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_.])?$/;
+
 /**
  * Refuses a host (and port) that is not on the allowlist. `name` on the allowlist allows every
  * port of it; `name:port` only that port. Used for URLs and for CONNECT requests alike.
  */
 export function assertHostAllowed(hostname: string, port: number, policy: EgressPolicy): void {
   const name = bareHost(hostname);
+  // Checked before the allowlist: `127.0.0.1:18080` as a "host" on port 18099 would otherwise
+  // match the entry `127.0.0.1:18080`.
+  if (!ipaddr.IPv6.isValid(name) && !HOST_NAME.test(name)) {
+    throw blocked(`${JSON.stringify(hostname.slice(0, 200))} is not a host name`);
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw blocked(`port ${port} of ${name} is not 1..65535`);
+  }
   const withPort = hostWithPort(hostname, port);
   const bracketed = ipaddr.IPv6.isValid(name) ? `[${name}]` : name;
   if (!policy.allowedHosts.has(withPort) && !policy.allowedHosts.has(bracketed)) {

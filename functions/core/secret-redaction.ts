@@ -3,8 +3,12 @@
  *
  * A password shows up in an error in more shapes than the one it was stored in: Playwright's call
  * log quotes the value it was typing as a JSON string (`\n` for a line break), splits a multi-line
- * value across log lines, and a form body or URL carries it encoded. Redacting only the exact
- * value misses all of those, so every shape is redacted, the longest first.
+ * value across log lines, a form body or URL carries it encoded, and a page's markup may write
+ * any of its characters as an HTML character reference. Redacting only the exact value misses
+ * all of those. So the common shapes are redacted as they are, the longest first; then the text
+ * is read back the way each format would decode it (HTML references, percent-encoding, form
+ * encoding, JSON escapes), and every stretch that decodes to a secret is redacted too, however
+ * its characters were spelled.
  */
 
 export const REDACTED = '[redacted]';
@@ -12,7 +16,15 @@ export const REDACTED = '[redacted]';
 /** Lines of a secret shorter than this are not redacted alone: they would blank ordinary words. */
 const SHORTEST_REDACTED_LINE = 4;
 
-/** Every shape in which `secret` can appear in text made from it. */
+/** The lines of a secret that are redacted on their own: trimmed, long enough. */
+function linesOf(secret: string): string[] {
+  return secret
+    .split(/\r?\n|\r/)
+    .map((line) => line.trim())
+    .filter((line) => line.length >= SHORTEST_REDACTED_LINE);
+}
+
+/** Every shape in which `secret` commonly appears in text made from it. */
 export function secretShapes(secret: string): string[] {
   if (secret.length === 0) return [];
   const whole = [
@@ -22,16 +34,169 @@ export function secretShapes(secret: string): string[] {
     new URLSearchParams({ s: secret }).toString().slice(2),
     secret.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'),
   ];
-  const lines = secret
-    .split(/\r?\n|\r/)
-    .map((line) => line.trim())
-    .filter((line) => line.length >= SHORTEST_REDACTED_LINE);
+  const lines = linesOf(secret);
   const shapes = [...whole, ...lines, ...lines.map((line) => JSON.stringify(line).slice(1, -1))];
   return [...new Set(shapes)].sort((a, b) => b.length - a.length);
 }
 
-/** `text` with every shape of every secret replaced by a marker. */
+/** A stretch of text one escape spells: where it is, and what it stands for. */
+interface Escape {
+  readonly index: number;
+  readonly length: number;
+  readonly decoded: string;
+}
+
+/** How one format escapes characters: what a stretch looks like, and what it stands for. */
+interface Decoding {
+  /** Whether the text can hold an escape of this format at all (a cheap check first). */
+  readonly marker: RegExp;
+  readonly escape: RegExp;
+  decode(match: RegExpExecArray): string;
+}
+
+const NAMED_REFERENCES: { readonly [name: string]: string } = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: '\u00a0',
+};
+
+function codePoint(value: number): string {
+  return value <= 0x10ffff ? String.fromCodePoint(value) : '\ufffd';
+}
+
+const percentRun = (run: string) => Buffer.from(run.replace(/%/g, ''), 'hex').toString('utf8');
+
+const JSON_ESCAPES: { readonly [c: string]: string } = {
+  '"': '"',
+  '\\': '\\',
+  '/': '/',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+};
+
+const DECODINGS: readonly Decoding[] = [
+  {
+    // HTML character references; browsers accept them without the final semicolon too.
+    marker: /&/,
+    escape: /&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos|nbsp));?/g,
+    decode: ([, decimal, hexadecimal, name]) =>
+      decimal !== undefined
+        ? codePoint(Number(decimal))
+        : hexadecimal !== undefined
+          ? codePoint(Number.parseInt(hexadecimal, 16))
+          : (NAMED_REFERENCES[name ?? ''] ?? ''),
+  },
+  // Percent-encoding, one run of bytes at a time (a character can take several).
+  { marker: /%/, escape: /(?:%[0-9a-fA-F]{2})+/g, decode: ([run]) => percentRun(run ?? '') },
+  // Form encoding: the same, with `+` for a space.
+  {
+    marker: /\+/,
+    escape: /\+|(?:%[0-9a-fA-F]{2})+/g,
+    decode: ([run]) => (run === '+' ? ' ' : percentRun(run ?? '')),
+  },
+  {
+    marker: /\\/,
+    escape: /\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))/g,
+    decode: ([, unit, short]) =>
+      unit !== undefined ? String.fromCharCode(Number.parseInt(unit, 16)) : (JSON_ESCAPES[short ?? ''] ?? ''),
+  },
+];
+
+/**
+ * `text` read back through one decoding, with a way to map a decoded stretch to the stretch of
+ * `text` it came from (an escape maps whole: a secret that starts or ends inside one takes it).
+ */
+function decodedView(
+  text: string,
+  decoding: Decoding,
+): { view: string; rawSpan(start: number, end: number): [number, number] } {
+  const escapes: (Escape & { readonly viewIndex: number })[] = [];
+  const pieces: string[] = [];
+  let rawAt = 0;
+  let viewAt = 0;
+  for (const match of text.matchAll(decoding.escape)) {
+    const index = match.index ?? 0;
+    pieces.push(text.slice(rawAt, index));
+    viewAt += index - rawAt;
+    const decoded = decoding.decode(match as RegExpExecArray);
+    escapes.push({ index, length: match[0].length, decoded, viewIndex: viewAt });
+    pieces.push(decoded);
+    viewAt += decoded.length;
+    rawAt = index + match[0].length;
+  }
+  pieces.push(text.slice(rawAt));
+  /** The raw offset of view offset `at`; inside an escape, its start (`edge` 'start') or end. */
+  const toRaw = (at: number, edge: 'start' | 'end'): number => {
+    // The last escape that starts at or before `at` in the view (escapes are in order).
+    let low = 0;
+    let high = escapes.length - 1;
+    let found = -1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      if ((escapes[middle]?.viewIndex ?? 0) <= at) {
+        found = middle;
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+      }
+    }
+    const spelled = escapes[found];
+    if (spelled === undefined) return at;
+    const viewEnd = spelled.viewIndex + spelled.decoded.length;
+    if (at < viewEnd) return edge === 'start' ? spelled.index : spelled.index + spelled.length;
+    return spelled.index + spelled.length + (at - viewEnd);
+  };
+  return {
+    view: pieces.join(''),
+    rawSpan: (start, end) => [
+      toRaw(start, 'start'),
+      end <= start ? toRaw(start, 'start') : toRaw(end - 1, 'end'),
+    ],
+  };
+}
+
+/** Stretches of `text` that decode (through `decoding`) to one of `needles`. */
+function encodedStretches(text: string, needles: readonly string[], decoding: Decoding): [number, number][] {
+  if (!decoding.marker.test(text)) return [];
+  const { view, rawSpan } = decodedView(text, decoding);
+  const stretches: [number, number][] = [];
+  for (const needle of needles) {
+    for (let at = view.indexOf(needle); at !== -1; at = view.indexOf(needle, at + 1)) {
+      stretches.push(rawSpan(at, at + needle.length));
+    }
+  }
+  return stretches;
+}
+
+/** `text` with the given stretches (in any order, overlapping or not) replaced by the marker. */
+function replaceStretches(text: string, stretches: [number, number][]): string {
+  if (stretches.length === 0) return text;
+  const sorted = [...stretches].sort(([a], [b]) => a - b);
+  const pieces: string[] = [];
+  let at = 0;
+  for (const [start, end] of sorted) {
+    if (end <= at) continue;
+    if (start >= at) pieces.push(text.slice(at, start), REDACTED);
+    at = end;
+  }
+  pieces.push(text.slice(at));
+  return pieces.join('');
+}
+
+/** `text` with every shape and every encoding of every secret replaced by a marker. */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
-  const shapes = [...new Set(secrets.flatMap(secretShapes))].sort((a, b) => b.length - a.length);
-  return shapes.reduce((redacted, shape) => redacted.split(shape).join(REDACTED), text);
+  const present = secrets.filter((secret) => secret.length > 0);
+  if (present.length === 0) return text;
+  const shapes = [...new Set(present.flatMap(secretShapes))].sort((a, b) => b.length - a.length);
+  const needles = [...new Set(present.flatMap((secret) => [secret, ...linesOf(secret)]))];
+  return DECODINGS.reduce(
+    (redacted, decoding) => replaceStretches(redacted, encodedStretches(redacted, needles, decoding)),
+    shapes.reduce((redacted, shape) => redacted.split(shape).join(REDACTED), text),
+  );
 }

@@ -365,6 +365,16 @@ describe.concurrent('malformed messages go to the DLQ at once with their reason,
     );
   });
 
+  it('an input with a __proto__ key, which a parsed object would drop unseen', async () => {
+    const jobId = newJobId('proto');
+    await expectDeadLettered(
+      `{"source":"demo-faults","jobId":"${jobId}","input":{"path":"/faults/ok?key=${jobId}","__proto__":{"admin":true}}}`,
+      () => `id-${jobId}`,
+      'message-invalid',
+    );
+    expect(env.demoSite.faults.requestsFor(jobId)).toEqual([]);
+  });
+
   it('a message over the size limit', async () => {
     const body = JSON.stringify({
       source: 'demo-faults',

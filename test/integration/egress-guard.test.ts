@@ -1,8 +1,10 @@
 /**
- * The egress guard at connect time, against real sockets: real Chromium behind the per-job egress
- * proxy, and the HTTP collector's undici dispatcher. A hostile resolver (injected) answers names
- * with loopback, metadata, private and IPv4-mapped addresses; a canary server on loopback counts
- * every connection that got through. None may.
+ * The egress guard at connect time, against real sockets: the browser's forward proxy (spoken to
+ * directly, as Chromium speaks to it), the browser-wide deny-all proxy, and the HTTP collector's
+ * undici dispatcher. A hostile resolver (injected) answers names with loopback, metadata, private
+ * and IPv4-mapped addresses; a canary server on loopback counts every connection that got
+ * through. None may. Hostile pages through the browser collector itself (popups, downloads,
+ * every subresource kind) are in collection-hostile-site.test.ts.
  *
  * The names used here (`site.test`, `canary.test`, ...) do not exist in any real DNS: a page that
  * loads proves the connection went to the address the guard admitted, never to a second lookup.
@@ -10,8 +12,12 @@
  * is checked against the answer it will use, and a later, different answer is checked again.
  */
 
-import { createSocket } from 'node:dgram';
-import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type Server,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTcpServer, connect as netConnect, type Socket } from 'node:net';
 import type { Browser } from 'playwright-core';
@@ -28,7 +34,6 @@ import {
 import { EGRESS_REFUSAL_HEADER, EgressProxy } from '../../functions/adapters/egress-proxy.js';
 import { HttpCollector } from '../../functions/adapters/http-collector.js';
 import { classifyFailure } from '../../functions/core/classify-failure.js';
-import type { EgressPolicy } from '../../functions/core/egress.js';
 import { defineSource, type HttpSourceDefinition } from '../../sources/define.js';
 
 function defineHttp(definition: HttpSourceDefinition<{ path: string }>): HttpSourceDefinition {
@@ -36,8 +41,6 @@ function defineHttp(definition: HttpSourceDefinition<{ path: string }>): HttpSou
   if (defined.kind !== 'http') throw new Error('expected an http source');
   return defined as HttpSourceDefinition;
 }
-
-import { eventually } from './support.js';
 
 let site: Server;
 let sitePort: number;
@@ -79,25 +82,6 @@ const hostileResolver: Resolver = async (hostname) => {
   }
 };
 
-function policy(): EgressPolicy {
-  return {
-    // Every hostile name is on the allowlist: only the address check stands in the way.
-    allowedHosts: new Set([
-      `site.test:${sitePort}`,
-      `canary.test:${canaryPort}`,
-      'metadata.test',
-      'private.test',
-      `mapped.test:${canaryPort}`,
-      `mixed.test:${canaryPort}`,
-      'ula.test',
-      'mixed-private.test',
-      'mixed-ula.test',
-    ]),
-    // The one loopback allowance, like the local profile's demo site.
-    loopbackHosts: new Set([`site.test:${sitePort}`]),
-  };
-}
-
 beforeAll(async () => {
   canary = createTcpServer((socket: Socket) => {
     canaryConnections += 1;
@@ -112,27 +96,14 @@ beforeAll(async () => {
       res.writeHead(302, { location: `http://canary.test:${canaryPort}/redirected` }).end();
       return;
     }
-    if (path === '/download.bin') {
-      res
-        .writeHead(200, {
-          'content-type': 'application/octet-stream',
-          'content-disposition': 'attachment; filename="x.bin"',
-        })
-        .end(Buffer.alloc(1024));
-      return;
-    }
-    if (path === '/sw.js') {
-      res
-        .writeHead(200, { 'content-type': 'text/javascript' })
-        .end('self.addEventListener("fetch", () => {});');
-      return;
-    }
     const html = pages.get(path);
     if (html === undefined) {
       res.writeHead(404).end('no such page');
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+    // A site that answers with the proxy's refusal header, to see that it never reaches Chromium.
+    const forged = path === '/forged' ? { [EGRESS_REFUSAL_HEADER]: 'refused' } : {};
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...forged }).end(html);
   });
   await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
   sitePort = (site.address() as AddressInfo).port;
@@ -148,215 +119,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => canary?.close(() => resolve()));
 });
 
-async function visit(path: string, html: string) {
-  pages.set(path, html);
-  const guard = new EgressGuard(policy(), hostileResolver);
-  const proxy = await EgressProxy.start(guard);
-  const context = await browser.newContext({
-    proxy: { server: proxy.url },
-    serviceWorkers: 'block',
-    acceptDownloads: false,
-  });
-  const page = await context.newPage();
-  return { guard, proxy, context, page };
-}
-
-describe('Chromium behind the egress proxy', () => {
-  it('loads an allowed page through the address the guard admitted, never its own DNS', async () => {
-    const { proxy, context, page } = await visit('/hello', '<p id="hello">hello</p>');
-
-    const response = await page.goto(`http://site.test:${sitePort}/hello`);
-
-    expect(response?.status()).toBe(200);
-    expect(await page.textContent('#hello')).toBe('hello');
-    expect(proxy.refusals).toEqual([]);
-    await context.close();
-    await proxy.close();
-  });
-
-  it('refuses every way a page reaches an allowlisted name that resolves to loopback', async () => {
-    const canaryUrl = `canary.test:${canaryPort}`;
-    const before = canaryConnections;
-    const { proxy, context, page } = await visit(
-      '/escape',
-      `<!doctype html><body>
-        <iframe src="http://${canaryUrl}/iframe"></iframe>
-        <img src="http://${canaryUrl}/img.png">
-        <script src="http://${canaryUrl}/script.js"></script>
-        <a id="download" href="/download.bin" download>download</a>
-        <script>
-          const attempts = [
-            fetch('http://${canaryUrl}/fetch').catch(() => 'refused'),
-            fetch('https://${canaryUrl}/tls').catch(() => 'refused'),
-            new Promise((resolve) => {
-              const ws = new WebSocket('ws://${canaryUrl}/ws');
-              ws.onerror = ws.onclose = () => resolve('refused');
-            }),
-            navigator.serviceWorker
-              ? navigator.serviceWorker.register('/sw.js').then(() => 'registered', () => 'refused')
-              : Promise.resolve('refused'),
-          ];
-          window.open('http://${canaryUrl}/popup');
-          Promise.all(attempts).then((results) => { document.body.dataset.results = results.join(','); });
-        </script>
-      </body>`,
-    );
-
-    await page.goto(`http://site.test:${sitePort}/escape`);
-    await page.waitForSelector('body[data-results]', { state: 'attached' });
-    const results = await page.getAttribute('body', 'data-results');
-    const downloads: unknown[] = [];
-    page.on('download', (d) => downloads.push(d));
-    await page.click('#download');
-    const redirect = await page.goto(`http://site.test:${sitePort}/to-canary`).catch((e: Error) => e);
-
-    const refused = await eventually('a refusal for each route to the canary', async () => {
-      const targets = proxy.refusals.map((r) => r.target);
-      const wanted = ['/iframe', '/img.png', '/script.js', '/fetch', '/popup', '/redirected'];
-      const all = wanted.every((path) => targets.some((t) => t.endsWith(path)));
-      const tunnels = targets.filter((t) => t === `https://${canaryUrl}`).length;
-      // The https fetch and the websocket both ask for a CONNECT tunnel.
-      return all && tunnels >= 2 ? targets : undefined;
-    });
-    expect(results).toBe('refused,refused,refused,refused');
-    expect(refused.length).toBeGreaterThanOrEqual(8);
-    expect(proxy.refusals.every((r) => r.reason.includes('127.0.0.1, a loopback address'))).toBe(true);
-    expect(redirect).not.toBeInstanceOf(Error);
-    expect(canaryConnections - before).toBe(0);
-    expect(downloads).toHaveLength(1);
-    expect(await (downloads[0] as { failure(): Promise<string | null> }).failure()).not.toBeNull();
-    await context.close();
-    await proxy.close();
-  });
-
-  it.each([
-    ['metadata.test', '169.254.169.254, a linkLocal (cloud metadata) address'],
-    ['private.test', '10.0.0.8, a private address'],
-    ['ula.test', 'fd00:ec2::254, a uniqueLocal address'],
-    ['mixed-private.test', '10.0.0.8, a private address'],
-    ['mixed-ula.test', 'fd12:3456::1, a uniqueLocal address'],
-  ])('refuses a frame on %s', async (host, why) => {
-    const { proxy, context, page } = await visit(
-      `/frame-${host}`,
-      `<iframe src="http://${host}/latest/"></iframe>`,
-    );
-
-    await page.goto(`http://site.test:${sitePort}/frame-${host}`);
-
-    const refusal = await eventually(`the refusal of ${host}`, async () =>
-      proxy.refusals.find((r) => r.target.startsWith(`http://${host}/`)),
-    );
-    expect(refusal.reason).toContain(why);
-    await context.close();
-    await proxy.close();
-  });
-
-  it('refuses an IPv4-mapped IPv6 answer, and a mixed answer with one private address', async () => {
-    const before = canaryConnections;
-    const { proxy, context, page } = await visit(
-      '/mapped',
-      `<script>
-        Promise.all([
-          fetch('http://mapped.test:${canaryPort}/').catch(() => 'refused'),
-          fetch('http://mixed.test:${canaryPort}/').catch(() => 'refused'),
-        ]).then((r) => { document.body.dataset.results = r.join(','); });
-      </script>`,
-    );
-
-    await page.goto(`http://site.test:${sitePort}/mapped`);
-    await page.waitForSelector('body[data-results]', { state: 'attached' });
-
-    const reasons = proxy.refusals.map((r) => r.reason);
-    expect(reasons.some((r) => r.includes('::ffff:127.0.0.1, a ipv4Mapped address'))).toBe(true);
-    expect(reasons.some((r) => r.includes('mixed.test') && r.includes('127.0.0.1, a loopback address'))).toBe(
-      true,
-    );
-    expect(canaryConnections - before).toBe(0);
-    await context.close();
-    await proxy.close();
-  });
-
-  it("refuses a job's first request: a navigation to an allowlisted name that resolves to the metadata service", async () => {
-    const { proxy, context, page } = await visit('/unused', '');
-
-    const refused = await page.goto('http://metadata.test/latest/meta-data/iam/security-credentials/');
-
-    expect(refused?.status()).toBe(403);
-    expect(await refused?.headerValue(EGRESS_REFUSAL_HEADER)).toBe('refused');
-    expect(proxy.refusals.map((r) => r.target)).toEqual([
-      'http://metadata.test/latest/meta-data/iam/security-credentials/',
-    ]);
-    expect(proxy.refusals[0]?.reason).toContain('169.254.169.254, a linkLocal (cloud metadata) address');
-    await context.close();
-    await proxy.close();
-  });
-
-  it('checks every request again: a name that rebinds to a private address after the first fetch is refused', async () => {
-    pages.set('/rebinding-page', '<p>page</p>');
-    pages.set('/data', 'first');
-    let lookups = 0;
-    // Answers loopback (allowed for this name, like the demo site) once, then a private address.
-    const rebinding: Resolver = async (hostname) =>
-      hostname === 'site.test'
-        ? answer(lookups++ === 0 ? '127.0.0.1' : '10.0.0.9')
-        : hostileResolver(hostname);
-    const proxy = await EgressProxy.start(new EgressGuard(policy(), rebinding));
-    const context = await browser.newContext({ proxy: { server: proxy.url }, serviceWorkers: 'block' });
-    const page = await context.newPage();
-
-    const first = await page.goto(`http://site.test:${sitePort}/rebinding-page`);
-    const second = await page.evaluate(() =>
-      fetch('/data').then(
-        (r) => r.status,
-        () => 'refused',
-      ),
-    );
-
-    expect(first?.status()).toBe(200);
-    expect(second).toBe(403);
-    expect(lookups).toBeGreaterThanOrEqual(2);
-    const refusal = proxy.refusals.find((r) => r.target === `http://site.test:${sitePort}/data`);
-    expect(refusal?.reason).toContain('10.0.0.9, a private address');
-    await context.close();
-    await proxy.close();
-  });
-
-  it('sends no UDP past the proxy: WebRTC cannot reach an address the guard never saw', async () => {
-    const udp = createSocket('udp4');
-    let datagrams = 0;
-    udp.on('message', () => {
-      datagrams += 1;
-    });
-    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-    const udpPort = udp.address().port;
-    const { proxy, context, page } = await visit(
-      '/webrtc',
-      `<script>
-        const peer = new RTCPeerConnection({ iceServers: [{ urls: 'stun:127.0.0.1:${udpPort}' }] });
-        peer.createDataChannel('x');
-        const candidates = [];
-        peer.onicecandidate = (e) => { if (e.candidate) candidates.push(e.candidate.candidate); };
-        peer.onicegatheringstatechange = () => {
-          if (peer.iceGatheringState === 'complete') document.body.dataset.candidates = JSON.stringify(candidates);
-        };
-        peer.createOffer().then((offer) => peer.setLocalDescription(offer));
-      </script>`,
-    );
-
-    await page.goto(`http://site.test:${sitePort}/webrtc`);
-    await page.waitForSelector('body[data-candidates]', { state: 'attached' });
-    const candidates = z
-      .array(z.string())
-      .parse(JSON.parse((await page.getAttribute('body', 'data-candidates')) ?? '[]'));
-
-    // ICE gathering is over: a STUN request would have been sent by now.
-    expect(datagrams).toBe(0);
-    expect(candidates.filter((c) => / udp /i.test(c) && !/\.local /.test(c))).toEqual([]);
-    await context.close();
-    await proxy.close();
-    await new Promise<void>((resolve) => udp.close(() => resolve()));
-  });
-
+describe('Chromium outside a job context', () => {
   it('sends nothing outside a job context anywhere: the browser-wide proxy refuses everything', async () => {
     const before = canaryConnections;
     const context = await browser.newContext();
@@ -365,15 +128,19 @@ describe('Chromium behind the egress proxy', () => {
     const refused = await page.goto(`http://127.0.0.1:${canaryPort}/`);
 
     expect(refused?.status()).toBe(403);
-    expect(await refused?.headerValue(EGRESS_REFUSAL_HEADER)).toBe('refused');
-    expect(denyAll.refusals.some((r) => r.target === `http://127.0.0.1:${canaryPort}/`)).toBe(true);
+    expect(denyAll.refusalMarkedBy(await refused?.headerValue(EGRESS_REFUSAL_HEADER))?.target).toBe(
+      `http://127.0.0.1:${canaryPort}/`,
+    );
     expect(canaryConnections - before).toBe(0);
     await context.close();
   });
 });
 
 /** Sends one absolute-form request through a proxy, the way Chromium does for plain http. */
-function viaProxy(proxy: EgressProxy, target: string): Promise<{ status: number; body: string }> {
+function viaProxy(
+  proxy: EgressProxy,
+  target: string,
+): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
   const proxyUrl = new URL(proxy.url);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
@@ -387,7 +154,11 @@ function viaProxy(proxy: EgressProxy, target: string): Promise<{ status: number;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            headers: res.headers,
+          }),
         );
       },
     );
@@ -395,6 +166,30 @@ function viaProxy(proxy: EgressProxy, target: string): Promise<{ status: number;
     req.end();
   });
 }
+
+describe("the proxy's refusal mark", () => {
+  it("drops a site's own refusal header, and marks each refusal with an ID only the proxy knows", async () => {
+    pages.set('/forged', '<p>served</p>');
+    const policy = {
+      allowedHosts: new Set([`site.test:${sitePort}`]),
+      loopbackHosts: new Set([`site.test:${sitePort}`]),
+    };
+    const proxy = await EgressProxy.start(new EgressGuard(policy, hostileResolver));
+
+    const served = await viaProxy(proxy, `http://site.test:${sitePort}/forged`);
+    const refused = await viaProxy(proxy, `http://canary.test:${canaryPort}/`);
+    await proxy.close();
+
+    expect(served.status).toBe(200);
+    expect(served.headers[EGRESS_REFUSAL_HEADER]).toBeUndefined();
+    expect(refused.status).toBe(403);
+    const mark = refused.headers[EGRESS_REFUSAL_HEADER];
+    expect(proxy.refusalMarkedBy(typeof mark === 'string' ? mark : undefined)?.target).toBe(
+      `http://canary.test:${canaryPort}/`,
+    );
+    expect(proxy.refusalMarkedBy('refused')).toBeUndefined();
+  });
+});
 
 describe('the proxy connects to the address it checked', () => {
   it('asks the resolver once per connection and connects to that answer, not to a later one', async () => {
@@ -478,6 +273,46 @@ describe('the proxy tunnels (https, websockets) to the address it checked', () =
     expect(proxy.refusals.at(-1)?.reason).toContain('169.254.169.254, a linkLocal (cloud metadata) address');
     expect(connectedTo).toEqual(['93.184.216.34']);
     expect(lookups).toBe(2);
+  });
+});
+
+describe("the proxy's CONNECT target", () => {
+  it.each([
+    ['a second port', (port: number) => `127.0.0.1:${port}:18099`],
+    ['a second port on a name', (port: number) => `site.test:${port}:18099`],
+    ['a path', (port: number) => `site.test:${port}/x`],
+    ['userinfo', (port: number) => `user@site.test:${port}`],
+    ['an unbracketed IPv6 address', (port: number) => `::1:${port}`],
+    ['a port out of range', () => 'site.test:99999'],
+  ])('refuses a target with %s before resolving or connecting anything', async (_, target) => {
+    let lookups = 0;
+    const connected: string[] = [];
+    const proxy = await EgressProxy.start(
+      new EgressGuard(
+        {
+          // Every spelling's "host:port" prefix is allowlisted: only the parser stands in the way.
+          allowedHosts: new Set([`127.0.0.1:${sitePort}`, `site.test:${sitePort}`, `site.test`]),
+          loopbackHosts: new Set([`127.0.0.1:${sitePort}`, `site.test:${sitePort}`]),
+        },
+        async (hostname) => {
+          lookups += 1;
+          return hostileResolver(hostname);
+        },
+      ),
+      (address, port) => {
+        connected.push(`${address}:${port}`);
+        return netConnect({ host: address, port });
+      },
+    );
+
+    const answer = await connectVia(proxy, target(sitePort));
+    answer.socket.destroy();
+    await proxy.close();
+
+    expect(answer.status).toBe('HTTP/1.1 403 Forbidden');
+    expect(proxy.refusals.at(-1)?.reason).toMatch(/egress blocked/);
+    expect(lookups).toBe(0);
+    expect(connected).toEqual([]);
   });
 });
 

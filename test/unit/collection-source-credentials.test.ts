@@ -1,10 +1,11 @@
 /**
- * Portal credentials from Secrets Manager (SDK mocked): read once per few minutes per container,
- * and never echoed in an error.
+ * Portal credentials from Secrets Manager (SDK mocked) through Powertools' SecretsProvider: read
+ * once per few minutes per container, read again at once after forget(), never echoed in an
+ * error. Against moto's Secrets Manager: test/integration/collection-credentials.test.ts.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SecretsManagerCredentials } from '../../functions/adapters/source-credentials.js';
 
 const client = new SecretsManagerClient({ region: 'us-east-1' });
@@ -13,6 +14,12 @@ const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:portal';
 
 beforeEach(() => {
   mock.reset();
+  // Powertools' cache reads the clock through Date.
+  vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-11-27T08:00:00Z') });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
 });
 
 describe('SecretsManagerCredentials', () => {
@@ -20,13 +27,12 @@ describe('SecretsManagerCredentials', () => {
     mock
       .on(GetSecretValueCommand)
       .resolves({ SecretString: '{"username":"sluice","password":"s3cret-value"}' });
-    let now = 0;
-    const store = new SecretsManagerCredentials(client, { 'demo-portal': ARN }, () => now);
+    const store = new SecretsManagerCredentials(client, { 'demo-portal': ARN });
 
     const first = await store.get('demo-portal');
-    now = 4 * 60 * 1000;
+    vi.advanceTimersByTime(4 * 60 * 1000);
     await store.get('demo-portal');
-    now = 6 * 60 * 1000;
+    vi.advanceTimersByTime(2 * 60 * 1000);
     await store.get('demo-portal');
 
     expect(first).toEqual({ username: 'sluice', password: 's3cret-value' });
@@ -42,6 +48,28 @@ describe('SecretsManagerCredentials', () => {
     await store.get('demo-portal');
 
     expect(mock.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('reads a value it refused once more on the next get, so a fixed secret is used at once', async () => {
+    mock
+      .on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: '{"username":"u"}' })
+      .resolves({ SecretString: '{"username":"u","password":"p"}' });
+    const store = new SecretsManagerCredentials(client, { 'demo-portal': ARN });
+
+    await expect(store.get('demo-portal')).rejects.toThrow('lacks a non-empty password');
+    await expect(store.get('demo-portal')).resolves.toEqual({ username: 'u', password: 'p' });
+  });
+
+  it("throws the SDK's own error when Secrets Manager cannot be read, so it classifies as an AWS failure", async () => {
+    const denied = Object.assign(new Error('User is not authorized to perform GetSecretValue'), {
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 400 },
+    });
+    mock.on(GetSecretValueCommand).rejects(denied);
+    const store = new SecretsManagerCredentials(client, { 'demo-portal': ARN });
+
+    await expect(store.get('demo-portal')).rejects.toBe(denied);
   });
 
   it('says which field is missing without showing the value', async () => {

@@ -86,6 +86,26 @@ describe('assertHostAllowed', () => {
     expect(() => assertHostAllowed('cdn.partner.example', 443, policy)).toThrow(EgressBlockedError);
     expect(() => assertHostAllowed('cdn.partner.example', 8443, policy)).not.toThrow();
   });
+
+  it('refuses a "host" that carries a port of its own, even when host:port is allowlisted', () => {
+    const withPort: EgressPolicy = { allowedHosts: new Set(['127.0.0.1:18080']), loopbackHosts: new Set() };
+
+    expect(refusal(() => assertHostAllowed('127.0.0.1:18080', 18099, withPort)).message).toContain(
+      'not a host name',
+    );
+    expect(() => assertHostAllowed('cdn.partner.example:8443', 443, policy)).toThrow(EgressBlockedError);
+  });
+
+  it.each(['', 'a b.example', 'api.partner.example/x', 'api.partner.example@x', '[2001:db8::5'])(
+    'refuses %j, which is no host name',
+    (host) => {
+      expect(() => assertHostAllowed(host, 443, policy)).toThrow(EgressBlockedError);
+    },
+  );
+
+  it.each([0, 65_536, -1, 1.5, Number.NaN])('refuses port %d', (port) => {
+    expect(() => assertHostAllowed('api.partner.example', port, policy)).toThrow(EgressBlockedError);
+  });
 });
 
 describe('the local profile', () => {

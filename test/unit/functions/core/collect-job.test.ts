@@ -139,6 +139,74 @@ describe('parseJobMessage', () => {
     expect(result).toMatchObject({ ok: true, value: { identity: { jobKey: expected } } });
   });
 
+  describe('refuses what JSON.parse or zod would let through unseen', () => {
+    const faultsJob = (input: string, extra = '') =>
+      `{"source":"demo-faults","jobId":"j-1","input":${input}${extra}}`;
+
+    it.each([
+      ['inside input', faultsJob('{"path":"/faults/ok","__proto__":{"polluted":true}}'), 'input.__proto__'],
+      ['spelled with an escape', faultsJob('{"path":"/faults/ok","\\u005f_proto__":1}'), 'input.__proto__'],
+      ['nested deeper', faultsJob('{"path":"/faults/ok","a":[{"__proto__":null}]}'), 'input.a.0.__proto__'],
+    ])('a __proto__ key %s, which a parsed object drops silently', (_, body, where) => {
+      const result = parseJobMessage(message(body), findSource);
+
+      expect(result).toMatchObject({ ok: false, error: { reason: 'message-invalid' } });
+      expect(result.ok ? '' : result.error.message).toContain(`${where} is a __proto__ key`);
+    });
+
+    it('a __proto__ key at the top level (the strict CollectJob schema sees this one)', () => {
+      const result = parseJobMessage(
+        message(faultsJob('{"path":"/faults/ok"}', ',"__proto__":{}')),
+        findSource,
+      );
+
+      expect(result).toMatchObject({ ok: false, error: { reason: 'message-invalid' } });
+      expect(result.ok ? '' : result.error.message).toContain('__proto__');
+    });
+
+    it.each([
+      ['a NUL character', '/faults/ok\\u0000.html', 'NUL'],
+      ['a lone high surrogate', '/faults/\\ud800', 'lone surrogate'],
+      ['a lone low surrogate', '/faults/\\udc00x', 'lone surrogate'],
+    ])('a string holding %s', (_, path, what) => {
+      const result = parseJobMessage(message(faultsJob(`{"path":"${path}"}`)), findSource);
+
+      expect(result).toMatchObject({ ok: false, error: { reason: 'message-invalid' } });
+      expect(result.ok ? '' : result.error.message).toContain(`input.path holds a ${what}`);
+    });
+
+    it('a key holding a NUL character', () => {
+      const result = parseJobMessage(message(faultsJob('{"path":"/x","a\\u0000b":1}')), findSource);
+
+      expect(result).toMatchObject({ ok: false, error: { reason: 'message-invalid' } });
+    });
+
+    it('accepts a surrogate pair (an emoji), which is well-formed text', () => {
+      const result = parseJobMessage(
+        message(faultsJob('{"path":"/faults/ok?note=\\ud83d\\ude00"}')),
+        findSource,
+      );
+
+      expect(result.ok).toBe(true);
+    });
+
+    it('a requestedAt after the message was sent, beyond the clock skew SigV4 allows', () => {
+      const result = parseJobMessage(
+        message({ ...catalogJob, requestedAt: '9999-12-31T23:59:59Z' }),
+        findSource,
+      );
+
+      expect(result).toMatchObject({ ok: false, error: { reason: 'message-invalid' } });
+      expect(result.ok ? '' : result.error.message).toContain('requestedAt 9999-12-31T23:59:59Z is after');
+    });
+
+    it('accepts a requestedAt a little after the SQS sent time (clocks differ)', () => {
+      const requestedAt = new Date(SENT_AT.getTime() + 4 * 60_000).toISOString();
+
+      expect(parseJobMessage(message({ ...catalogJob, requestedAt }), findSource).ok).toBe(true);
+    });
+  });
+
   it('hands back the input as parsed by the source schema', () => {
     const result = parseJobMessage(message(catalogJob), findSource);
 
