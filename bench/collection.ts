@@ -161,6 +161,8 @@ export async function compareVariants(options: {
   readonly variants: readonly { readonly name: string; readonly collector: Collector }[];
   readonly rawStore: RawStore;
   readonly ledgerForBatch: (label: string) => Promise<CollectorLedger>;
+  /** Brings the emulator back to the same state before every batch (see compareCollection). */
+  readonly beforeBatch: () => Promise<void>;
   readonly log: (line: string) => void;
 }): Promise<VariantResult[]> {
   const { settings, log } = options;
@@ -172,6 +174,7 @@ export async function compareVariants(options: {
   const run = async (index: number, count: number, tag: string) => {
     const variant = options.variants[index];
     if (variant === undefined) throw new Error(`no variant ${index}`);
+    await options.beforeBatch();
     return runSluiceBatch({
       source: options.source,
       count,
@@ -215,6 +218,13 @@ export async function compareCollection(options: {
   readonly rawStore: RawStore;
   /** A ledger for one measured batch (see moto-workarounds.ts). */
   readonly ledgerForBatch: (label: string) => Promise<CollectorLedger>;
+  /**
+   * Brings the emulator back to the same state before every batch: each manifest Sluice stores
+   * sends an S3 notification to the transform queue, which nothing consumes here, and moto's
+   * S3 PUTs slow down as that queue grows — without this a later batch is measured on a slower
+   * emulator than an earlier one.
+   */
+  readonly beforeBatch: () => Promise<void>;
   readonly baseline: Baseline;
   readonly baselineStorageDir: string;
   readonly demoSiteOrigin: string;
@@ -225,8 +235,9 @@ export async function compareCollection(options: {
   const rawStore = profiledRawStore(options.rawStore);
   const runTag = randomUUID().slice(0, 8);
 
-  const sluiceBatch = async (count: number, tag: string) =>
-    runSluiceBatch({
+  const sluiceBatch = async (count: number, tag: string) => {
+    await options.beforeBatch();
+    return runSluiceBatch({
       source,
       count,
       jobIdPrefix: `bench-${runTag}-${tag}`,
@@ -235,6 +246,7 @@ export async function compareCollection(options: {
       rawStore,
       ledger: await options.ledgerForBatch(tag),
     });
+  };
 
   async function fetchOnlyBatch(count: number, tag: string): Promise<number> {
     let ok = 0;
