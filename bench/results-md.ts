@@ -6,7 +6,7 @@
  */
 import { calibrationSection } from './report/calibration.js';
 import { coldStartSection } from './report/cold-start.js';
-import { collectionSection, variantsSection } from './report/collection.js';
+import { collectionSection, httpVariantsSection, variantsSection } from './report/collection.js';
 import { costSection } from './report/cost.js';
 import { findingsSection } from './report/findings.js';
 import { pipelineSection } from './report/pipeline.js';
@@ -59,6 +59,7 @@ Raw figures of every run: \`.sluice/bench/results-<run>.json\`; re-render one wi
     run.browser === undefined ? undefined : collectionSection(run.browser, 1),
     run.browserVariants === undefined ? undefined : variantsSection(run.browserVariants),
     run.http === undefined ? undefined : collectionSection(run.http, 2),
+    run.httpVariants === undefined ? undefined : httpVariantsSection(run.httpVariants),
     run.transform === undefined ? undefined : transformSection(run.transform),
     run.replay === undefined ? undefined : replaySection(run.replay),
     coldStartSection(run),

@@ -364,6 +364,28 @@ async function measure() {
     }
 
     checkpoint();
+    if (only.has('http')) {
+      log('• 2b. HTTP collection what-if: the claim released by a write of its own (before)');
+      const { compareVariants, releaseAfterRecord } = await import('./collection.js');
+      const collector = ports.httpCollector({
+        functions: stage.provisioned.functions,
+        originOverrides: overrides,
+      });
+      results.httpVariants = await compareVariants({
+        source: 'demo-catalog',
+        settings: SIZES.http,
+        variants: [
+          { name: 'as is: the release in the collection transaction', collector },
+          { name: 'release after the ledger write (before)', collector, ledger: releaseAfterRecord },
+        ],
+        rawStore,
+        ledgerForBatch,
+        beforeBatch: stage.purgeTransformQueue,
+        log,
+      });
+    }
+
+    checkpoint();
     if (only.has('transform')) {
       log('• 3. transform: parse + validate + conditional upserts vs the bare parser; write what-ifs');
       const seed = await import('./raw-seed.js');

@@ -29,6 +29,14 @@ ${table(
       `… the same with ${c.ledgerItemsWhenFull} items in the ledger table`,
       formatSpread(c.ledgerTransactionFullMs, 'ms'),
     ],
+    ...(c.ledgerClaimMs === undefined
+      ? []
+      : [
+          [
+            "A job's claim: a conditional UpdateItem (DynamoJobLedger.claim)",
+            formatSpread(c.ledgerClaimMs, 'ms'),
+          ],
+        ]),
     ...(c.ledgerClaimAndReleaseMs === undefined
       ? []
       : [

@@ -18,7 +18,7 @@ warm-up pages each (not counted). Repeats alternate who goes first.
 - **Sluice: ${formatSpread(c.sluice, 'pages/min')}** — the whole collection through the collector's core
   (\`collectJob\`): ${c.kind === 'browser' ? 'render in a fresh browser context, ' : 'fetch, '}raw artifacts
   and \`manifest.json\` last into the raw bucket (moto; ${n(c.sluicePutsPerPage ?? 0)} S3 PUTs with the manifest, ${kb(c.sluiceBytesPerPage)} per page), between claiming the job in the ledger (a conditional UpdateItem) and recording
-  the attempt (a DynamoDB transaction) and releasing the claim, all in moto.
+  the attempt with the claim's release (a DynamoDB transaction), all in moto.
 - **${c.baselineName}: ${formatSpread(c.baseline, 'pages/min')}** — Crawlee's defaults, with the page's HTML
   stored in a key-value store and one dataset item per page, on local disk (${kb(c.baselineBytesPerPage)} per
   page including its request queue).
@@ -105,4 +105,27 @@ export function largestSteps(steps: readonly { step: string; medianMs: number }[
     .slice(0, count)
     .map((s) => `${s.step} (${ms(s.medianMs)})`)
     .join(', ');
+}
+
+/** ## 2b: the HTTP collection with one thing about its ledger writes changed from outside. */
+export function httpVariantsSection(variants: readonly VariantResult[]): string {
+  const stepOf = (v: VariantResult, name: string) => v.steps.find((s) => s.step === name)?.medianMs;
+  return `### 2b. What-if: the claim released by a write of its own
+
+The same Sluice HTTP collection, interleaved (the order rotates each repeat), same sizes and
+concurrency as above: as it is, where the collection's ledger transaction also gives the job's claim
+up, and as before issue 16, where a separate conditional UpdateItem released it after that
+transaction (\`releaseAfterRecord\` in bench/collection.ts, wrapping the ledger from outside).
+
+${table(
+  ['variant', 'pages/min', '÷ as is', 'ledger write median', 'whole collection median'],
+  variants.map((v) => [
+    v.name,
+    formatSpread(v.pagesPerMinute),
+    ratio(v.ratioToCurrent),
+    ms(stepOf(v, 'ledger write') ?? Number.NaN),
+    ms(stepOf(v, 'whole collection (collectJob)') ?? Number.NaN),
+  ]),
+)}
+`;
 }

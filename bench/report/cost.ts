@@ -103,8 +103,8 @@ export function costBySource(run: BenchRun): Map<string, CostLine[]> | undefined
       ),
       dynamoLine(
         "collection claim (the job's claim item, with byTrace index)",
-        2 * (writeUnits(CLAIM_ITEM_BYTES, false) * 2) + writeUnits(CLAIM_ITEM_BYTES, true) + 1,
-        `claim + release (conditional UpdateItems, ${CLAIM_ITEM_BYTES} B or less) ×1 + index copy ×1 each; collectedAt set in the collect transaction ×2 + index copy ×1`,
+        writeUnits(CLAIM_ITEM_BYTES, false) * 2 + writeUnits(CLAIM_ITEM_BYTES, true) + 1,
+        `claim (a conditional UpdateItem, ${CLAIM_ITEM_BYTES} B or less) ×1 + index copy ×1; collectedAt set and the claim released in the collect transaction ×2 + index copy ×1 (a failed attempt releases it with a conditional UpdateItem of its own, 2 more)`,
       ),
       dynamoLine(
         'records (conditional upserts)',

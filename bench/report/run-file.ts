@@ -37,6 +37,7 @@ const RunFile = z.object({
   motoTransactionMemory: z.object({ transactions: z.number() }).passthrough().optional(),
   browserVariants: z.array(z.object({ name: z.string() }).passthrough()).optional(),
   http: z.object({ source: z.string() }).passthrough().optional(),
+  httpVariants: z.array(z.object({ name: z.string() }).passthrough()).optional(),
   transform: z
     .object({ floor: z.unknown(), variants: z.array(z.object({ name: z.string() }).passthrough()).min(1) })
     .passthrough()
@@ -72,6 +73,7 @@ export interface BenchRun {
   readonly browser?: CollectionResult;
   readonly browserVariants?: readonly VariantResult[];
   readonly http?: CollectionResult;
+  readonly httpVariants?: readonly VariantResult[];
   readonly transform?: TransformBenchResult;
   readonly replay?: ReplayBenchResult;
   readonly coldStart?: ColdStartResult;
