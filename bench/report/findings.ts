@@ -70,7 +70,7 @@ export function findingsSection(run: BenchRun): string {
   const [foldedRelease, separateRelease] = run.httpVariants ?? [];
   if (foldedRelease !== undefined && separateRelease !== undefined) {
     items.push(`- **Decision, kept: the claim is released in the transaction that records the collection** (part 2b). An HTTP job
-  now makes four round trips to AWS after its fetch instead of five (claim; artifact and manifest PUTs; the ledger transaction,
+  now makes four round trips to AWS instead of five (the claim, the artifact and manifest PUTs, and the ledger transaction,
   which also gives the claim up), and one DynamoDB write less: the transaction already wrote the claim item (its \`collectedAt\`), so
   the release adds nothing to it, where the separate release cost a write unit plus one for the byTrace index copy ($${n(2 * PRICES.dynamoPerMillionWriteUnits)}
   per million jobs). On moto the collection as it is ran at ${ratio(invert(separateRelease.ratioToCurrent))} the pages/min of the old
