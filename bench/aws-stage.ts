@@ -10,7 +10,7 @@ import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-s
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { STACK_NAME } from '../infra/stack-name.js';
@@ -38,6 +38,10 @@ export interface AwsStage {
    * depend on how much earlier parts wrote.
    */
   freshTable(role: 'records' | 'ledger', label: string): Promise<string>;
+  /** A DynamoDB client of its own (its own middleware stack), e.g. to count one part's writes. */
+  newDynamoClient(): DynamoDBClient;
+  /** Empties the transform queue, which the raw bucket's notifications fill (nothing consumes them here). */
+  purgeTransformQueue(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -112,6 +116,16 @@ export async function startAwsStage(logDir: string): Promise<AwsStage> {
         const name = `bench-${role}-${label}-${tables}-${suffix}`;
         await createTableLike(dynamodb, template, provisioned, role, name);
         return name;
+      },
+      newDynamoClient: () => new DynamoDBClient(config),
+      async purgeTransformQueue() {
+        // Tagged as local/environment.ts finds it: the transform stage's work queue.
+        const queue = [...provisioned.queues.values()].find((q) => {
+          const tags = provisioned.tags.get(q.logicalId);
+          return tags?.['sluice:stage'] === 'transform' && tags['sluice:role'] === 'work';
+        });
+        if (queue === undefined) throw new Error('the template has no transform work queue');
+        await clients.sqs.send(new PurgeQueueCommand({ QueueUrl: queue.url }));
       },
       stop: () => emulator.stop(),
     };

@@ -1,17 +1,25 @@
 /**
  * Requirement 6: the whole local pipeline, as `npm start -- --jobs N` runs it — the real bundles in
- * local Lambda containers, pollers in place of event source mappings, moto — with what the cost
- * model needs recorded on the way: every invocation's duration, every SQS call the pollers make,
- * the ledger's attempt items (per-job durations by stage and source) and item sizes.
+ * local Lambda containers, pollers in place of event source mappings, moto — measured twice over,
+ * because a backlog and a stream are different questions:
+ *
+ * - capacity: N jobs enqueued at once, drained; jobs per minute is what the pipeline can do. Each
+ *   job's enqueue → record time here is mostly waiting behind the others (queueing, not latency).
+ *   The cost model's inputs are recorded on the way: every invocation's duration, every SQS call
+ *   the pollers make, the ledger's attempt items (per-job durations by stage and source), item sizes.
+ * - latency: on a fresh environment, jobs arrive one by one at a steady rate below that capacity
+ *   (open loop: each is sent at its time whatever the pipeline is doing), and enqueue → record is
+ *   what a job sees. Once with the template's transform batching window, once with the other
+ *   setting (a what-if, changed in the local poller only), to show what the window costs a job.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { demoBatch } from '../local/demo-batch.js';
-import { startLocalEnvironment } from '../local/environment.js';
-import { enqueueJobs, summarizeRun, waitForOutcomes } from '../local/run-tracker.js';
-import type { BatchReport } from '../local/sqs-poller.js';
+import { type LocalEnvironment, startLocalEnvironment } from '../local/environment.js';
+import { enqueueJobs, summarizeRun, type TrackedJob, waitForOutcomes } from '../local/run-tracker.js';
+import type { BatchReport, SqsEventSourcePoller } from '../local/sqs-poller.js';
 import { motoResidentMiB } from './moto-workarounds.js';
 import { now, percentile } from './stats.js';
 
@@ -40,7 +48,37 @@ export interface StageDurations {
   readonly attemptItemBytes: number;
 }
 
+export interface LatencyFigures {
+  readonly p50: number | undefined;
+  readonly p95: number | undefined;
+  readonly max: number | undefined;
+}
+
+export interface SteadyRateResult {
+  readonly name: string;
+  /** The transform queue's batching window the local poller used. */
+  readonly transformBatchingWindowSeconds: number;
+  /** The arrival rate asked for: `utilisation` × the capacity measured in the same run. */
+  readonly targetJobsPerMinute: number;
+  readonly utilisation: number;
+  /** Jobs sent before the measured ones (cold starts), not counted. */
+  readonly warmupJobs: number;
+  readonly jobs: number;
+  /** Measured jobs sent per minute, from the first measured send to the last. */
+  readonly arrivalsPerMinute: number;
+  readonly succeeded: number;
+  readonly unaccounted: number;
+  /** Enqueue → record of every measured job that succeeded. */
+  readonly latencyMs: LatencyFigures;
+  /** p50 of the measured jobs in each third of the stream, in order: rising means a queue built up. */
+  readonly p50ByThirdMs: readonly number[];
+  readonly bySource: {
+    readonly [source: string]: { readonly jobs: number; readonly p50Ms: number | undefined };
+  };
+}
+
 export interface PipelineResult {
+  /** Jobs enqueued at once for the capacity measurement. */
   readonly jobs: number;
   readonly succeeded: number;
   readonly deadLettered: number;
@@ -49,12 +87,12 @@ export interface PipelineResult {
   readonly deadLetterReasons: { readonly [reason: string]: number };
   readonly bySource: { readonly [source: string]: { readonly jobs: number; readonly succeeded: number } };
   readonly wallMs: number;
+  /** Capacity: jobs that ended per minute while a backlog drained. */
   readonly jobsPerMinute: number;
-  readonly latencyMs: {
-    readonly p50: number | undefined;
-    readonly p95: number | undefined;
-    readonly max: number | undefined;
-  };
+  /** Enqueue → record while draining the backlog: time spent waiting behind other jobs, not latency. */
+  readonly backlogWaitMs: LatencyFigures;
+  /** Latency at steady arrival rates below capacity: the template as it is first, then the what-if. */
+  readonly steady: readonly SteadyRateResult[];
   readonly functions: readonly FunctionUsage[];
   readonly stages: readonly StageDurations[];
   readonly sqsCalls: { readonly [command: string]: number };
@@ -93,11 +131,41 @@ const AttemptItem = z.object({
   durationMs: z.number(),
 });
 
+export interface SteadySettings {
+  readonly jobs: number;
+  readonly warmupJobs: number;
+  /** The arrival rate as a share of the measured capacity. */
+  readonly utilisation: number;
+}
+
 export async function benchPipeline(options: {
   readonly jobs: number;
+  readonly steady: SteadySettings;
   readonly timeoutMs: number;
   readonly log: (line: string) => void;
 }): Promise<PipelineResult> {
+  const capacity = await measureCapacity(options);
+  const targetJobsPerMinute = capacity.jobsPerMinute * options.steady.utilisation;
+  const steady: SteadyRateResult[] = [];
+  for (const variant of ['template', 'what-if'] as const) {
+    steady.push(
+      await measureSteadyRate({
+        ...options.steady,
+        targetJobsPerMinute,
+        variant,
+        timeoutMs: options.timeoutMs,
+        log: options.log,
+      }),
+    );
+  }
+  return { ...capacity, steady };
+}
+
+async function measureCapacity(options: {
+  readonly jobs: number;
+  readonly timeoutMs: number;
+  readonly log: (line: string) => void;
+}): Promise<Omit<PipelineResult, 'steady'>> {
   const reports: BatchReport[] = [];
   const env = await startLocalEnvironment({ synth: false, onBatch: (report) => reports.push(report) });
   try {
@@ -117,7 +185,9 @@ export async function benchPipeline(options: {
       },
       { step: 'initialize', name: 'benchCountSqsCalls' },
     );
-    options.log(`  local environment up (moto ${env.emulatorVersion}); enqueueing ${options.jobs} demo jobs`);
+    options.log(
+      `  capacity: local environment up (moto ${env.emulatorVersion}); enqueueing ${options.jobs} demo jobs at once`,
+    );
     const started = now();
     const jobs = demoBatch(options.jobs, env.runId);
     const tracked = await enqueueJobs(env, jobs);
@@ -228,7 +298,7 @@ export async function benchPipeline(options: {
       ),
       wallMs,
       jobsPerMinute: (finished / wallMs) * 60_000,
-      latencyMs: summary.latencyMs,
+      backlogWaitMs: summary.latencyMs,
       functions,
       stages,
       sqsCalls,
@@ -240,6 +310,109 @@ export async function benchPipeline(options: {
       ledgerItems: ledgerItems.length,
       motoMiBAtEnd,
     };
+  } finally {
+    await env.stop();
+  }
+}
+
+/** The local poller of the transform queue's event source mapping. */
+function transformPoller(env: LocalEnvironment): SqsEventSourcePoller {
+  const poller = env.pollers.find(
+    (p) => env.functions.get(p.mapping.functionLogicalId)?.spec.entry === 'functions/transform/handler.ts',
+  );
+  if (poller === undefined) throw new Error('the local environment has no transform poller');
+  return poller;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/**
+ * Jobs sent one by one at `targetJobsPerMinute` (evenly spaced, open loop: a send never waits for
+ * the pipeline), on a fresh local environment; enqueue → record of each. `what-if` runs the
+ * transform poller with the other batching window than the template's.
+ */
+async function measureSteadyRate(
+  options: SteadySettings & {
+    readonly targetJobsPerMinute: number;
+    readonly variant: 'template' | 'what-if';
+    readonly timeoutMs: number;
+    readonly log: (line: string) => void;
+  },
+): Promise<SteadyRateResult> {
+  const env = await startLocalEnvironment({ synth: false });
+  try {
+    const poller = transformPoller(env);
+    const templateWindow = poller.mapping.maxBatchingWindowSeconds;
+    const window = options.variant === 'template' ? templateWindow : templateWindow === 0 ? 1 : 0;
+    // A what-if of the template's setting, in the local poller only (it reads the mapping at
+    // every receive); the bundles and the template are unchanged.
+    (poller.mapping as { maxBatchingWindowSeconds: number }).maxBatchingWindowSeconds = window;
+    const name =
+      options.variant === 'template'
+        ? `as the template says: transform batching window ${window} s`
+        : `what-if: transform batching window ${window} s`;
+    const intervalMs = 60_000 / options.targetJobsPerMinute;
+    const total = options.warmupJobs + options.jobs;
+    options.log(
+      `  steady rate, ${name}: ${total} jobs at ${options.targetJobsPerMinute.toFixed(0)}/min (${options.warmupJobs} warm-up)`,
+    );
+    const jobs = demoBatch(total, `${env.runId}-steady`);
+    const tracked: TrackedJob[] = [];
+    const started = now();
+    for (const [index, job] of jobs.entries()) {
+      await sleep(started + index * intervalMs - now());
+      tracked.push(...(await enqueueJobs(env, [job])));
+    }
+    const measured = tracked.slice(options.warmupJobs);
+    const summaries = await waitForOutcomes(env, tracked, { timeoutMs: options.timeoutMs });
+    const latencies = measured.map((t) => {
+      const summary = summaries.get(t.jobKey);
+      return summary?.status === 'transformed'
+        ? new Date(summary.updatedAt).getTime() - t.enqueuedAt.getTime()
+        : undefined;
+    });
+    const done = latencies.filter((l): l is number => l !== undefined);
+    const thirds = [0, 1, 2].map((third) => {
+      const slice = latencies
+        .slice(Math.floor((third * latencies.length) / 3), Math.floor(((third + 1) * latencies.length) / 3))
+        .filter((l): l is number => l !== undefined);
+      return slice.length === 0 ? Number.NaN : percentile(slice, 50);
+    });
+    const bySource: { [source: string]: { jobs: number; p50Ms: number | undefined } } = {};
+    for (const source of new Set(measured.map((t) => t.job.source))) {
+      const mine = measured
+        .map((t, i) => ({ t, latency: latencies[i] }))
+        .filter((x) => x.t.job.source === source);
+      const values = mine.map((x) => x.latency).filter((l): l is number => l !== undefined);
+      bySource[source] = {
+        jobs: mine.length,
+        p50Ms: values.length === 0 ? undefined : percentile(values, 50),
+      };
+    }
+    const first = measured[0]?.enqueuedAt.getTime() ?? 0;
+    const last = measured.at(-1)?.enqueuedAt.getTime() ?? first;
+    const figures = (values: number[]): LatencyFigures =>
+      values.length === 0
+        ? { p50: undefined, p95: undefined, max: undefined }
+        : { p50: percentile(values, 50), p95: percentile(values, 95), max: percentile(values, 100) };
+    const result: SteadyRateResult = {
+      name,
+      transformBatchingWindowSeconds: window,
+      targetJobsPerMinute: options.targetJobsPerMinute,
+      utilisation: options.utilisation,
+      warmupJobs: options.warmupJobs,
+      jobs: measured.length,
+      arrivalsPerMinute: last > first ? ((measured.length - 1) / (last - first)) * 60_000 : Number.NaN,
+      succeeded: done.length,
+      unaccounted: measured.length - done.length,
+      latencyMs: figures(done),
+      p50ByThirdMs: thirds,
+      bySource,
+    };
+    options.log(
+      `  ${name}: p50 ${result.latencyMs.p50 ?? '—'} ms, p95 ${result.latencyMs.p95 ?? '—'} ms; p50 by third ${thirds.map((t) => t.toFixed(0)).join(' → ')} ms`,
+    );
+    return result;
   } finally {
     await env.stop();
   }

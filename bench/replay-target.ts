@@ -14,7 +14,7 @@ import { FileReplayCheckpoints } from '../functions/adapters/replay-checkpoints.
 import type { TransformQueueSender } from '../functions/core/ports.js';
 import { dayPrefix, replayRange } from '../functions/core/replay.js';
 import type { RawStore, RecordStore } from './sluice-ports.js';
-import { transformOne } from './sluice-ports.js';
+import { RecentWrites, transformOne } from './sluice-ports.js';
 import { now } from './stats.js';
 
 export interface ReplayDeps {
@@ -110,12 +110,15 @@ export async function replayRawObjects(
     manifestsStored += page.filter((key) => key.endsWith('/manifest.json')).length;
   }
 
+  // The replay's transforms share what a transform container learns across manifests.
+  const recentWrites = new RecentWrites();
   const queue: InProcessTransformQueue = new InProcessTransformQueue(
     options.concurrency,
     async (key) => {
       const result = await transformOne(key, {
         rawStore: options.rawStore,
         recordStore: options.recordStore,
+        recentWrites,
       });
       return result.counts.created + result.counts.updated + result.counts.unchanged;
     },

@@ -28,6 +28,8 @@ const { values } = parseArgs({
     write: { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
+    'pipeline-jobs': { type: 'string' },
+    'steady-jobs': { type: 'string' },
     'no-synth': { type: 'boolean', default: false },
     from: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -39,6 +41,8 @@ if (values.help) {
   --write      write bench/RESULTS.md from this run
   --quick      tiny sizes: checks that every part runs (figures are not meaningful)
   --only LIST  run only these parts: ${SECTIONS.join(', ')}
+  --pipeline-jobs N  jobs enqueued at once for the pipeline's capacity (default 1000)
+  --steady-jobs N    jobs in each steady-rate latency run of the pipeline (default 200)
   --no-synth   reuse cdk.out instead of running cdk synth first
   --from FILE  render a previous run's JSON (and --write it) without measuring`);
   process.exit(0);
@@ -59,15 +63,15 @@ const only = new Set<Section>(
 );
 
 /** Sizes of a full run, and of a --quick one that only proves every part runs. */
-export const SIZES = values.quick
+const DEFAULT_SIZES = values.quick
   ? {
       calibration: { calls: 5, fillLedgerAttempts: 10, memoryTransactions: 20 },
       browser: { pagesPerRepeat: 6, repeats: 1, warmupPages: 2, concurrency: 4 },
       http: { pagesPerRepeat: 20, repeats: 1, warmupPages: 5, concurrency: 25 },
-      transform: { manifests: 10, repeats: 1, concurrencies: [1, 10] },
+      transform: { manifests: 10, repeats: 1, concurrency: 10 },
       replay: { fetches: 40, concurrency: 10 },
       coldStart: { samples: 2, browserSamples: 1 },
-      pipeline: { jobs: 20 },
+      pipeline: { jobs: 20, steady: { jobs: 10, warmupJobs: 2, utilisation: 0.6 } },
     }
   : {
       // Concurrency = the source's maxConcurrency × batchSize: the most jobs its event source
@@ -75,12 +79,36 @@ export const SIZES = values.quick
       calibration: { calls: 50, fillLedgerAttempts: 500, memoryTransactions: 400 },
       browser: { pagesPerRepeat: 40, repeats: 5, warmupPages: 4, concurrency: 4 },
       http: { pagesPerRepeat: 300, repeats: 5, warmupPages: 25, concurrency: 25 },
-      transform: { manifests: 60, repeats: 3, concurrencies: [1, 10] },
+      // A transform Lambda's batch is up to 10 manifests, processed in parallel.
+      transform: { manifests: 40, repeats: 3, concurrency: 10 },
       // A browser fetch stores five objects: 2,000 fetches are 10,000 raw objects.
       replay: { fetches: 2000, concurrency: 10 },
       coldStart: { samples: 5, browserSamples: 3 },
-      pipeline: { jobs: 1000 },
+      // Latency at 60 % of the capacity just measured: well below it, so no queue builds up.
+      pipeline: { jobs: 1000, steady: { jobs: 200, warmupJobs: 20, utilisation: 0.6 } },
     };
+
+/** A size given on the command line, or the default. */
+function sizeOption(name: 'pipeline-jobs' | 'steady-jobs', fallback: number): number {
+  const value = values[name];
+  if (value === undefined) return fallback;
+  const size = Number(value);
+  if (!Number.isInteger(size) || size < 1) {
+    console.error(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
+    process.exit(2);
+  }
+  return size;
+}
+export const SIZES = {
+  ...DEFAULT_SIZES,
+  pipeline: {
+    jobs: sizeOption('pipeline-jobs', DEFAULT_SIZES.pipeline.jobs),
+    steady: {
+      ...DEFAULT_SIZES.pipeline.steady,
+      jobs: sizeOption('steady-jobs', DEFAULT_SIZES.pipeline.steady.jobs),
+    },
+  },
+};
 
 const log = (line: string) => console.log(line);
 
@@ -117,9 +145,16 @@ async function measure() {
   workarounds.usePatchedMoto();
   // The pipeline first: it is the longest part and the one most likely to fail.
   if (only.has('pipeline')) {
-    log(`• 6. pipeline: ${SIZES.pipeline.jobs} demo jobs through the local environment`);
+    log(
+      `• 6. pipeline: capacity (${SIZES.pipeline.jobs} demo jobs at once), then latency at a steady rate (${SIZES.pipeline.steady.jobs} jobs, twice)`,
+    );
     const { benchPipeline } = await import('./pipeline.js');
-    results.pipeline = await benchPipeline({ jobs: SIZES.pipeline.jobs, timeoutMs: 40 * 60_000, log });
+    results.pipeline = await benchPipeline({
+      jobs: SIZES.pipeline.jobs,
+      steady: SIZES.pipeline.steady,
+      timeoutMs: 40 * 60_000,
+      log,
+    });
     checkpoint();
   }
   const { startAwsStage } = await import('./aws-stage.js');
@@ -225,6 +260,7 @@ async function measure() {
               collector,
               rawStore,
               ledgerForBatch,
+              beforeBatch: stage.purgeTransformQueue,
               baseline,
               baselineStorageDir: storageDir,
               demoSiteOrigin: site.origin,
@@ -279,6 +315,7 @@ async function measure() {
               variants,
               rawStore,
               ledgerForBatch,
+              beforeBatch: stage.purgeTransformQueue,
               log,
             });
           } finally {
@@ -315,6 +352,7 @@ async function measure() {
           }),
           rawStore,
           ledgerForBatch,
+          beforeBatch: stage.purgeTransformQueue,
           baseline,
           baselineStorageDir: storageDir,
           demoSiteOrigin: site.origin,
@@ -326,28 +364,78 @@ async function measure() {
     }
 
     checkpoint();
-    if (only.has('transform')) {
-      log('• 3. transform: parse + validate + conditional upserts vs the bare parser');
-      const seed = await import('./raw-seed.js');
-      const { benchTransform } = await import('./transform.js');
-      const pages = await seed.fetchCatalogPages(site.origin);
-      const seeded = await seed.seedCatalogObservations({
-        count: SIZES.transform.manifests,
-        pages,
-        rawStore,
-        concurrency: 16,
-        runTag: `transform-${runId}`,
+    if (only.has('http')) {
+      log('• 2b. HTTP collection what-if: the claim released by a write of its own (before)');
+      const { compareVariants, releaseAfterRecord } = await import('./collection.js');
+      const collector = ports.httpCollector({
+        functions: stage.provisioned.functions,
+        originOverrides: overrides,
       });
-      results.transform = await benchTransform({
-        manifestKeys: seeded.manifestKeys,
+      results.httpVariants = await compareVariants({
+        source: 'demo-catalog',
+        settings: SIZES.http,
+        variants: [
+          { name: 'as is: the release in the collection transaction', collector },
+          { name: 'release after the ledger write (before)', collector, ledger: releaseAfterRecord },
+        ],
+        rawStore,
+        ledgerForBatch,
+        beforeBatch: stage.purgeTransformQueue,
+        log,
+      });
+    }
+
+    checkpoint();
+    if (only.has('transform')) {
+      log('• 3. transform: parse + validate + conditional upserts vs the bare parser; write what-ifs');
+      const seed = await import('./raw-seed.js');
+      const transform = await import('./transform.js');
+      const { transformInTransactions } = await import('./transform-transaction.js');
+      const { countDynamoWrites } = await import('./dynamo-writes.js');
+      const { DynamoDBDocumentClient } = await import('@aws-sdk/lib-dynamodb');
+      // A client of its own, so its write count is the transform's alone.
+      const dynamo = stage.newDynamoClient();
+      const writes = countDynamoWrites(dynamo);
+      const documents = DynamoDBDocumentClient.from(dynamo, {
+        marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+      });
+      const pages = await seed.fetchCatalogPages(site.origin);
+      const seedSet = (runTag: string) =>
+        seed.seedCatalogObservations({
+          count: SIZES.transform.manifests,
+          pages,
+          rawStore,
+          concurrency: 16,
+          runTag,
+        });
+      // The same pages (same products, same content) twice: the second set observes them later.
+      const firstLoad = await seedSet(`transform-${runId}`);
+      const recollection = await seedSet(`transform-again-${runId}`);
+      await stage.purgeTransformQueue();
+      results.transform = await transform.benchTransform({
+        firstLoadKeys: firstLoad.manifestKeys,
+        recollectionKeys: recollection.manifestKeys,
         pages,
         rawStore,
-        freshRecordStore: async (label) =>
-          ports.recordStore(stage.documents, await stage.freshTable('records', label)),
-        concurrencies: SIZES.transform.concurrencies,
+        freshRecordStore: async (label) => {
+          const table = await stage.freshTable('records', label);
+          return { store: ports.recordStore(documents, table), table };
+        },
+        writes,
+        variants: [
+          transform.AS_IT_RUNS,
+          transform.GUESS_PER_MANIFEST,
+          {
+            name: 'what-if: one TransactWriteItems per manifest',
+            transform: (key, container) =>
+              transformInTransactions(key, { ...container, documents, tableName: container.recordsTable }),
+          },
+        ],
+        concurrency: SIZES.transform.concurrency,
         repeats: SIZES.transform.repeats,
         log,
       });
+      dynamo.destroy();
     }
 
     checkpoint();
@@ -368,6 +456,7 @@ async function measure() {
       log(
         `  seeded ${seeded.objects} objects in ${((performance.now() - seedStarted) / 1000).toFixed(0)} s; replaying`,
       );
+      await stage.purgeTransformQueue();
       results.replay = await benchReplay({
         deps: {
           s3: stage.s3,

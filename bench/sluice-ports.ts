@@ -20,7 +20,7 @@ import {
 import { HttpCollector } from '../functions/adapters/http-collector.js';
 import { DynamoJobLedger } from '../functions/adapters/job-ledger.js';
 import { S3RawStore } from '../functions/adapters/raw-store.js';
-import { DynamoRecordStore } from '../functions/adapters/record-store.js';
+import { DynamoRecordStore, dataWrite, touchWrite } from '../functions/adapters/record-store.js';
 import {
   type CollectJobDeps,
   type CollectOutcome,
@@ -30,7 +30,13 @@ import {
 import type { Collection, CollectRequest } from '../functions/core/collection.js';
 import type { CollectJob } from '../functions/core/contracts.js';
 import type { JobClaims, JobLedger, RawCatalog, RawStore, RecordStore } from '../functions/core/ports.js';
-import { type TransformResult, transformManifest } from '../functions/core/transform-manifest.js';
+import { recordKey } from '../functions/core/record-upsert.js';
+import {
+  RecentWrites,
+  readObservations,
+  type TransformResult,
+  transformManifest,
+} from '../functions/core/transform-manifest.js';
 import { demoOriginOverrides } from '../local/demo-site/server.js';
 import type { LocalFunctionSpec } from '../local/provision.js';
 import type { SourceDefinition, SourceParser } from '../sources/define.js';
@@ -234,13 +240,26 @@ export function collectOne(
   });
 }
 
+export { dataWrite, RecentWrites, recordKey, touchWrite };
+
 /**
  * One transform through the transform's core: manifest, raw body, parse, validate, upserts. The
- * handler's ledger attempt and freshness mark after it are not included.
+ * handler's ledger attempt and freshness mark after it are not included. `recentWrites` is what a
+ * transform container keeps across the manifests it handles (manifest-batch-handler.ts makes one
+ * per container): pass one per simulated container, never a new one per call.
  */
 export function transformOne(
   manifestKey: string,
-  deps: { readonly rawStore: RawStore; readonly recordStore: RecordStore },
+  deps: {
+    readonly rawStore: RawStore;
+    readonly recordStore: RecordStore;
+    readonly recentWrites: RecentWrites;
+  },
 ): Promise<TransformResult> {
   return transformManifest(manifestKey, { ...deps, findParser: registeredParser });
+}
+
+/** The transform's reading half alone (manifest, raw body, parse, validate), for what-ifs of the writes. */
+export function observationsOf(manifestKey: string, rawStore: RawStore) {
+  return readObservations(manifestKey, { rawStore, findParser: registeredParser });
 }

@@ -218,7 +218,8 @@ export class SluiceStack extends Stack {
     this.transform.function.addEventSource(
       new SqsEventSource(this.transformQueue.queue, {
         batchSize: 10,
-        maxBatchingWindow: Duration.seconds(1),
+        // No batching window: a manifest is transformed as soon as a poller receives it, instead of
+        // waiting up to the window for nine more (docs/benchmarks.md, "Decisions").
         reportBatchItemFailures: true,
         maxConcurrency: 10,
       }),

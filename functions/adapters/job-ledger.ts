@@ -14,7 +14,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { paginateQuery, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
@@ -46,6 +46,14 @@ const ClaimState = z.object({
   leaseOwner: z.object({ S: z.string() }).optional(),
 });
 
+/** A cancelled ledger transaction whose claim item (its third action) failed its condition. */
+function claimConditionFailed(error: unknown): boolean {
+  return (
+    error instanceof TransactionCanceledException &&
+    error.CancellationReasons?.[2]?.Code === 'ConditionalCheckFailed'
+  );
+}
+
 export class DynamoJobLedger implements JobLedger, JobClaims {
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -53,9 +61,23 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
   ) {}
 
   async recordAttempt(entry: AttemptEntry): Promise<void> {
-    const pk = jobPartitionKey(entry.jobKey);
     // The random part keeps two deliveries that start in the same millisecond from sharing an item.
     const attemptId = `${entry.stage}#${entry.startedAt.toISOString()}#${entry.attempt}#${randomBytes(4).toString('hex')}`;
+    if (entry.releasesClaimOf !== undefined && !(entry.stage === 'collect' && entry.outcome === 'collected'))
+      throw new Error(`releasesClaimOf goes with a collected attempt, got ${entry.stage} ${entry.outcome}`);
+    try {
+      await this.writeAttempt(entry, attemptId);
+    } catch (error) {
+      if (entry.releasesClaimOf === undefined || !claimConditionFailed(error)) throw error;
+      // The claim is no longer this owner's (its lease lapsed and another delivery took it): the
+      // collection is recorded all the same, under the same attempt item, and the other
+      // delivery's claim is left alone.
+      await this.writeAttempt({ ...entry, releasesClaimOf: undefined }, attemptId);
+    }
+  }
+
+  private async writeAttempt(entry: AttemptEntry, attemptId: string): Promise<void> {
+    const pk = jobPartitionKey(entry.jobKey);
     const durationMs = entry.finishedAt.getTime() - entry.startedAt.getTime();
     const attemptItem = {
       Put: {
@@ -157,11 +179,18 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
                   Update: {
                     TableName: this.tableName,
                     Key: { pk, sk: CLAIM_SK },
-                    UpdateExpression: 'SET kind = :kind, collectedAt = :now, manifestKey = :manifestKey',
+                    UpdateExpression: `SET kind = :kind, collectedAt = :now, manifestKey = :manifestKey${
+                      entry.releasesClaimOf === undefined ? '' : ' REMOVE leaseOwner, leaseUntil'
+                    }`,
+                    // The release, folded into the record: only the owner's own claim is given up.
+                    ...(entry.releasesClaimOf === undefined
+                      ? {}
+                      : { ConditionExpression: 'leaseOwner = :owner' }),
                     ExpressionAttributeValues: {
                       ':kind': 'claim',
                       ':now': entry.finishedAt.toISOString(),
                       ':manifestKey': entry.manifestKey ?? null,
+                      ...(entry.releasesClaimOf === undefined ? {} : { ':owner': entry.releasesClaimOf }),
                     },
                   },
                 },

@@ -64,6 +64,53 @@ type WriteResult =
       readonly incomplete?: string;
     };
 
+/** The conditional update that writes `observation`'s data: a create, or a strictly newer change. */
+export function dataWrite(tableName: string, pk: string, observation: Observation) {
+  return {
+    TableName: tableName,
+    Key: { pk },
+    UpdateExpression:
+      'SET #source = :source, entityId = :entityId, #data = :data, contentHash = :contentHash, ' +
+      'observedAt = :observedAt, observationId = :observationId, parserRevision = :parserRevision, ' +
+      'rawKey = :rawKey, traceId = :traceId, ' +
+      'lastSeenAt = :observedAt, lastObservationId = :observationId, lastParserRevision = :parserRevision, ' +
+      'firstSeenAt = if_not_exists(firstSeenAt, :observedAt), version = if_not_exists(version, :zero) + :one',
+    ConditionExpression: `attribute_not_exists(pk) OR (contentHash <> :contentHash AND ${NEWER_THAN_LAST_SEEN})`,
+    ExpressionAttributeNames: { '#source': 'source', '#data': 'data' },
+    ExpressionAttributeValues: {
+      ...observationValues(observation),
+      ':source': observation.source,
+      ':entityId': observation.entityId,
+      ':data': observation.data,
+      ':rawKey': observation.rawKey,
+      ':traceId': observation.traceId,
+      ':zero': 0,
+      ':one': 1,
+    },
+  };
+}
+
+/** The conditional update that only advances the last-seen observation of a record with the same content. */
+export function touchWrite(tableName: string, pk: string, observation: Observation) {
+  return {
+    TableName: tableName,
+    Key: { pk },
+    UpdateExpression:
+      'SET lastSeenAt = :observedAt, lastObservationId = :observationId, lastParserRevision = :parserRevision',
+    ConditionExpression: `contentHash = :contentHash AND ${NEWER_THAN_LAST_SEEN}`,
+    ExpressionAttributeValues: observationValues(observation),
+  };
+}
+
+function observationValues(observation: Observation): { [name: string]: unknown } {
+  return {
+    ':contentHash': observation.contentHash,
+    ':observedAt': observation.observedAt.toISOString(),
+    ':observationId': observation.observationId,
+    ':parserRevision': observation.parserRevision,
+  };
+}
+
 export class DynamoRecordStore implements RecordStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -103,26 +150,7 @@ export class DynamoRecordStore implements RecordStore {
     try {
       const result = await this.client.send(
         new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk },
-          UpdateExpression:
-            'SET #source = :source, entityId = :entityId, #data = :data, contentHash = :contentHash, ' +
-            'observedAt = :observedAt, observationId = :observationId, parserRevision = :parserRevision, ' +
-            'rawKey = :rawKey, traceId = :traceId, ' +
-            'lastSeenAt = :observedAt, lastObservationId = :observationId, lastParserRevision = :parserRevision, ' +
-            'firstSeenAt = if_not_exists(firstSeenAt, :observedAt), version = if_not_exists(version, :zero) + :one',
-          ConditionExpression: `attribute_not_exists(pk) OR (contentHash <> :contentHash AND ${NEWER_THAN_LAST_SEEN})`,
-          ExpressionAttributeNames: { '#source': 'source', '#data': 'data' },
-          ExpressionAttributeValues: {
-            ...this.observationValues(observation),
-            ':source': observation.source,
-            ':entityId': observation.entityId,
-            ':data': observation.data,
-            ':rawKey': observation.rawKey,
-            ':traceId': observation.traceId,
-            ':zero': 0,
-            ':one': 1,
-          },
+          ...dataWrite(this.tableName, pk, observation),
           ReturnValues: 'UPDATED_OLD',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -138,12 +166,7 @@ export class DynamoRecordStore implements RecordStore {
     try {
       await this.client.send(
         new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk },
-          UpdateExpression:
-            'SET lastSeenAt = :observedAt, lastObservationId = :observationId, lastParserRevision = :parserRevision',
-          ConditionExpression: `contentHash = :contentHash AND ${NEWER_THAN_LAST_SEEN}`,
-          ExpressionAttributeValues: this.observationValues(observation),
+          ...touchWrite(this.tableName, pk, observation),
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -151,15 +174,6 @@ export class DynamoRecordStore implements RecordStore {
     } catch (error) {
       return this.conditionFailure(error);
     }
-  }
-
-  private observationValues(observation: Observation): { [name: string]: unknown } {
-    return {
-      ':contentHash': observation.contentHash,
-      ':observedAt': observation.observedAt.toISOString(),
-      ':observationId': observation.observationId,
-      ':parserRevision': observation.parserRevision,
-    };
   }
 
   /** A failed condition carries the stored item (none when the record does not exist). */

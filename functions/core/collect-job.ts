@@ -503,9 +503,12 @@ export async function collectJob(message: JobMessage, deps: CollectJobDeps): Pro
     };
   }
 
+  // Recording a collection also marks the job collected, so the claim is given up with it or
+  // after it, never before: a delivery that claims next sees the job as done, never as free. A
+  // collection gives it up in the same ledger write; any other outcome releases it afterwards.
+  const releasedWithRecord = held.claimed && outcome.status === 'collected';
+  let released = false;
   try {
-    // Recording a collection also marks the job collected, so the claim is given up only after
-    // it: a delivery that claims next sees the job as done, never as free.
     await deps.ledger.recordAttempt({
       jobKey: identity.jobKey,
       source: identity.source,
@@ -515,9 +518,11 @@ export async function collectJob(message: JobMessage, deps: CollectJobDeps): Pro
       startedAt,
       finishedAt: deps.clock(),
       ...attemptDetails(outcome, evidenceProblem),
+      ...(releasedWithRecord ? { releasesClaimOf: owner } : {}),
     });
+    released = releasedWithRecord;
   } finally {
-    if (held.claimed) await deps.claims.release(identity.jobKey, owner);
+    if (held.claimed && !released) await deps.claims.release(identity.jobKey, owner);
   }
   return outcome;
 }

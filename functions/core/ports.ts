@@ -89,6 +89,11 @@ export interface AttemptEntry {
   readonly retryAfterSeconds?: number;
   /** Stage-specific figures, e.g. records written by a transform. */
   readonly counts?: { readonly [name: string]: number };
+  /**
+   * With a `collected` collect attempt only: the owner whose claim on the job this write also
+   * gives up, if that owner still holds it — one write instead of the record and a release.
+   */
+  readonly releasesClaimOf?: string;
 }
 
 export interface JobLedger {

@@ -35,6 +35,32 @@ export interface TransformDeps extends TransformReadDeps {
   readonly recordStore: RecordStore;
   /** Conditional writes in flight at once for one raw object. @default 8 */
   readonly writeConcurrency?: number;
+  /**
+   * The write each source's records needed last, kept across the manifests one transform
+   * container handles. @default - a new one per call: every manifest starts with a touch
+   */
+  readonly recentWrites?: RecentWrites;
+}
+
+/**
+ * Which write (`data` or `touch`) the records of each source needed last: the first guess for the
+ * next manifest of that source. A source goes through phases — a first load or a replay after a
+ * rule change writes data for every record, a routine re-collection touches every record — and a
+ * manifest usually belongs to the phase its predecessor did. A guess decides only which of the two
+ * conditional writes is tried first, never what is written (see DynamoRecordStore), so a wrong or
+ * stale guess costs one failed conditional write per record of the first batch, nothing more.
+ */
+export class RecentWrites {
+  private readonly bySource = new Map<string, 'data' | 'touch'>();
+
+  /** The write to try first for `source`: the one its records needed last, else a touch. */
+  firstGuess(source: string): 'data' | 'touch' {
+    return this.bySource.get(source) ?? 'touch';
+  }
+
+  remember(source: string, write: 'data' | 'touch'): void {
+    this.bySource.set(source, write);
+  }
 }
 
 export type RecordCounts = { [outcome in UpsertOutcome]: number };
@@ -203,10 +229,12 @@ export async function transformManifest(manifestKey: string, deps: TransformDeps
   const { manifest, observations } = await readObservations(manifestKey, deps);
   const counts = emptyCounts();
   const concurrency = deps.writeConcurrency ?? 8;
+  const recent = deps.recentWrites ?? new RecentWrites();
   // Records of one raw object tend to share a fate (a first load creates them all, a routine
   // re-collection leaves them all unchanged), so the write that the last record needed is the
-  // best guess for the next: one round trip per record in a homogeneous batch.
-  let firstAttempt: 'data' | 'touch' = 'touch';
+  // best guess for the next: one round trip per record in a homogeneous batch. The first batch
+  // starts from what the source's previous manifest ended with.
+  let firstAttempt = recent.firstGuess(manifest.source);
   for (let start = 0; start < observations.length; start += concurrency) {
     const batch = observations.slice(start, start + concurrency);
     const guess = firstAttempt;
@@ -218,6 +246,7 @@ export async function transformManifest(manifestKey: string, deps: TransformDeps
       if (outcome === 'created' || outcome === 'updated') firstAttempt = 'data';
       else if (outcome === 'unchanged') firstAttempt = 'touch';
     }
+    recent.remember(manifest.source, firstAttempt);
   }
   return { manifest, counts };
 }

@@ -17,7 +17,7 @@ import {
   type TransformJobDeps,
   transformJob,
 } from '../core/transform-job.js';
-import { InvalidOutputError } from '../core/transform-manifest.js';
+import { InvalidOutputError, RecentWrites } from '../core/transform-manifest.js';
 import {
   addJobLogKeys,
   countForSource,
@@ -44,7 +44,12 @@ function toManifestMessage(record: SQSRecord): ManifestMessage {
 
 export function createTransformHandler(deps: TransformHandlerDeps) {
   const processor = new BatchProcessor(EventType.SQS);
-  const jobDeps: TransformJobDeps = { ...deps, clock: () => new Date() };
+  // One per container, like the SDK clients: each source's manifests learn from the ones before.
+  const jobDeps: TransformJobDeps = {
+    ...deps,
+    clock: () => new Date(),
+    recentWrites: deps.recentWrites ?? new RecentWrites(),
+  };
 
   async function transformOne(record: SQSRecord, message: ManifestMessage, object: CreatedObject) {
     const manifestKey = object.key;

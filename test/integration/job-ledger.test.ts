@@ -91,4 +91,63 @@ describe('the job ledger', () => {
     const attempts = (await ledger.history('same-instant')).filter((item) => item.kind === 'attempt');
     expect(attempts).toHaveLength(2);
   });
+
+  it('gives a claim up in the write that records its collection', async () => {
+    await claim('released', 'delivery-1', at);
+
+    await ledger.recordAttempt(
+      attempt('released', { outcome: 'collected', manifestKey: 'raw/m.json', releasesClaimOf: 'delivery-1' }),
+    );
+
+    expect(await claimItem('released')).toMatchObject({
+      collectedAt: at.toISOString(),
+      manifestKey: 'raw/m.json',
+    });
+    expect(await claimItem('released')).not.toHaveProperty('leaseOwner');
+  });
+
+  it("records a collection whose lease lapsed without touching the next delivery's claim", async () => {
+    await claim('taken-over', 'delivery-1', at);
+    // delivery-1's lease lapsed; delivery-2 holds the job now.
+    await claim('taken-over', 'delivery-2', new Date(at.getTime() + 2 * 60_000));
+
+    await ledger.recordAttempt(
+      attempt('taken-over', {
+        outcome: 'collected',
+        manifestKey: 'raw/m.json',
+        releasesClaimOf: 'delivery-1',
+      }),
+    );
+
+    expect(await claimItem('taken-over')).toMatchObject({
+      leaseOwner: 'delivery-2',
+      collectedAt: at.toISOString(),
+    });
+    const collected = (await ledger.history('taken-over')).filter((item) => item.outcome === 'collected');
+    expect(collected).toHaveLength(1);
+  });
 });
+
+async function claim(jobKey: string, owner: string, now: Date): Promise<void> {
+  const result = await ledger.claim({
+    jobKey,
+    source: 'demo-catalog',
+    traceId: 'trace-ledger-test',
+    owner,
+    now,
+    leaseUntil: new Date(now.getTime() + 60_000),
+    collectedSince: new Date(now.getTime() - 3_600_000),
+  });
+  expect(result.status).toBe('claimed');
+}
+
+async function claimItem(jobKey: string): Promise<{ [name: string]: unknown } | undefined> {
+  const { Item } = await documents.send(
+    new GetCommand({
+      TableName: 'ledger',
+      Key: { pk: jobPartitionKey(jobKey), sk: 'claim' },
+      ConsistentRead: true,
+    }),
+  );
+  return Item;
+}

@@ -45,7 +45,7 @@ function setUp(collect: CollectJobDeps['collect'] = async () => collection) {
   const calls: CallLog = [];
   const fetches: string[] = [];
   const claims = new FakeClaims(calls);
-  const ledger = new FakeLedger(calls);
+  const ledger = new FakeLedger(calls, claims);
   const rawStore = new FakeRawStore(calls);
   const deps: CollectJobDeps = {
     findSource,
@@ -86,8 +86,8 @@ describe('collectJob claims the job before it fetches', () => {
     ]);
   });
 
-  it('releases the claim only after the ledger recorded the collection', async () => {
-    const { deps, calls } = setUp();
+  it('gives the claim up in the same ledger write that records the collection', async () => {
+    const { deps, calls, claims, ledger } = setUp();
 
     const outcome = await collectJob(message(), deps);
 
@@ -95,9 +95,10 @@ describe('collectJob claims the job before it fetches', () => {
     expect(calls.filter((c) => !c.startsWith('put'))).toEqual([
       'claim',
       'collect',
-      'record collected',
-      'release',
+      'record collected + release',
     ]);
+    expect(ledger.attempts[0]?.releasesClaimOf).toBe('m-1#1#req-1');
+    expect(claims.holder(JOB_KEY)).toBeUndefined();
   });
 
   it('fetches nothing for a job collected inside the window, and records the delivery as a duplicate', async () => {

@@ -3,7 +3,11 @@
  * the condition a claim is written under, how a refused claim is read, and what a duplicate
  * delivery may and may not touch.
  */
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -149,6 +153,58 @@ describe('DynamoJobLedger.recordAttempt', () => {
       ':now': '2026-11-27T08:00:03.000Z',
       ':manifestKey': 'raw/m.json',
     });
+  });
+
+  it('gives the claim up in the collection transaction, only if the owner still holds it', async () => {
+    mock.on(TransactWriteCommand).resolves({});
+
+    await ledger.recordAttempt({
+      ...base,
+      outcome: 'collected',
+      manifestKey: 'raw/m.json',
+      releasesClaimOf: 'm-1#1',
+    });
+
+    const calls = mock.commandCalls(TransactWriteCommand);
+    expect(calls).toHaveLength(1);
+    const claim = calls[0]?.args[0].input.TransactItems?.[2]?.Update;
+    expect(claim?.UpdateExpression).toMatch(/REMOVE leaseOwner, leaseUntil$/);
+    expect(claim?.ConditionExpression).toBe('leaseOwner = :owner');
+    expect(claim?.ExpressionAttributeValues).toMatchObject({ ':owner': 'm-1#1' });
+  });
+
+  it('records the collection under the same attempt item, leaving the claim alone, when another delivery holds it', async () => {
+    mock
+      .on(TransactWriteCommand)
+      .rejectsOnce(
+        new TransactionCanceledException({
+          message: 'Transaction cancelled',
+          $metadata: {},
+          CancellationReasons: [{ Code: 'None' }, { Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
+        }),
+      )
+      .resolves({});
+
+    await ledger.recordAttempt({
+      ...base,
+      outcome: 'collected',
+      manifestKey: 'raw/m.json',
+      releasesClaimOf: 'm-1#1',
+    });
+
+    const [first, second] = mock.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems);
+    expect(second?.[0]?.Put?.Item?.sk).toBe(first?.[0]?.Put?.Item?.sk);
+    expect(second?.[2]?.Update?.UpdateExpression).not.toMatch(/REMOVE/);
+    expect(second?.[2]?.Update?.ConditionExpression).toBeUndefined();
+    expect(second?.[2]?.Update?.ExpressionAttributeValues).toMatchObject({
+      ':now': '2026-11-27T08:00:03.000Z',
+    });
+  });
+
+  it('refuses to release a claim with an attempt that is not a collection', async () => {
+    await expect(
+      ledger.recordAttempt({ ...base, outcome: 'retrying', releasesClaimOf: 'm-1#1' }),
+    ).rejects.toThrow(/releasesClaimOf goes with a collected attempt, got collect retrying/);
   });
 
   it.each(['duplicate', 'deferred'] as const)(

@@ -7,6 +7,7 @@ import {
   InvalidOutputError,
   type PlanningRecords,
   planManifest,
+  RecentWrites,
   recordStateOf,
   transformManifest,
 } from '../../functions/core/transform-manifest.js';
@@ -137,6 +138,24 @@ describe('transformManifest', () => {
     const result = await transformManifest(again, { ...deps(), writeConcurrency: 4 });
     expect(result.counts.unchanged).toBe(10);
     expect(recordStore.upserts.map((u) => u.options.firstAttempt)).toEqual(Array(10).fill('touch'));
+  });
+
+  it("starts a manifest with the write its source's previous manifest ended with", async () => {
+    const recentWrites = new RecentWrites();
+    const lines = (prefix: string) => Array.from({ length: 6 }, (_, i) => `I-${prefix}${i},1`).join('\n');
+    await transformManifest(await collect(lines('1')), { ...deps(), writeConcurrency: 4, recentWrites });
+
+    recordStore.upserts.length = 0;
+    const result = await transformManifest(await collect(lines('2')), {
+      ...deps(),
+      writeConcurrency: 4,
+      recentWrites,
+    });
+
+    expect(result.counts.created).toBe(6);
+    expect(recordStore.upserts.map((u) => u.options.firstAttempt)).toEqual(Array(6).fill('data'));
+    expect(recentWrites.firstGuess('unit-items')).toBe('data');
+    expect(recentWrites.firstGuess('another-source')).toBe('touch');
   });
 });
 

@@ -436,6 +436,7 @@ class FuzzLedger implements JobLedger, JobClaims {
     this.attempts.push(entry);
     if (entry.stage === 'collect' && entry.outcome === 'collected')
       this.claims.collected(entry.jobKey, entry.finishedAt);
+    if (entry.releasesClaimOf !== undefined) this.claims.giveUp(entry.jobKey, entry.releasesClaimOf);
   }
   async history(jobKey: string): Promise<{ [key: string]: unknown }[]> {
     return this.attempts.filter((a) => a.jobKey === jobKey).map((a) => ({ ...a }));

@@ -53,11 +53,17 @@ export class FakeRawStore implements RawStore, RawCatalog {
 export class FakeLedger implements JobLedger {
   readonly attempts: AttemptEntry[] = [];
 
-  constructor(private readonly calls: CallLog = []) {}
+  /** `claims`: where a record that releases a claim (releasesClaimOf) gives it up, as one table does. */
+  constructor(
+    private readonly calls: CallLog = [],
+    private readonly claims?: FakeClaims,
+  ) {}
 
   async recordAttempt(entry: AttemptEntry): Promise<void> {
-    this.calls.push(`record ${entry.outcome}`);
+    const releases = entry.releasesClaimOf;
+    this.calls.push(`record ${entry.outcome}${releases === undefined ? '' : ' + release'}`);
     this.attempts.push(entry);
+    if (releases !== undefined) this.claims?.giveUp(entry.jobKey, releases);
   }
 
   async history(jobKey: string): Promise<{ [key: string]: unknown }[]> {
@@ -115,6 +121,11 @@ export class FakeClaims implements JobClaims {
 
   async release(jobKey: string, owner: string): Promise<void> {
     this.calls.push('release');
+    this.giveUp(jobKey, owner);
+  }
+
+  /** What a release does to the claim, if `owner` still holds it. */
+  giveUp(jobKey: string, owner: string): void {
     const current = this.state.get(jobKey);
     if (current?.owner === owner) {
       const { owner: _owner, until: _until, ...rest } = current;
