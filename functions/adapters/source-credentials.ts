@@ -24,17 +24,15 @@ export class SecretsManagerCredentials implements CredentialStore {
 
   constructor(
     private readonly client: SecretsManagerClient,
-    /** Source name → secret ARN, as the stack wires it. */
-    private readonly secretArns: { readonly [source: string]: string },
+    /** The secret (name or ARN) holding a source's login. */
+    private readonly secretIdOf: (source: string) => string,
     private readonly now: () => number = Date.now,
   ) {}
 
   async get(source: string): Promise<SourceCredentials> {
     const cached = this.cache.get(source);
     if (cached !== undefined && this.now() - cached.readAt < CACHE_MS) return cached.value;
-    const secretId = this.secretArns[source];
-    if (secretId === undefined) throw new Error(`no credentials secret is configured for source ${source}`);
-    const answer = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    const answer = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretIdOf(source) }));
     let json: unknown;
     try {
       json = JSON.parse(answer.SecretString ?? '');

@@ -24,10 +24,11 @@ import { TRANSFORM_RETRY_BUDGET } from '../core/transform-budget.js';
 import { InvalidOutputError, transformManifest } from '../core/transform-manifest.js';
 import {
   addJobLogKeys,
-  countForSource,
   logger,
   MetricName,
-  timeForSource,
+  publishMetric,
+  recordAttempt,
+  UNKNOWN_SOURCE,
   withJobLogKeys,
 } from '../observability.js';
 
@@ -119,16 +120,16 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         durationMs: finishedAt.getTime() - startedAt.getTime(),
       });
       const source = result.manifest.source;
-      countForSource(source, MetricName.JobSucceeded);
-      countForSource(source, MetricName.RecordsWritten, result.counts.created + result.counts.updated);
-      countForSource(source, MetricName.RecordsUnchanged, result.counts.unchanged);
-      countForSource(source, MetricName.RecordsStale, result.counts.stale);
+      recordAttempt(source, 'succeeded');
+      publishMetric(source, MetricName.RecordsWritten, result.counts.created + result.counts.updated);
+      publishMetric(source, MetricName.RecordsUnchanged, result.counts.unchanged);
+      publishMetric(source, MetricName.RecordsStale, result.counts.stale);
       // A replayed manifest is old by design; its age says nothing about the pipeline's latency.
       if (object.trigger === 'created') {
         const endToEndMs =
           finishedAt.getTime() -
           new Date(result.manifest.job.requestedAt ?? result.manifest.timings.startedAt).getTime();
-        timeForSource(source, MetricName.EndToEndLatency, endToEndMs);
+        publishMetric(source, MetricName.EndToEndLatency, endToEndMs);
       }
     } catch (error) {
       await handleFailure(record, object, classifyFailure(error), { identity, attempt, startedAt });
@@ -148,7 +149,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
     const { identity, attempt, startedAt } = context;
     const manifestKey = object.key;
     const errorClass = failureClassOf(classified);
-    const source = identity.source ?? 'unknown';
+    const source = identity.source ?? UNKNOWN_SOURCE;
     const fields = {
       ...identity,
       manifestKey,
@@ -191,7 +192,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
           retryNumber: decision.retryNumber,
           retryInSeconds: decision.delaySeconds,
         });
-        countForSource(source, MetricName.JobRetried);
+        recordAttempt(source, 'retried');
         throw classified;
       }
       deadLetter = {
@@ -218,8 +219,8 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
           classified instanceof InvalidOutputError ? [classified.rawKey, manifestKey] : [manifestKey],
         createdAt: new Date(),
       });
-      if (classified instanceof InvalidOutputError) countForSource(source, MetricName.RecordsInvalid);
-      countForSource(source, MetricName.JobHandedOff);
+      if (classified instanceof InvalidOutputError) publishMetric(source, MetricName.RecordsInvalid, 1);
+      recordAttempt(source, 'handed-off');
       logger.warn('transform output handed off to a person', { ...fields, outcome: 'handed-off', task });
       return;
     }
@@ -235,7 +236,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
       attempts: attempt,
     });
     logger.error('transform dead-lettered', { ...fields, ...deadLetter, outcome: 'dead-lettered' });
-    countForSource(source, MetricName.JobDeadLettered);
+    recordAttempt(source, 'dead-lettered');
   }
 
   async function handleRecord(record: SQSRecord): Promise<void> {
