@@ -1,13 +1,19 @@
 import { defineConfig } from 'vitest/config';
 
+/** Function logs go through the console, so they show only for a failing test (see the file). */
+const FUNCTION_LOGS = 'test/support/function-logs.ts';
+
 export default defineConfig({
   test: {
+    // Console output, function logs included, is shown for failing tests only.
+    silent: 'passed-only',
     projects: [
       {
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          setupFiles: [FUNCTION_LOGS],
         },
       },
       {
@@ -25,6 +31,7 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/integration/global-setup.ts'],
+          setupFiles: [FUNCTION_LOGS],
           testTimeout: 180_000,
           hookTimeout: 300_000,
           // Each file starts its own emulator, demo site and pollers; two cores do not fit more.

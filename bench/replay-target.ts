@@ -11,7 +11,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { S3RawCatalog } from '../functions/adapters/raw-catalog.js';
 import { FileReplayCheckpoints } from '../functions/adapters/replay-checkpoints.js';
-import { dayPrefix, replayRange, type TransformQueueSender } from '../functions/core/replay.js';
+import type { TransformQueueSender } from '../functions/core/ports.js';
+import { dayPrefix, replayRange } from '../functions/core/replay.js';
 import type { RawStore, RecordStore } from './sluice-ports.js';
 import { transformOne } from './sluice-ports.js';
 import { now } from './stats.js';

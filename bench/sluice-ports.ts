@@ -18,9 +18,9 @@ import {
   safeChromiumArgs,
 } from '../functions/adapters/browser-collector.js';
 import { HttpCollector } from '../functions/adapters/http-collector.js';
-import { DynamoJobLedger, type JobClaims, type JobLedger } from '../functions/adapters/job-ledger.js';
-import { type RawStore, S3RawStore } from '../functions/adapters/raw-store.js';
-import { DynamoRecordStore, type RecordStore } from '../functions/adapters/record-store.js';
+import { DynamoJobLedger } from '../functions/adapters/job-ledger.js';
+import { S3RawStore } from '../functions/adapters/raw-store.js';
+import { DynamoRecordStore } from '../functions/adapters/record-store.js';
 import {
   type CollectJobDeps,
   type CollectOutcome,
@@ -29,7 +29,7 @@ import {
 } from '../functions/core/collect-job.js';
 import type { Collection, CollectRequest } from '../functions/core/collection.js';
 import type { CollectJob } from '../functions/core/contracts.js';
-import type { RawCatalog } from '../functions/core/replay.js';
+import type { JobClaims, JobLedger, RawCatalog, RawStore, RecordStore } from '../functions/core/ports.js';
 import { type TransformResult, transformManifest } from '../functions/core/transform-manifest.js';
 import { demoOriginOverrides } from '../local/demo-site/server.js';
 import type { LocalFunctionSpec } from '../local/provision.js';

@@ -4,9 +4,8 @@
  */
 import {
   type CloudWatchClient,
-  GetMetricDataCommand,
-  type GetMetricDataCommandOutput,
   type MetricDataQuery,
+  paginateGetMetricData,
 } from '@aws-sdk/client-cloudwatch';
 
 export interface MetricRequest {
@@ -46,16 +45,10 @@ export async function readWindow(
       },
       ReturnData: true,
     }));
-    let token: string | undefined;
-    do {
-      const page: GetMetricDataCommandOutput = await client.send(
-        new GetMetricDataCommand({
-          MetricDataQueries: queries,
-          StartTime: window.start,
-          EndTime: window.end,
-          NextToken: token,
-        }),
-      );
+    for await (const page of paginateGetMetricData(
+      { client },
+      { MetricDataQueries: queries, StartTime: window.start, EndTime: window.end },
+    )) {
       for (const result of page.MetricDataResults ?? []) {
         const index = Number(result.Id?.slice(1));
         const request = requests[index];
@@ -73,8 +66,7 @@ export async function readWindow(
               : previous + combined,
         );
       }
-      token = page.NextToken;
-    } while (token !== undefined);
+    }
   }
   return answers;
 }

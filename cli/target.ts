@@ -8,9 +8,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import {
   CloudFormationClient,
-  DescribeStacksCommand,
   GetTemplateCommand,
-  ListStackResourcesCommand,
+  paginateDescribeStacks,
+  paginateListStackResources,
   type Stack,
   type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
@@ -205,9 +205,7 @@ export function explainAwsError(error: unknown, appName: string, region: string 
 /** The stacks of the app `appName`: every stack tagged `sluice:app=<appName>`, core stack first. */
 async function stacksOfApp(cloudformation: CloudFormationClient, appName: string): Promise<Stack[]> {
   const stacks: Stack[] = [];
-  let token: string | undefined;
-  do {
-    const page = await cloudformation.send(new DescribeStacksCommand({ NextToken: token }));
+  for await (const page of paginateDescribeStacks({ client: cloudformation }, {})) {
     stacks.push(
       ...(page.Stacks ?? []).filter(
         (stack) =>
@@ -215,8 +213,7 @@ async function stacksOfApp(cloudformation: CloudFormationClient, appName: string
           (stack.Tags ?? []).some((tag) => tag.Key === 'sluice:app' && tag.Value === appName),
       ),
     );
-    token = page.NextToken;
-  } while (token !== undefined);
+  }
   return stacks.sort((a, b) =>
     a.StackName === appName
       ? -1
@@ -232,14 +229,9 @@ async function resourcesOfStack(
   stackName: string,
 ): Promise<StackResource[]> {
   const summaries: StackResourceSummary[] = [];
-  let token: string | undefined;
-  do {
-    const page = await cloudformation.send(
-      new ListStackResourcesCommand({ StackName: stackName, NextToken: token }),
-    );
+  for await (const page of paginateListStackResources({ client: cloudformation }, { StackName: stackName })) {
     summaries.push(...(page.StackResourceSummaries ?? []));
-    token = page.NextToken;
-  } while (token !== undefined);
+  }
   const { TemplateBody } = await cloudformation.send(
     new GetTemplateCommand({ StackName: stackName, TemplateStage: 'Processed' }),
   );

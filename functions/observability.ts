@@ -1,11 +1,12 @@
 /**
- * Logger and metrics, configured once. Metric names, units and dimensions are constants because
+ * Logger, metrics and tracer, configured once. Metric names, units and dimensions are constants because
  * alarms, the dashboard, the local CloudWatch bridge and `sluice status` are built from them
  * (infra/, local/ and cli/ import this module's constants).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
 
 /**
  * The default app's metrics namespace. Each deployment publishes under its own app name (the
@@ -173,6 +174,12 @@ class JobAwareLogger extends Logger {
 }
 
 export const logger: Logger = new JobAwareLogger({ serviceName: SERVICE_NAME });
+/**
+ * X-Ray subsegments for every AWS SDK call (functions/adapters/aws-clients.ts). The tracer turns
+ * itself off outside Lambda (no AWS_EXECUTION_ENV: tests, the local environment, the CLI) and when
+ * POWERTOOLS_TRACE_ENABLED is `false`, so nothing there looks for an X-Ray daemon.
+ */
+export const tracer = new Tracer({ serviceName: SERVICE_NAME });
 
 /** Runs `work` with every log line inside it tagged with `keys` (and whatever `addJobLogKeys` adds). */
 export function withJobLogKeys<T>(keys: JobLogKeys, work: () => Promise<T>): Promise<T> {

@@ -4,7 +4,7 @@
  * operator notes, and its hand-off tasks.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery, type QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { taskIdOf } from '../../functions/adapters/handoff-desk.js';
 import { DynamoHandoffTaskList, type StoredTask } from '../../functions/adapters/handoff-tasks.js';
 import { jobPartitionKey } from '../../functions/adapters/job-ledger.js';
@@ -41,14 +41,9 @@ async function readManifest(target: SluiceTarget, key: string | undefined): Prom
 
 async function queryAll(target: SluiceTarget, input: ConstructorParameters<typeof QueryCommand>[0]) {
   const items: Item[] = [];
-  let startKey: { [key: string]: unknown } | undefined;
-  do {
-    const page: QueryCommandOutput = await target.clients.documents.send(
-      new QueryCommand({ ...input, ExclusiveStartKey: startKey }),
-    );
+  for await (const page of paginateQuery({ client: target.clients.documents }, { ...input })) {
     items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
+  }
   return items;
 }
 

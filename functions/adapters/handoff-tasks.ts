@@ -5,13 +5,7 @@
  *   tasks table: pk = task#<taskId>; GSI byStatus: status + createdAt (oldest first)
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  type QueryCommandOutput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 
 export const TASKS_BY_STATUS_INDEX = 'byStatus';
@@ -54,21 +48,18 @@ export class DynamoHandoffTaskList implements HandoffTaskList {
 
   async list(status: TaskStatus): Promise<StoredTask[]> {
     const tasks: StoredTask[] = [];
-    let startKey: { [key: string]: unknown } | undefined;
-    do {
-      const page: QueryCommandOutput = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: TASKS_BY_STATUS_INDEX,
-          KeyConditionExpression: '#status = :status',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':status': status },
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    for await (const page of paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        IndexName: TASKS_BY_STATUS_INDEX,
+        KeyConditionExpression: '#status = :status',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':status': status },
+      },
+    )) {
       tasks.push(...(page.Items ?? []).map((item) => StoredTask.parse(item)));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    }
     return tasks;
   }
 

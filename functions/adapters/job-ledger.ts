@@ -23,90 +23,19 @@
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-
-export type AttemptOutcome =
-  | 'collected'
-  | 'retrying'
-  | 'dead-lettered'
-  | 'handed-off'
-  | 'transformed'
-  /** A delivery of a job already collected inside its dedupe window: nothing was fetched. */
-  | 'duplicate'
-  /** A delivery that arrived while another was collecting the same job: it waits and comes back. */
-  | 'deferred';
+import type {
+  AttemptEntry,
+  AttemptOutcome,
+  ClaimRequest,
+  ClaimResult,
+  JobClaims,
+  JobLedger,
+} from '../core/ports.js';
 
 /** Outcomes that describe a delivery rather than the job: they never change the job's status. */
 const DELIVERY_ONLY: ReadonlySet<AttemptOutcome> = new Set(['duplicate', 'deferred']);
-
-export interface AttemptEntry {
-  readonly jobKey: string;
-  readonly source: string | undefined;
-  readonly traceId: string;
-  /** The SQS receive count of the message this attempt processed. */
-  readonly attempt: number;
-  /** Which stage made the attempt. */
-  readonly stage: 'collect' | 'transform';
-  readonly startedAt: Date;
-  readonly finishedAt: Date;
-  readonly outcome: AttemptOutcome;
-  readonly errorClass?: string;
-  readonly reason?: string;
-  readonly message?: string;
-  readonly manifestKey?: string;
-  readonly artifactKeys?: readonly string[];
-  /** Snapshot keys (rendered DOM, screenshot, console, error response) stored for a failure. */
-  readonly snapshotKeys?: readonly string[];
-  /** Seconds until the next attempt, when one was scheduled (already time-scaled locally). */
-  readonly retryInSeconds?: number;
-  /** The Retry-After the source sent and Sluice honoured, in seconds. */
-  readonly retryAfterSeconds?: number;
-  /** Stage-specific figures, e.g. records written by a transform. */
-  readonly counts?: { readonly [name: string]: number };
-}
-
-export interface JobLedger {
-  recordAttempt(entry: AttemptEntry): Promise<void>;
-  history(jobKey: string): Promise<{ [key: string]: unknown }[]>;
-}
-
-export interface ClaimRequest {
-  readonly jobKey: string;
-  readonly source: string;
-  readonly traceId: string;
-  /** Who claims: unique per delivery, so a claim that meets this owner met its own write. */
-  readonly owner: string;
-  readonly now: Date;
-  /** When the claim lapses by itself: no earlier than the claiming invocation can still run. */
-  readonly leaseUntil: Date;
-  /** A collection finished at or after this time makes this delivery a duplicate. */
-  readonly collectedSince: Date;
-}
-
-export type ClaimResult =
-  | {
-      readonly status: 'claimed';
-      /**
-       * True when an earlier delivery claimed the job (and recorded no collection inside the
-       * window): it failed, or it died — possibly after storing a collection. Also true when that
-       * cannot be told (a retried claim that met its own first write).
-       */
-      readonly previouslyClaimed: boolean;
-    }
-  | { readonly status: 'already-collected'; readonly collectedAt: Date; readonly manifestKey?: string }
-  | { readonly status: 'held-elsewhere'; readonly until: Date; readonly owner: string };
-
-/**
- * Collection claims: a conditional write on the job's summary item, so two deliveries of one job
- * never collect at once, and a delivery of a job collected inside its dedupe window collects
- * nothing.
- */
-export interface JobClaims {
-  claim(request: ClaimRequest): Promise<ClaimResult>;
-  /** Gives the claim up, if `owner` still holds it. */
-  release(jobKey: string, owner: string): Promise<void>;
-}
 
 /** The ledger table's TTL attribute: epoch seconds after which DynamoDB may delete the item. */
 export const LEDGER_EXPIRY_ATTRIBUTE = 'expiresAt';
@@ -358,19 +287,16 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
 
   async history(jobKey: string): Promise<{ [key: string]: unknown }[]> {
     const items: { [key: string]: unknown }[] = [];
-    let startKey: { [key: string]: unknown } | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': jobPartitionKey(jobKey) },
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    for await (const page of paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': jobPartitionKey(jobKey) },
+      },
+    )) {
       items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    }
     return items;
   }
 }

@@ -1,31 +1,7 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PermanentError } from '../core/errors.js';
-
-export interface StoredObject {
-  readonly body: Buffer;
-  readonly contentType: string | undefined;
-  readonly metadata: { readonly [key: string]: string };
-}
-
-export interface PutResult {
-  readonly size: number;
-  readonly sha256: string;
-}
-
-/** Append-only storage for raw responses, snapshots and manifests. */
-export interface RawStore {
-  /**
-   * Writes a new object; refuses to overwrite an existing key. Writing the same bytes to the same
-   * key again succeeds (a retried write whose first try was stored), so a put can be retried.
-   */
-  put(
-    key: string,
-    body: Buffer,
-    options: { contentType: string; metadata: { [key: string]: string } },
-  ): Promise<PutResult>;
-  get(key: string): Promise<StoredObject>;
-}
+import type { PutResult, RawStore, StoredObject } from '../core/ports.js';
 
 export class S3RawStore implements RawStore {
   constructor(

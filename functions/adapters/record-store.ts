@@ -18,6 +18,7 @@ import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk
 import { z } from 'zod';
 import { RecordItem } from '../core/contracts.js';
 import { PermanentError, TransientError } from '../core/errors.js';
+import type { RecordStore, UpsertOptions } from '../core/ports.js';
 import {
   decideUpsert,
   type Observation,
@@ -26,20 +27,6 @@ import {
   type StoredRecordHead,
   type UpsertOutcome,
 } from '../core/record-upsert.js';
-
-export type { Observation, UpsertOutcome } from '../core/record-upsert.js';
-export { recordKey } from '../core/record-upsert.js';
-
-export interface UpsertOptions {
-  /** The write to try first; the other follows only if the stored record says so. @default 'touch' */
-  readonly firstAttempt?: 'data' | 'touch';
-}
-
-export interface RecordStore {
-  upsert(observation: Observation, options?: UpsertOptions): Promise<UpsertOutcome>;
-  /** The stored record, validated against the contract; undefined when there is none. */
-  get(pk: string): Promise<RecordItem | undefined>;
-}
 
 /** `:observedAt`/`:observationId`/`:parserRevision` is strictly newer than the newest the item has seen. */
 const NEWER_THAN_LAST_SEEN =

@@ -5,7 +5,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { ReplayCheckpoint, ReplayCheckpointStore } from '../core/replay.js';
+import type { ReplayCheckpoint, ReplayCheckpointStore } from '../core/ports.js';
 
 const Checkpoint = z
   .object({

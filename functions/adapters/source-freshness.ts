@@ -16,25 +16,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-
-export interface FreshnessMark {
-  readonly source: string;
-  /** Observation time of the newest fetch whose records were written (or confirmed unchanged). */
-  readonly newestObservedAt: Date;
-  readonly newestTraceId: string;
-  readonly newestJobKey: string;
-  /** When the mark last moved. */
-  readonly updatedAt: Date;
-}
-
-export type MarkResult = 'advanced' | 'not-newer';
-
-export interface SourceFreshness {
-  /** Moves the source's mark forward; an observation older than the mark changes nothing. */
-  markObserved(mark: FreshnessMark): Promise<MarkResult>;
-  /** The marks of `sources`; a source that never produced records has none. */
-  newest(sources: readonly string[]): Promise<Map<string, FreshnessMark>>;
-}
+import type { FreshnessMark, MarkResult, SourceFreshness } from '../core/ports.js';
 
 export function freshnessKey(source: string): { pk: string; sk: string } {
   return { pk: `source#${source}`, sk: 'freshness' };

@@ -3,7 +3,7 @@
  * replayed manifest exactly like a new one (see core/s3-notification.ts).
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { TransformQueueSender } from '../core/replay.js';
+import type { TransformQueueSender } from '../core/ports.js';
 import { replayNotification } from '../core/s3-notification.js';
 
 /** Entries SQS refused in a batch are sent again this many times before the replay stops. */

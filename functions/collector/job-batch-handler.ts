@@ -8,11 +8,10 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { findSource } from '../../sources/registry.js';
 import type { HandoffDesk } from '../adapters/handoff-desk.js';
-import type { JobClaims, JobLedger } from '../adapters/job-ledger.js';
-import type { RawStore } from '../adapters/raw-store.js';
 import type { WorkQueues } from '../adapters/work-queues.js';
 import { type CollectJobDeps, collectJob, type JobMessage } from '../core/collect-job.js';
 import { failureClassOf } from '../core/errors.js';
+import type { JobClaims, JobLedger, RawStore } from '../core/ports.js';
 import {
   addJobLogKeys,
   logger,

@@ -7,13 +7,12 @@
  * collecting right now makes this one wait until that claim lapses, then look again.
  */
 import type { SourceDefinition } from '../../sources/define.js';
-import type { AttemptEntry, AttemptOutcome, JobClaims, JobLedger } from '../adapters/job-ledger.js';
-import type { RawStore } from '../adapters/raw-store.js';
 import { type ClassifiedError, classifyFailure, evidenceOf } from './classify-failure.js';
 import type { CollectedArtifact, Collection, CollectRequest } from './collection.js';
 import { CollectJob, RawManifest } from './contracts.js';
 import { failureClassOf, PermanentError, TransientError } from './errors.js';
 import { deriveJobKey, jobKeyFromJobId } from './job-key.js';
+import type { AttemptEntry, AttemptOutcome, JobClaims, JobLedger, RawCatalog, RawStore } from './ports.js';
 import {
   fetchIdTime,
   fetchPrefix,
@@ -22,8 +21,7 @@ import {
   newFetchId,
   parseRawKey,
 } from './raw-layout.js';
-import type { RawCatalog } from './replay.js';
-import { attemptsAllowed, decideRetry, MAX_VISIBILITY_SECONDS, retryAfterCapOf } from './retry-policy.js';
+import { attemptsAllowed, MAX_VISIBILITY_SECONDS, type NextStep, nextStepWithin } from './retry-policy.js';
 import { traceIdForMessage } from './trace-id.js';
 
 /** SQS caps a message at 256 KiB; a job needs a tiny fraction of that. */
@@ -55,18 +53,6 @@ export interface JobIdentity {
   /** Undefined when the message did not name a known source. */
   readonly source: string | undefined;
 }
-
-/** What the SQS adapter must do with a message whose job failed. */
-export type NextStep =
-  | {
-      readonly kind: 'retry';
-      readonly delaySeconds: number;
-      readonly retryNumber: number;
-      /** The Retry-After honoured, when the source sent one. */
-      readonly retryAfterSeconds?: number;
-    }
-  | { readonly kind: 'dead-letter'; readonly reason: string; readonly message: string }
-  | { readonly kind: 'hand-off' };
 
 export type CollectOutcome =
   | {
@@ -151,31 +137,7 @@ export function nextStepFor(
   attempt: number,
   options: { readonly timeScale?: number; readonly random?: () => number } = {},
 ): NextStep {
-  const errorClass = failureClassOf(error);
-  if (errorClass === 'needs-human') return { kind: 'hand-off' };
-  if (errorClass === 'permanent' || source === undefined) {
-    return { kind: 'dead-letter', reason: error.reason, message: error.message };
-  }
-  const decision = decideRetry(source.retry, attempt, {
-    ...(error instanceof TransientError && error.retryAfterSeconds !== undefined
-      ? { retryAfterSeconds: error.retryAfterSeconds, maxRetryAfterSeconds: retryAfterCapOf(source.retry) }
-      : {}),
-    ...(options.timeScale === undefined ? {} : { timeScale: options.timeScale }),
-    ...(options.random === undefined ? {} : { random: options.random }),
-  });
-  if (decision.action === 'retry') {
-    return {
-      kind: 'retry',
-      delaySeconds: decision.delaySeconds,
-      retryNumber: decision.retryNumber,
-      ...(decision.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: decision.retryAfterSeconds }),
-    };
-  }
-  return {
-    kind: 'dead-letter',
-    reason: 'retries-exhausted',
-    message: `gave up after ${decision.retriesUsed} retries; last error (${error.reason}): ${error.message}`,
-  };
+  return nextStepWithin(source?.retry, error, attempt, options);
 }
 
 interface ParsedJob {

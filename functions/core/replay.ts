@@ -11,8 +11,14 @@
  * same manifests and reports what would be new, changed, unchanged, stale or invalid, with sample
  * diffs. It reads raw objects and records and writes nothing.
  */
-import type { RecordStore } from '../adapters/record-store.js';
 import { PermanentError } from './errors.js';
+import type {
+  DayProgress,
+  RawCatalog,
+  RecordStore,
+  ReplayCheckpointStore,
+  TransformQueueSender,
+} from './ports.js';
 import { MANIFEST_NAME, RAW_PREFIX } from './raw-layout.js';
 import type { FieldChange, RecordState } from './record-upsert.js';
 import {
@@ -30,33 +36,6 @@ export interface ReplayRange {
   readonly from: string;
   /** Last day, inclusive. */
   readonly to: string;
-}
-
-/** Lists raw keys under a prefix in S3's order (UTF-8 binary), in pages, after `startAfter`. */
-export interface RawCatalog {
-  listKeys(prefix: string, startAfter?: string): AsyncIterable<readonly string[]>;
-}
-
-/** Sends manifests to the transform queue, at most 10 per call; throws unless all were accepted. */
-export interface TransformQueueSender {
-  send(manifestKeys: readonly string[]): Promise<void>;
-}
-
-export interface DayProgress {
-  /** The last manifest key sent for the day, in listing order. */
-  readonly lastKey?: string;
-  readonly sent: number;
-  readonly done: boolean;
-}
-
-export interface ReplayCheckpoint extends ReplayRange {
-  readonly days: { readonly [day: string]: DayProgress };
-}
-
-export interface ReplayCheckpointStore {
-  load(id: string): Promise<ReplayCheckpoint | undefined>;
-  save(id: string, checkpoint: ReplayCheckpoint): Promise<void>;
-  clear(id: string): Promise<void>;
 }
 
 /** The most days one replay covers; a longer backfill is several runs, each resumable. */

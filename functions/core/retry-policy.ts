@@ -4,6 +4,8 @@
  * synth time, whether a budget can surface a persistent failure soon enough at all.
  */
 import type { RetryBudget } from '../../sources/define.js';
+import type { ClassifiedError } from './classify-failure.js';
+import { failureClassOf, TransientError } from './errors.js';
 
 export type RetryDecision =
   | {
@@ -64,6 +66,59 @@ export function decideRetry(budget: RetryBudget, attempt: number, options: Retry
     delaySeconds: Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.round(wanted))),
     retryNumber: retriesUsed + 1,
     ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+  };
+}
+
+/** What the SQS adapter must do with a message whose work failed. */
+export type NextStep =
+  | {
+      readonly kind: 'retry';
+      readonly delaySeconds: number;
+      readonly retryNumber: number;
+      /** The Retry-After honoured, when the source sent one. */
+      readonly retryAfterSeconds?: number;
+    }
+  | { readonly kind: 'dead-letter'; readonly reason: string; readonly message: string }
+  | { readonly kind: 'hand-off' };
+
+/**
+ * Decides what happens to failed work, at either stage: a person decides what needs one; a
+ * transient failure is retried within `budget`, then dead-lettered as `retries-exhausted`;
+ * anything else, or work without a budget (a message naming no known source), is dead-lettered
+ * at once with its own reason.
+ *
+ * @param attempt the attempt that just failed, 1-based (SQS ApproximateReceiveCount)
+ */
+export function nextStepWithin(
+  budget: RetryBudget | undefined,
+  error: ClassifiedError,
+  attempt: number,
+  options: Pick<RetryOptions, 'timeScale' | 'random'> = {},
+): NextStep {
+  const errorClass = failureClassOf(error);
+  if (errorClass === 'needs-human') return { kind: 'hand-off' };
+  if (errorClass === 'permanent' || budget === undefined) {
+    return { kind: 'dead-letter', reason: error.reason, message: error.message };
+  }
+  const decision = decideRetry(budget, attempt, {
+    ...(error instanceof TransientError && error.retryAfterSeconds !== undefined
+      ? { retryAfterSeconds: error.retryAfterSeconds, maxRetryAfterSeconds: retryAfterCapOf(budget) }
+      : {}),
+    ...(options.timeScale === undefined ? {} : { timeScale: options.timeScale }),
+    ...(options.random === undefined ? {} : { random: options.random }),
+  });
+  if (decision.action === 'retry') {
+    return {
+      kind: 'retry',
+      delaySeconds: decision.delaySeconds,
+      retryNumber: decision.retryNumber,
+      ...(decision.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: decision.retryAfterSeconds }),
+    };
+  }
+  return {
+    kind: 'dead-letter',
+    reason: 'retries-exhausted',
+    message: `gave up after ${decision.retriesUsed} retries; last error (${error.reason}): ${error.message}`,
   };
 }
 

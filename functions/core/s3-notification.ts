@@ -1,7 +1,14 @@
 /**
  * S3 event notifications as they arrive in the transform queue. Only the fields Sluice uses are
  * required, so the same schema accepts AWS's events, the local emulator's, and replay's.
+ *
+ * The body is read with Powertools' JSONStringified, as Powertools composes its own S3-in-SQS
+ * schema. Its S3 record schema itself does not fit: it requires what moto never sends
+ * (userIdentity, requestParameters, responseElements, the bucket's ownerIdentity, a zoned
+ * eventTime), `eventSource: 'aws:s3'` (replay's messages say `sluice:replay`), and at least one
+ * record (S3's `s3:TestEvent` has none).
  */
+import { JSONStringified } from '@aws-lambda-powertools/parser/helpers';
 import { z } from 'zod';
 import { PermanentError } from './errors.js';
 
@@ -28,6 +35,9 @@ const S3TestEvent = z.object({ Event: z.literal('s3:TestEvent'), Bucket: z.strin
 
 export const S3Notification = z.union([z.object({ Records: z.array(S3EventRecord) }), S3TestEvent]);
 export type S3Notification = z.infer<typeof S3Notification>;
+
+/** A transform queue message's body: an S3 notification as a JSON string. */
+export const S3NotificationBody = JSONStringified(S3Notification);
 
 /** S3 URL-encodes keys in events, with `+` for spaces. Throws URIError on a malformed escape. */
 export function decodeS3Key(key: string): string {
@@ -70,6 +80,28 @@ export function createdObjects(notification: S3Notification): CreatedObject[] {
       trigger: r.eventSource === REPLAY_EVENT_SOURCE ? 'replay' : 'created',
     };
   });
+}
+
+/**
+ * The objects a transform queue message announces as created, or a PermanentError saying why the
+ * message cannot be read: no retry turns a body that is not an S3 notification into one.
+ */
+export function createdObjectsIn(body: string): CreatedObject[] {
+  const parsed = S3NotificationBody.safeParse(body);
+  if (!parsed.success) {
+    // S3Notification has no custom checks: a custom issue at the root is JSONStringified's JSON.parse.
+    if (parsed.error.issues.some((issue) => issue.code === 'custom' && issue.path.length === 0)) {
+      throw new PermanentError('transform message is not JSON', {
+        reason: 'message-not-json',
+        cause: parsed.error,
+      });
+    }
+    throw new PermanentError(`transform message is not an S3 notification: ${parsed.error.message}`, {
+      reason: 'message-invalid',
+      cause: parsed.error,
+    });
+  }
+  return createdObjects(parsed.data);
 }
 
 /**

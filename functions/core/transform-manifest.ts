@@ -8,10 +8,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { SourceParser } from '../../sources/define.js';
-import type { RawStore } from '../adapters/raw-store.js';
-import type { RecordStore } from '../adapters/record-store.js';
 import { RawManifest, type RecordItem } from './contracts.js';
 import { HandoffRequiredError, PermanentError } from './errors.js';
+import type { RawStore, RecordStore } from './ports.js';
 import {
   applyUpsert,
   contentHashOf,

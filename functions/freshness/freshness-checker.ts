@@ -1,8 +1,8 @@
 /** The freshness checker's adapter: reads the marks and open tasks, publishes one set of figures per source. */
 import type { Context } from 'aws-lambda';
 import type { HandoffTaskList } from '../adapters/handoff-tasks.js';
-import type { SourceFreshness } from '../adapters/source-freshness.js';
 import { assessSources, type FreshnessSubject, type SourceHealth } from '../core/freshness.js';
+import type { SourceFreshness } from '../core/ports.js';
 import { logger, MetricName, publishMetric } from '../observability.js';
 
 export interface FreshnessHandlerDeps {

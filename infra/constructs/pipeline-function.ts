@@ -10,8 +10,22 @@ import { metricsNamespace } from '../../functions/observability.js';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The Lambda runtime every Sluice function runs on. */
+/**
+ * The Lambda runtime every Sluice function runs on. `engines` and `@types/node` in package.json
+ * name the same Node major, and the bundles target it (test/infra/functions.test.ts holds the four
+ * together). nodejs24.x: cdk-nag refuses anything but the latest runtime (AwsSolutions-L1), and
+ * Lambda deprecated nodejs20.x on 2026-04-30.
+ */
 export const RUNTIME = Runtime.NODEJS_24_X;
+
+function nodeMajorOf(runtime: Runtime): number {
+  const major = /^nodejs(\d+)\.x$/.exec(runtime.name)?.[1];
+  if (major === undefined) throw new Error(`RUNTIME must be a nodejs<major>.x runtime, got ${runtime.name}`);
+  return Number(major);
+}
+
+/** esbuild's target for the bundles: the runtime's own Node major. */
+export const BUNDLE_TARGET = `node${nodeMajorOf(RUNTIME)}`;
 
 export interface PipelineFunctionProps {
   /** The deployment's name: the function's metrics are published under it (functions/observability.ts). */
@@ -50,7 +64,7 @@ export class PipelineFunction extends Construct {
     const afterBundling = props.afterBundling;
     const bundling: BundlingOptions = {
       format: OutputFormat.ESM,
-      target: 'node22',
+      target: BUNDLE_TARGET,
       minify: true,
       sourceMap: true,
       sourcesContent: false,

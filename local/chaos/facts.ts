@@ -5,9 +5,9 @@
  * holds, and the demo portal's own count of submitted forms. Nothing here trusts a summary the
  * pipeline wrote about itself when the underlying artifact can be read instead.
  */
-import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
+import { paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { S3RawStore } from '../../functions/adapters/raw-store.js';
 import { DeadLetterAttribute } from '../../functions/adapters/work-queues.js';
@@ -82,14 +82,12 @@ export interface ChaosFacts {
 
 async function scanAll(env: LocalEnvironment, table: string): Promise<{ [key: string]: unknown }[]> {
   const items: { [key: string]: unknown }[] = [];
-  let startKey: { [key: string]: unknown } | undefined;
-  do {
-    const page: ScanCommandOutput = await env.clients.documents.send(
-      new ScanCommand({ TableName: table, ExclusiveStartKey: startKey, ConsistentRead: true }),
-    );
+  for await (const page of paginateScan(
+    { client: env.clients.documents },
+    { TableName: table, ConsistentRead: true },
+  )) {
     items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
+  }
   return items;
 }
 
@@ -131,16 +129,14 @@ async function drainDeadLetterQueue(
 
 async function manifestKeys(env: LocalEnvironment): Promise<string[]> {
   const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page: ListObjectsV2CommandOutput = await env.clients.s3.send(
-      new ListObjectsV2Command({ Bucket: env.rawBucket, Prefix: RAW_PREFIX, ContinuationToken: token }),
-    );
+  for await (const page of paginateListObjectsV2(
+    { client: env.clients.s3 },
+    { Bucket: env.rawBucket, Prefix: RAW_PREFIX },
+  )) {
     for (const object of page.Contents ?? []) {
       if (object.Key?.endsWith(`/${MANIFEST_NAME}`) === true) keys.push(object.Key);
     }
-    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-  } while (token !== undefined);
+  }
   return keys;
 }
 

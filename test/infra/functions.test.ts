@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { BUNDLE_TARGET, RUNTIME } from '../../infra/constructs/pipeline-function.js';
 import { sources } from '../../sources/registry.js';
 import {
   logicalIdOf,
@@ -24,6 +25,12 @@ const FunctionProps = z.object({
   TracingConfig: z.object({ Mode: z.string() }).optional(),
   LoggingConfig: z.object({ LogGroup: z.unknown().optional() }).optional(),
   Environment: z.object({ Variables: z.record(z.string(), z.unknown()).default({}) }).optional(),
+});
+
+const PackageJson = z.object({
+  version: z.string().optional(),
+  engines: z.object({ node: z.string() }).partial().optional(),
+  devDependencies: z.record(z.string(), z.string()).optional(),
 });
 
 let sluice: SynthesizedSluice;
@@ -81,10 +88,30 @@ describe('Sluice functions', () => {
     expect(missing.map(({ id, entry }) => `${id}: ${String(entry)}`)).toEqual([]);
   });
 
-  it('run on nodejs24.x', () => {
-    expect(functions.map(({ id, props }) => [id, props.Runtime])).toEqual(
-      functions.map(({ id }) => [id, 'nodejs24.x']),
+  it('run on the Node major that engines, @types/node and the bundle target name', () => {
+    const pkg = PackageJson.parse(JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')));
+    const installedTypes = PackageJson.parse(
+      JSON.parse(readFileSync(join(PROJECT_ROOT, 'node_modules/@types/node/package.json'), 'utf8')),
     );
+    const majors = {
+      runtimes: [...new Set(functions.map(({ props }) => props.Runtime))].map((runtime) =>
+        Number(/^nodejs(\d+)\.x$/.exec(runtime ?? '')?.[1]),
+      ),
+      bundleTarget: Number(/^node(\d+)$/.exec(BUNDLE_TARGET)?.[1]),
+      engines: Number(/^>=(\d+)(\.\d+)*$/.exec(pkg.engines?.node ?? '')?.[1]),
+      typesNodeDeclared: Number(/^[\^~]?(\d+)\./.exec(pkg.devDependencies?.['@types/node'] ?? '')?.[1]),
+      typesNodeInstalled: Number(/^(\d+)\./.exec(installedTypes.version ?? '')?.[1]),
+    };
+    const major = Number(/^nodejs(\d+)\.x$/.exec(RUNTIME.name)?.[1]);
+
+    expect(major).toBeGreaterThan(0);
+    expect(majors).toEqual({
+      runtimes: [major],
+      bundleTarget: major,
+      engines: major,
+      typesNodeDeclared: major,
+      typesNodeInstalled: major,
+    });
   });
 
   it('trace actively with X-Ray', () => {

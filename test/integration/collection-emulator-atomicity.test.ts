@@ -15,7 +15,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type ClaimResult, DynamoJobLedger } from '../../functions/adapters/job-ledger.js';
+import { DynamoJobLedger } from '../../functions/adapters/job-ledger.js';
+import type { ClaimResult } from '../../functions/core/ports.js';
 import { type Emulator, startEmulator } from '../../local/emulator.js';
 import { SCRATCH_DIR } from '../../local/paths.js';
 

@@ -6,7 +6,8 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AttemptEntry, DynamoJobLedger, jobPartitionKey } from '../../functions/adapters/job-ledger.js';
+import { DynamoJobLedger, jobPartitionKey } from '../../functions/adapters/job-ledger.js';
+import type { AttemptEntry } from '../../functions/core/ports.js';
 import { type Emulator, startEmulator } from '../../local/emulator.js';
 import { SCRATCH_DIR } from '../../local/paths.js';
 

@@ -16,7 +16,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand, PurgeQueueCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoJobLedger } from '../../functions/adapters/job-ledger.js';
 import { S3RawStore } from '../../functions/adapters/raw-store.js';
@@ -72,17 +72,15 @@ const revisionOne: SourceParser = {
 
 async function inventoryRecords(): Promise<RecordItem[]> {
   const items: RecordItem[] = [];
-  let startKey: ScanCommandOutput['LastEvaluatedKey'];
-  do {
-    const page: ScanCommandOutput = await env.clients.documents.send(
-      new ScanCommand({ TableName: env.recordsTable, ExclusiveStartKey: startKey, ConsistentRead: true }),
-    );
+  for await (const page of paginateScan(
+    { client: env.clients.documents },
+    { TableName: env.recordsTable, ConsistentRead: true },
+  )) {
     for (const item of page.Items ?? []) {
       const record = RecordItem.parse(item);
       if (record.source === 'demo-inventory') items.push(record);
     }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
+  }
   return items.sort((a, b) => a.pk.localeCompare(b.pk));
 }
 

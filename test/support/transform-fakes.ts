@@ -5,16 +5,20 @@
  */
 import { createHash } from 'node:crypto';
 import type { HandoffDesk, HandoffResult, HandoffTask } from '../../functions/adapters/handoff-desk.js';
-import type { AttemptEntry, JobLedger } from '../../functions/adapters/job-ledger.js';
-import type { PutResult, RawStore, StoredObject } from '../../functions/adapters/raw-store.js';
-import type { RecordStore, UpsertOptions } from '../../functions/adapters/record-store.js';
-import type {
-  FreshnessMark,
-  MarkResult,
-  SourceFreshness,
-} from '../../functions/adapters/source-freshness.js';
 import type { DeadLetterNote, WorkQueues } from '../../functions/adapters/work-queues.js';
 import type { RawManifest, RecordItem } from '../../functions/core/contracts.js';
+import type {
+  AttemptEntry,
+  FreshnessMark,
+  JobLedger,
+  MarkResult,
+  PutResult,
+  RawStore,
+  RecordStore,
+  SourceFreshness,
+  StoredObject,
+  UpsertOptions,
+} from '../../functions/core/ports.js';
 import { fetchPrefix, MANIFEST_NAME } from '../../functions/core/raw-layout.js';
 import {
   applyUpsert,

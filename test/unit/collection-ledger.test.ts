@@ -7,7 +7,8 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type ClaimRequest, DynamoJobLedger } from '../../functions/adapters/job-ledger.js';
+import { DynamoJobLedger } from '../../functions/adapters/job-ledger.js';
+import type { ClaimRequest } from '../../functions/core/ports.js';
 
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
 const mock = mockClient(documents);

@@ -2,16 +2,13 @@
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  daysInRange,
-  formatReplayReport,
-  planReplay,
-  type RawCatalog,
-  type ReplayCheckpoint,
-  type ReplayCheckpointStore,
-  replayRange,
-  type TransformQueueSender,
-} from '../../functions/core/replay.js';
+import type {
+  RawCatalog,
+  ReplayCheckpoint,
+  ReplayCheckpointStore,
+  TransformQueueSender,
+} from '../../functions/core/ports.js';
+import { daysInRange, formatReplayReport, planReplay, replayRange } from '../../functions/core/replay.js';
 import { decodeS3Key, encodeS3Key } from '../../functions/core/s3-notification.js';
 import { transformManifest } from '../../functions/core/transform-manifest.js';
 import { defineParser, type SourceParser } from '../../sources/define.js';

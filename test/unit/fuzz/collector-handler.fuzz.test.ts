@@ -17,8 +17,6 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandoffDesk, HandoffResult, HandoffTask } from '../../../functions/adapters/handoff-desk.js';
-import type { AttemptEntry, JobClaims, JobLedger } from '../../../functions/adapters/job-ledger.js';
-import type { RawStore } from '../../../functions/adapters/raw-store.js';
 import { DeadLetterAttribute } from '../../../functions/adapters/work-queues.js';
 import { createCollectorHandler } from '../../../functions/collector/job-batch-handler.js';
 import {
@@ -35,6 +33,7 @@ import type { Collection, CollectRequest } from '../../../functions/core/collect
 import { RawManifest } from '../../../functions/core/contracts.js';
 import { EgressBlockedError } from '../../../functions/core/egress.js';
 import { HandoffRequiredError, PermanentError, TransientError } from '../../../functions/core/errors.js';
+import type { AttemptEntry, JobClaims, JobLedger, RawStore } from '../../../functions/core/ports.js';
 import {
   DEFAULT_APP_NAME,
   jobsQueueName,

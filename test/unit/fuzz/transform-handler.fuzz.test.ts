@@ -15,11 +15,16 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandoffDesk, HandoffResult, HandoffTask } from '../../../functions/adapters/handoff-desk.js';
-import type { AttemptEntry, JobLedger } from '../../../functions/adapters/job-ledger.js';
-import type { RawStore, StoredObject } from '../../../functions/adapters/raw-store.js';
-import type { RecordStore } from '../../../functions/adapters/record-store.js';
-import type { FreshnessMark, MarkResult } from '../../../functions/adapters/source-freshness.js';
 import { DeadLetterAttribute } from '../../../functions/adapters/work-queues.js';
+import type {
+  AttemptEntry,
+  FreshnessMark,
+  JobLedger,
+  MarkResult,
+  RawStore,
+  RecordStore,
+  StoredObject,
+} from '../../../functions/core/ports.js';
 import { createdObjects, encodeS3Key, S3Notification } from '../../../functions/core/s3-notification.js';
 import { createTransformHandler } from '../../../functions/transform/manifest-batch-handler.js';
 import {

@@ -3,16 +3,18 @@
  * contracts the real adapters keep (append-only raw storage; a claim granted to one delivery at a
  * time and refused inside the dedupe window) and record the order of calls across ports.
  */
+import { PermanentError } from '../../../functions/core/errors.js';
 import type {
   AttemptEntry,
   ClaimRequest,
   ClaimResult,
   JobClaims,
   JobLedger,
-} from '../../../functions/adapters/job-ledger.js';
-import type { PutResult, RawStore, StoredObject } from '../../../functions/adapters/raw-store.js';
-import { PermanentError } from '../../../functions/core/errors.js';
-import type { RawCatalog } from '../../../functions/core/replay.js';
+  PutResult,
+  RawCatalog,
+  RawStore,
+  StoredObject,
+} from '../../../functions/core/ports.js';
 
 /** Calls across every fake, in order, e.g. `claim`, `put raw/...`, `record collected`, `release`. */
 export type CallLog = string[];

@@ -5,11 +5,16 @@
  * assert on stored outcomes rather than on calls.
  */
 import { createHash } from 'node:crypto';
-import type { AttemptEntry, JobLedger } from '../../../functions/adapters/job-ledger.js';
-import type { PutResult, RawStore, StoredObject } from '../../../functions/adapters/raw-store.js';
-import type { Observation } from '../../../functions/adapters/record-store.js';
 import { PermanentError } from '../../../functions/core/errors.js';
-import type { RawCatalog } from '../../../functions/core/replay.js';
+import type {
+  AttemptEntry,
+  JobLedger,
+  PutResult,
+  RawCatalog,
+  RawStore,
+  StoredObject,
+} from '../../../functions/core/ports.js';
+import type { Observation } from '../../../functions/core/record-upsert.js';
 
 export function sha256Hex(body: Buffer): string {
   return createHash('sha256').update(body).digest('hex');

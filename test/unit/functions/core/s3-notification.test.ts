@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createdObjects, decodeS3Key, S3Notification } from '../../../../functions/core/s3-notification.js';
+import {
+  createdObjects,
+  createdObjectsIn,
+  decodeS3Key,
+  S3Notification,
+} from '../../../../functions/core/s3-notification.js';
 
 function record(eventName: string, key: string, versionId?: string) {
   return {
@@ -90,5 +95,54 @@ describe('createdObjects', () => {
     };
 
     expect(S3Notification.safeParse(broken).success).toBe(false);
+  });
+});
+
+describe('createdObjectsIn', () => {
+  it('reads the event moto sends: no identity fields, an eventTime without zone, a +-encoded key', () => {
+    // As moto 5.2 builds it (moto/s3/notifications.py, _get_s3_event), serialized into the SQS body.
+    const motoBody = JSON.stringify({
+      Records: [
+        {
+          eventVersion: '2.1',
+          eventSource: 'aws:s3',
+          awsRegion: 'us-east-1',
+          eventTime: '2026-11-27T08:00:02.123456',
+          eventName: 'ObjectCreated:Put',
+          s3: {
+            s3SchemaVersion: '1.0',
+            configurationId: 'transform',
+            bucket: { name: 'sluice-raw', arn: 'arn:aws:s3:::sluice-raw' },
+            object: { key: 'raw/source%3Ddemo-catalog/id-job+1/manifest.json', size: 512, eTag: 'abc' },
+          },
+        },
+      ],
+    });
+
+    expect(createdObjectsIn(motoBody)).toEqual([
+      {
+        bucket: 'sluice-raw',
+        key: 'raw/source=demo-catalog/id-job 1/manifest.json',
+        versionId: undefined,
+        trigger: 'created',
+      },
+    ]);
+  });
+
+  it('returns nothing for the s3:TestEvent', () => {
+    expect(createdObjectsIn(JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent' }))).toEqual([]);
+  });
+
+  it('refuses a body that is not JSON as message-not-json', () => {
+    expect(() => createdObjectsIn('<Event>not json</Event>')).toThrow(
+      expect.objectContaining({ name: 'PermanentError', reason: 'message-not-json' }),
+    );
+  });
+
+  it('refuses JSON that is not an S3 notification as message-invalid, naming the problem', () => {
+    expect(() => createdObjectsIn(JSON.stringify({ Records: [{ eventName: 42 }] }))).toThrow(
+      expect.objectContaining({ name: 'PermanentError', reason: 'message-invalid' }),
+    );
+    expect(() => createdObjectsIn('null')).toThrow(expect.objectContaining({ reason: 'message-invalid' }));
   });
 });

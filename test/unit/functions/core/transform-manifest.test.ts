@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { recordKey } from '../../../../functions/adapters/record-store.js';
 import type { RawManifest } from '../../../../functions/core/contracts.js';
 import { HandoffRequiredError, PermanentError } from '../../../../functions/core/errors.js';
+import { recordKey } from '../../../../functions/core/record-upsert.js';
 import {
   contentHashOf,
   InvalidOutputError,
