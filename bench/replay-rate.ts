@@ -41,7 +41,7 @@ let transformFailures = 0;
 const env = await startLocalEnvironment({
   synth: !values['no-synth'],
   onBatch: (report) => {
-    if (!report.mapping.startsWith('TransformFunction')) return;
+    if (!/(^|\.)TransformFunction/.test(report.mapping)) return;
     transformed += report.size - report.failed;
     transformFailures += report.failed;
   },

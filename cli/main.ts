@@ -1,8 +1,9 @@
 /**
- * `sluice`: the operator's command line, against the deployed stack (default AWS credentials) or
+ * `sluice`: the operator's command line, against the deployed app (default AWS credentials) or
  * the local environment (`--local`). `runCli` is the whole program; `cli/sluice.mjs` only starts it.
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_APP_NAME } from '../functions/core/resource-names.js';
 import { LOCAL_ENV_FILE } from '../local/local-env-file.js';
 import {
   discardDeadLetters,
@@ -23,9 +24,10 @@ import { awsTarget, CliError, explainAwsError, localTarget, type SluiceTarget } 
 export const USAGE = `usage: sluice [--local] <command> [options]
 
 Where it runs
-  (default)                 the deployed stack "Sluice", found with the default AWS credentials
+  (default)                 the deployed app "Sluice" (its core stack and every source stack,
+                            tagged sluice:app=Sluice), found with the default AWS credentials
   --local                   the local environment of \`npm start -- --keep\` (.sluice/local-env.json)
-  --region <r>, --stack <name>, --local-env <file>
+  --region <r>, --app <name> (another deployment of Sluice), --local-env <file>
 
 Commands
   status [--source <s>] [--window <minutes>] [--json]
@@ -56,7 +58,7 @@ const OPTIONS = {
   local: { type: 'boolean', default: false },
   'local-env': { type: 'string' },
   region: { type: 'string' },
-  stack: { type: 'string' },
+  app: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
   source: { type: 'string' },
@@ -97,11 +99,11 @@ export async function runCli(
     local: boolean;
     localEnv: string;
     region?: string;
-    stack?: string;
+    app?: string;
   }) => Promise<SluiceTarget> = (o) =>
     o.local
       ? localTarget(o.localEnv)
-      : awsTarget({ ...(o.region ? { region: o.region } : {}), ...(o.stack ? { stackName: o.stack } : {}) }),
+      : awsTarget({ ...(o.region ? { region: o.region } : {}), ...(o.app ? { appName: o.app } : {}) }),
 ): Promise<number> {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
   try {
@@ -123,7 +125,7 @@ export async function runCli(
       local: values.local,
       localEnv: values['local-env'] ?? LOCAL_ENV_FILE,
       ...(values.region === undefined ? {} : { region: values.region }),
-      ...(values.stack === undefined ? {} : { stack: values.stack }),
+      ...(values.app === undefined ? {} : { app: values.app }),
     });
     return target;
   };
@@ -267,7 +269,7 @@ export async function runCli(
       io.stderr(`sluice: ${error.message}`);
       return error.exitCode;
     }
-    const explained = explainAwsError(error, values.stack ?? 'Sluice', values.region);
+    const explained = explainAwsError(error, values.app ?? DEFAULT_APP_NAME, values.region);
     io.stderr(
       explained instanceof CliError
         ? `sluice: ${explained.message}`

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { jobPartitionKey } from '../functions/adapters/job-ledger.js';
+import { jobPartitionKey, LEDGER_EXPIRY_ATTRIBUTE, ledgerExpiry } from '../functions/adapters/job-ledger.js';
 import type { SluiceTarget } from './target.js';
 
 export interface OperatorNote {
@@ -31,6 +31,8 @@ export function operatorName(explicit: string | undefined): string {
 
 export async function addOperatorNote(target: SluiceTarget, note: OperatorNote): Promise<void> {
   const at = note.at.toISOString();
+  // A note expires with the job's other items, the ledger's retention after it was written.
+  const expiresAt = ledgerExpiry(note.at, target.resources.ledgerRetentionDays);
   await target.clients.documents.send(
     new PutCommand({
       TableName: target.resources.ledgerTable,
@@ -44,6 +46,7 @@ export async function addOperatorNote(target: SluiceTarget, note: OperatorNote):
         note: note.note,
         by: note.by,
         at,
+        ...(expiresAt === undefined ? {} : { [LEDGER_EXPIRY_ATTRIBUTE]: expiresAt }),
       },
     }),
   );

@@ -1,14 +1,17 @@
 /**
- * Where `sluice` works: the deployed stack (found through CloudFormation and the resources'
- * `sluice:*` tags, with the default AWS credentials) or the local environment (described in
- * `.sluice/local-env.json` by `npm start -- --keep`). Both give the same list of stack resources,
- * so every command runs the same code against either.
+ * Where `sluice` works: the deployed app (its core and source stacks, found through CloudFormation
+ * by their `sluice:app` tag and their resources by `sluice:*` tags, with the default AWS
+ * credentials) or the local environment (described in `.sluice/local-env.json` by
+ * `npm start -- --keep`). Both give the same list of stack resources, so every command runs the
+ * same code against either.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import {
   CloudFormationClient,
   GetTemplateCommand,
+  paginateDescribeStacks,
   paginateListStackResources,
+  type Stack,
   type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -16,7 +19,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { STACK_NAME } from '../infra/stack-name.js';
+import { DEFAULT_APP_NAME } from '../functions/core/resource-names.js';
 import { CfnTemplate } from '../local/cloud-template.js';
 import { LocalEnvFile, type StackResource } from '../local/local-env-file.js';
 import { tagsOf } from '../local/provision.js';
@@ -40,14 +43,18 @@ export interface QueuePair {
 }
 
 export interface SluiceResources {
+  /** The app's name: its metrics namespace, the start of its resources' names. */
+  readonly appName: string;
   readonly ledgerTable: string;
+  /** Days ledger items live (the table's `sluice:retention-days` tag). @default - unknown */
+  readonly ledgerRetentionDays: number | undefined;
   readonly tasksTable: string;
   readonly recordsTable: string;
   readonly rawBucket: string;
   readonly sourceQueues: ReadonlyMap<string, QueuePair>;
   readonly transformQueues: QueuePair;
-  /** Sluice's functions: their role (`http-collector`, `transform`, ...) and deployed name. */
-  readonly functions: readonly { readonly role: string; readonly name: string }[];
+  /** Sluice's functions: their role (`http-collector`, `transform`, ...), stack and deployed name. */
+  readonly functions: readonly { readonly role: string; readonly stack: string; readonly name: string }[];
 }
 
 export interface SluiceClients {
@@ -67,13 +74,13 @@ export interface SluiceTarget {
 function only(resources: readonly StackResource[], what: string, match: (r: StackResource) => boolean) {
   const found = resources.filter(match);
   if (found.length !== 1) {
-    throw new CliError(`the stack should have exactly one ${what}, found ${found.length}`);
+    throw new CliError(`the app should have exactly one ${what}, found ${found.length}`);
   }
   return found[0] as StackResource;
 }
 
-/** Finds Sluice's resources among a stack's by type and `sluice:*` tags. */
-export function resourcesFrom(resources: readonly StackResource[]): SluiceResources {
+/** Finds Sluice's resources among its stacks' by type and `sluice:*` tags. */
+export function resourcesFrom(appName: string, resources: readonly StackResource[]): SluiceResources {
   const table = (role: string) =>
     only(
       resources,
@@ -95,8 +102,16 @@ export function resourcesFrom(resources: readonly StackResource[]): SluiceResour
         .map((q) => q.tags['sluice:source'] as string),
     ),
   ].sort();
+  const ledger = only(
+    resources,
+    'table tagged sluice:role=ledger',
+    (r) => r.type.startsWith('AWS::DynamoDB::') && r.tags['sluice:role'] === 'ledger',
+  );
+  const retention = Number(ledger.tags['sluice:retention-days']);
   return {
-    ledgerTable: table('ledger'),
+    appName,
+    ledgerTable: ledger.physicalId,
+    ledgerRetentionDays: Number.isInteger(retention) && retention > 0 ? retention : undefined,
     tasksTable: table('tasks'),
     recordsTable: table('records'),
     rawBucket: only(
@@ -111,7 +126,7 @@ export function resourcesFrom(resources: readonly StackResource[]): SluiceResour
     functions: resources
       // Sluice's own functions are tagged with their role; CDK's helper functions are not.
       .filter((r) => r.type === 'AWS::Lambda::Function' && r.tags['sluice:role'] !== undefined)
-      .map((r) => ({ role: r.tags['sluice:role'] as string, name: r.physicalId })),
+      .map((r) => ({ role: r.tags['sluice:role'] as string, stack: r.stack, name: r.physicalId })),
   };
 }
 
@@ -162,12 +177,12 @@ export async function localTarget(file: string): Promise<SluiceTarget> {
       },
       true,
     ),
-    resources: resourcesFrom(env.resources),
+    resources: resourcesFrom(env.appName, env.resources),
   };
 }
 
 /** Turns the SDK's errors about credentials, regions and missing stacks into one clear line. */
-export function explainAwsError(error: unknown, stackName: string, region: string | undefined): Error {
+export function explainAwsError(error: unknown, appName: string, region: string | undefined): Error {
   const name = error instanceof Error ? error.name : '';
   const message = error instanceof Error ? error.message : String(error);
   if (name === 'CredentialsProviderError' || /credential/i.test(message)) {
@@ -180,51 +195,94 @@ export function explainAwsError(error: unknown, stackName: string, region: strin
     return new CliError('no AWS region configured: pass --region or set AWS_REGION');
   }
   if (name === 'ValidationError' && /does not exist/.test(message)) {
-    return new CliError(`stack ${stackName} does not exist in ${region ?? 'the default region'}: ${message}`);
+    return new CliError(
+      `a stack of app ${appName} does not exist in ${region ?? 'the default region'}: ${message}`,
+    );
   }
   return error instanceof Error ? error : new Error(message);
 }
 
-/** The deployed stack, through CloudFormation, with the default credentials. */
-export async function awsTarget(
-  options: { stackName?: string; region?: string } = {},
-): Promise<SluiceTarget> {
-  const stackName = options.stackName ?? STACK_NAME;
+/** The stacks of the app `appName`: every stack tagged `sluice:app=<appName>`, core stack first. */
+async function stacksOfApp(cloudformation: CloudFormationClient, appName: string): Promise<Stack[]> {
+  const stacks: Stack[] = [];
+  for await (const page of paginateDescribeStacks({ client: cloudformation }, {})) {
+    stacks.push(
+      ...(page.Stacks ?? []).filter(
+        (stack) =>
+          stack.StackStatus !== 'DELETE_COMPLETE' &&
+          (stack.Tags ?? []).some((tag) => tag.Key === 'sluice:app' && tag.Value === appName),
+      ),
+    );
+  }
+  return stacks.sort((a, b) =>
+    a.StackName === appName
+      ? -1
+      : b.StackName === appName
+        ? 1
+        : (a.StackName ?? '').localeCompare(b.StackName ?? ''),
+  );
+}
+
+/** Every resource of one deployed stack, with the type and tags its template gives it. */
+async function resourcesOfStack(
+  cloudformation: CloudFormationClient,
+  stackName: string,
+): Promise<StackResource[]> {
+  const summaries: StackResourceSummary[] = [];
+  for await (const page of paginateListStackResources({ client: cloudformation }, { StackName: stackName })) {
+    summaries.push(...(page.StackResourceSummaries ?? []));
+  }
+  const { TemplateBody } = await cloudformation.send(
+    new GetTemplateCommand({ StackName: stackName, TemplateStage: 'Processed' }),
+  );
+  const template = CfnTemplate.parse(JSON.parse(TemplateBody ?? '{}'));
+  return summaries.flatMap((s): StackResource[] => {
+    const declared = s.LogicalResourceId === undefined ? undefined : template.Resources[s.LogicalResourceId];
+    if (declared === undefined || s.PhysicalResourceId === undefined) return [];
+    return [
+      {
+        stack: stackName,
+        logicalId: s.LogicalResourceId as string,
+        type: declared.Type,
+        physicalId: s.PhysicalResourceId,
+        tags: tagsOf(declared),
+      },
+    ];
+  });
+}
+
+/**
+ * The deployed app, through CloudFormation, with the default credentials: its core stack and
+ * every source stack, found by their `sluice:app` tag.
+ */
+export async function awsTarget(options: { appName?: string; region?: string } = {}): Promise<SluiceTarget> {
+  const appName = options.appName ?? DEFAULT_APP_NAME;
   const config = options.region === undefined ? {} : { region: options.region };
   const cloudformation = new CloudFormationClient(config);
   try {
-    const summaries: StackResourceSummary[] = [];
-    for await (const page of paginateListStackResources(
-      { client: cloudformation },
-      { StackName: stackName },
-    )) {
-      summaries.push(...(page.StackResourceSummaries ?? []));
-    }
-    const { TemplateBody } = await cloudformation.send(
-      new GetTemplateCommand({ StackName: stackName, TemplateStage: 'Processed' }),
-    );
-    const template = CfnTemplate.parse(JSON.parse(TemplateBody ?? '{}'));
-    const resources = summaries.flatMap((s): StackResource[] => {
-      const declared =
-        s.LogicalResourceId === undefined ? undefined : template.Resources[s.LogicalResourceId];
-      if (declared === undefined || s.PhysicalResourceId === undefined) return [];
-      return [
-        {
-          logicalId: s.LogicalResourceId as string,
-          type: declared.Type,
-          physicalId: s.PhysicalResourceId,
-          tags: tagsOf(declared),
-        },
-      ];
-    });
     const region = await cloudformation.config.region();
+    const stacks = await stacksOfApp(cloudformation, appName);
+    if (stacks.length === 0) {
+      throw new CliError(
+        `no stack of app ${appName} (tagged sluice:app=${appName}) in ${region}: deploy it with \`npx cdk deploy --all\`, or pass --app or --region`,
+      );
+    }
+    const names = stacks.map((s) => s.StackName ?? '');
+    const resources: StackResource[] = [];
+    // A few stacks at a time: CloudFormation throttles bursts of ListStackResources.
+    for (let start = 0; start < names.length; start += 4) {
+      const batch = await Promise.all(
+        names.slice(start, start + 4).map((name) => resourcesOfStack(cloudformation, name)),
+      );
+      resources.push(...batch.flat());
+    }
     return {
-      description: `stack ${stackName} in ${region}`,
+      description: `app ${appName} in ${region} (${names.length} stacks)`,
       clients: clientsFor(config),
-      resources: resourcesFrom(resources),
+      resources: resourcesFrom(appName, resources),
     };
   } catch (error) {
     if (error instanceof CliError) throw error;
-    throw explainAwsError(error, stackName, options.region);
+    throw explainAwsError(error, appName, options.region);
   }
 }

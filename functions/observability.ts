@@ -8,16 +8,45 @@ import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 
+/**
+ * The default app's metrics namespace. Each deployment publishes under its own app name (the
+ * stack sets POWERTOOLS_METRICS_NAMESPACE), so two copies in one region never mix their figures.
+ */
 export const METRICS_NAMESPACE = 'Sluice';
+
+/** The namespace an app's metrics are published under. */
+export function metricsNamespace(appName: string): string {
+  return appName;
+}
 export const SERVICE_NAME = 'sluice';
 
 /**
- * Every metric Sluice publishes, per source. "Job" metrics count attempts by how they ended, at
- * either stage, so the success rate is `JobSucceeded / (JobSucceeded + JobRetried +
- * JobDeadLettered + JobHandedOff)`; `JobCollected` is an intermediate step and is not in it.
+ * Every metric Sluice publishes. What a series costs is what decides its dimensions: CloudWatch
+ * bills each distinct name + dimension set as one custom metric for every hour it receives data,
+ * so only the SLIs an owner is paged on are published per source (dimensions `service`, `source`);
+ * breakdowns that only explain them are published once for the whole fleet (`service` only).
+ * `METRIC_SCOPES` says which is which; docs/deploying.md gives the bill it makes.
  */
 export const MetricName = {
-  /** A collector stored a job's raw response and manifest (the transform comes next). */
+  /**
+   * One value per job attempt that ended: 1 when its records were written, 0 when it was
+   * retried, dead-lettered or handed off. Average is the success rate, SampleCount the attempts,
+   * so one series per source carries the whole successful-run-rate SLI.
+   */
+  AttemptSuccess: 'AttemptSuccess',
+  /** Milliseconds one collection attempt took (fetch, snapshots, raw writes): the execution latency SLI. */
+  CollectionLatency: 'CollectionLatency',
+  /** Milliseconds from the job's request to its records being written. */
+  EndToEndLatency: 'EndToEndLatency',
+  /** Seconds since the newest observation that became records (published by the freshness checker). */
+  DataAge: 'DataAge',
+  /**
+   * The age in seconds of each open hand-off task, one value per task, published by the freshness
+   * checker only while the source has open tasks: Maximum is the oldest task's age, SampleCount per
+   * check the backlog. No open task, no data, no bill.
+   */
+  HandoffAge: 'HandoffAge',
+  /** Attempts by how they ended, fleet-wide. A collector stored a job's raw response (the transform comes next). */
   JobCollected: 'JobCollected',
   /** A job's records were written: the job is done. */
   JobSucceeded: 'JobSucceeded',
@@ -27,45 +56,71 @@ export const MetricName = {
   JobDeadLettered: 'JobDeadLettered',
   /** An attempt stopped at a decision that needs a person. */
   JobHandedOff: 'JobHandedOff',
-  /** Milliseconds one collection attempt took (fetch, snapshots, raw writes). */
-  CollectionLatency: 'CollectionLatency',
-  /** Milliseconds from the job's request to its records being written. */
-  EndToEndLatency: 'EndToEndLatency',
   RecordsWritten: 'RecordsWritten',
   RecordsUnchanged: 'RecordsUnchanged',
   RecordsStale: 'RecordsStale',
   RecordsInvalid: 'RecordsInvalid',
-  /** Seconds since the newest observation that became records (published by the freshness checker). */
-  DataAge: 'DataAge',
-  /** Hand-off tasks waiting for a person. */
-  HandoffBacklog: 'HandoffBacklog',
-  /** Seconds the oldest open hand-off task has been waiting. */
-  OldestHandoffAge: 'OldestHandoffAge',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
 export const MetricUnitOf = {
+  AttemptSuccess: MetricUnit.Count,
+  CollectionLatency: MetricUnit.Milliseconds,
+  EndToEndLatency: MetricUnit.Milliseconds,
+  DataAge: MetricUnit.Seconds,
+  HandoffAge: MetricUnit.Seconds,
   JobCollected: MetricUnit.Count,
   JobSucceeded: MetricUnit.Count,
   JobRetried: MetricUnit.Count,
   JobDeadLettered: MetricUnit.Count,
   JobHandedOff: MetricUnit.Count,
-  CollectionLatency: MetricUnit.Milliseconds,
-  EndToEndLatency: MetricUnit.Milliseconds,
   RecordsWritten: MetricUnit.Count,
   RecordsUnchanged: MetricUnit.Count,
   RecordsStale: MetricUnit.Count,
   RecordsInvalid: MetricUnit.Count,
-  DataAge: MetricUnit.Seconds,
-  HandoffBacklog: MetricUnit.Count,
-  OldestHandoffAge: MetricUnit.Seconds,
 } as const satisfies { [name in MetricName]: (typeof MetricUnit)[keyof typeof MetricUnit] };
 
-/** The attempt outcomes the success rate is made of; success first. */
-export const SUCCESS_RATE_METRICS = {
+/** `source`: one series per source (`service`, `source`); `fleet`: one series in all (`service`). */
+export type MetricScope = 'source' | 'fleet';
+
+export const METRIC_SCOPES = {
+  AttemptSuccess: ['source', 'fleet'],
+  CollectionLatency: ['source', 'fleet'],
+  EndToEndLatency: ['fleet'],
+  DataAge: ['source'],
+  HandoffAge: ['source'],
+  JobCollected: ['fleet'],
+  JobSucceeded: ['fleet'],
+  JobRetried: ['fleet'],
+  JobDeadLettered: ['fleet'],
+  JobHandedOff: ['fleet'],
+  RecordsWritten: ['fleet'],
+  RecordsUnchanged: ['fleet'],
+  RecordsStale: ['fleet'],
+  RecordsInvalid: ['fleet'],
+} as const satisfies { [name in MetricName]: readonly MetricScope[] };
+
+/** The metrics published with a source dimension: what every source adds to the bill. */
+export const PER_SOURCE_METRICS: readonly MetricName[] = (Object.keys(METRIC_SCOPES) as MetricName[]).filter(
+  (name) => (METRIC_SCOPES[name] as readonly MetricScope[]).includes('source'),
+);
+
+/** The metrics published once for the whole fleet. */
+export const FLEET_METRICS: readonly MetricName[] = (Object.keys(METRIC_SCOPES) as MetricName[]).filter(
+  (name) => (METRIC_SCOPES[name] as readonly MetricScope[]).includes('fleet'),
+);
+
+/** How an attempt ended, as the handlers report it. */
+export type AttemptOutcomeMetric = 'collected' | 'succeeded' | 'retried' | 'dead-lettered' | 'handed-off';
+
+/** The fleet-wide count each outcome adds to. */
+export const OUTCOME_METRICS = {
+  collected: MetricName.JobCollected,
   succeeded: MetricName.JobSucceeded,
-  failed: [MetricName.JobRetried, MetricName.JobDeadLettered, MetricName.JobHandedOff],
-} as const;
+  retried: MetricName.JobRetried,
+  'dead-lettered': MetricName.JobDeadLettered,
+  'handed-off': MetricName.JobHandedOff,
+} as const satisfies { [outcome in AttemptOutcomeMetric]: MetricName };
 
 /** Dimension names. Powertools adds `service` to every metric; Sluice adds `source`. */
 export const Dimension = { Service: 'service', Source: 'source' } as const;
@@ -73,6 +128,11 @@ export const Dimension = { Service: 'service', Source: 'source' } as const;
 /** The exact dimensions of a per-source metric; CloudWatch matches dimension sets exactly. */
 export function sourceDimensions(source: string): { [name: string]: string } {
   return { [Dimension.Service]: SERVICE_NAME, [Dimension.Source]: source };
+}
+
+/** The exact dimensions of a fleet-wide metric. */
+export function fleetDimensions(): { [name: string]: string } {
+  return { [Dimension.Service]: SERVICE_NAME };
 }
 
 /** The source dimension for work whose source could not be told (an unparseable message). */
@@ -114,7 +174,6 @@ class JobAwareLogger extends Logger {
 }
 
 export const logger: Logger = new JobAwareLogger({ serviceName: SERVICE_NAME });
-export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 /**
  * X-Ray subsegments for every AWS SDK call (functions/adapters/aws-clients.ts). The tracer turns
  * itself off outside Lambda (no AWS_EXECUTION_ENV: tests, the local environment, the CLI) and when
@@ -135,19 +194,27 @@ export function addJobLogKeys(keys: JobLogKeys): void {
 }
 
 /**
- * Emits one metric with the source dimension at once (EMF on stdout), independent of the batch's
- * other records, so nothing waits for a flush at the end of the invocation.
+ * Emits `values` of one metric at once (EMF on stdout), under the dimension sets its scope names,
+ * independent of the batch's other records, so nothing waits for a flush at the end of the
+ * invocation. One log line carries both sets; more than 100 values are split by Powertools.
  */
-export function publishForSource(source: string, name: MetricName, value: number): void {
-  const metric = metrics.singleMetric();
-  metric.addDimension(Dimension.Source, source);
-  metric.addMetric(name, MetricUnitOf[name], value);
+export function publishMetric(source: string, name: MetricName, ...values: number[]): void {
+  if (values.length === 0) return;
+  const scopes: readonly MetricScope[] = METRIC_SCOPES[name];
+  const emitter = new Metrics({
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
+    serviceName: SERVICE_NAME,
+  });
+  if (scopes.includes('source')) emitter.addDimension(Dimension.Source, source);
+  // A set of no extra dimensions is `service` alone: the fleet-wide series.
+  if (scopes.includes('fleet') && scopes.includes('source')) emitter.addDimensions({});
+  for (const value of values) emitter.addMetric(name, MetricUnitOf[name], value);
+  emitter.publishStoredMetrics();
 }
 
-export function countForSource(source: string, name: MetricName, value = 1): void {
-  publishForSource(source, name, value);
-}
-
-export function timeForSource(source: string, name: MetricName, milliseconds: number): void {
-  publishForSource(source, name, milliseconds);
+/** Counts an attempt's outcome fleet-wide and, unless it is only a step (collected), in the success rate. */
+export function recordAttempt(source: string, outcome: AttemptOutcomeMetric): void {
+  publishMetric(source, OUTCOME_METRICS[outcome], 1);
+  if (outcome !== 'collected')
+    publishMetric(source, MetricName.AttemptSuccess, outcome === 'succeeded' ? 1 : 0);
 }

@@ -16,7 +16,20 @@ export const FRESHNESS_CHECK_MINUTES = 5;
 /** A function whose p99 duration passes this share of its timeout is about to time out. */
 export const DURATION_ALARM_SHARE = 0.8;
 
-export type SourceAlarmKind = 'success-rate' | 'dead-letters' | 'oldest-job' | 'data-age' | 'handoff-backlog';
+export const SOURCE_ALARM_KINDS = [
+  'success-rate',
+  'dead-letters',
+  'oldest-job',
+  'data-age',
+  'handoff-backlog',
+] as const;
+export type SourceAlarmKind = (typeof SOURCE_ALARM_KINDS)[number];
+/**
+ * What a source stack rolls its alarms up into, one composite alarm each: every source alarm of a
+ * kind, and the stack's collector alarms. The overview dashboard shows these.
+ */
+export type RollupKind = SourceAlarmKind | 'collectors';
+export const ROLLUP_KINDS: readonly RollupKind[] = [...SOURCE_ALARM_KINDS, 'collectors'];
 export type PipelineAlarmKind =
   | 'transform-dead-letters'
   | 'function-errors'
@@ -122,9 +135,28 @@ export const PIPELINE_ALARM_ENTRIES: { readonly [kind in PipelineAlarmKind]: Ala
   },
 };
 
-/** The physical name of an alarm: `Sluice-demo-catalog-success-rate`, `Sluice-transform-function-errors`. */
-export function alarmName(stackName: string, subject: string, kind: string): string {
-  return `${stackName}-${subject}-${kind}`;
+/**
+ * The physical name of an alarm: `Sluice-demo-catalog-success-rate`,
+ * `Sluice-transform-function-errors`. Alarm names are unique per account and region; each app
+ * (a deployment of Sluice) has its own name, so a second copy never collides with the first.
+ */
+export function alarmName(appName: string, subject: string, kind: string): string {
+  return `${appName}-${subject}-${kind}`;
+}
+
+/** A source's DLQ alarm (`Sluice-demo-catalog-dead-letters`); the transform's is `Sluice-transform-dead-letters`. */
+export function deadLetterAlarmName(appName: string, subject: string): string {
+  return alarmName(appName, subject, 'dead-letters');
+}
+
+/** A source stack's rollup of one kind: `Sluice-Sources-01-success-rate`. */
+export function rollupAlarmName(sourceStackName: string, kind: RollupKind): string {
+  return `${sourceStackName}-${kind}`;
+}
+
+/** The subject of a source stack's collector alarms: `Sources-01-http-collector`. */
+export function collectorSubject(sourceStackName: string, appName: string, kind: CollectorKind): string {
+  return `${sourceStackName.slice(appName.length + 1)}-${collectorRole(kind)}`;
 }
 
 /** The role name of the collector function for a kind of source. */
@@ -132,10 +164,12 @@ export function collectorRole(kind: CollectorKind): string {
   return `${kind}-collector`;
 }
 
-/** Every function the pipeline alarms watch, by role, for the sources given. */
-export function pipelineFunctionRoles(sources: readonly SourceDefinition[]): string[] {
-  const kinds = (['http', 'browser'] as const).filter((kind) => sources.some((s) => s.kind === kind));
-  return [...kinds.map(collectorRole), 'transform', 'freshness-checker'];
+/** The functions of the core stack the pipeline alarms watch, by role. */
+export const CORE_FUNCTION_ROLES = ['transform', 'freshness-checker'] as const;
+
+/** The collector kinds a set of sources needs, in a fixed order. */
+export function collectorKindsOf(sources: readonly SourceDefinition[]): CollectorKind[] {
+  return (['http', 'browser'] as const).filter((kind) => sources.some((s) => s.kind === kind));
 }
 
 /** Every table the throttling alarm watches, by role. */

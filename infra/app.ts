@@ -1,9 +1,30 @@
-/** The CDK app: `npx cdk synth` / `npx cdk deploy` run this file (see cdk.json). */
-import { App, Aws } from 'aws-cdk-lib';
-import { fixtureSources, sources } from '../sources/registry.js';
-import { acknowledgeNagFindings, addNagChecks } from './nag.js';
-import { type RawStorageSettings, SluiceStack } from './sluice-stack.js';
-import { STACK_NAME } from './stack-name.js';
+/**
+ * The CDK app: `npx cdk synth` / `npx cdk deploy --all` run this file (see cdk.json). It is one
+ * core stack (shared storage, the transform, operations) and as many source stacks as the
+ * registry needs (infra/source-stacks.ts), each far inside every CloudFormation limit.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Aws, Tags } from 'aws-cdk-lib';
+import { z } from 'zod';
+import { assertAppName, DEFAULT_APP_NAME } from '../functions/core/resource-names.js';
+import type { SourceDefinition } from '../sources/define.js';
+import { fixtureSources, sources as registered } from '../sources/registry.js';
+import { PROJECT_ROOT } from './constructs/pipeline-function.js';
+import { CoreStack, DEFAULT_LEDGER_RETENTION_DAYS, type RawStorageSettings } from './core-stack.js';
+import { acknowledgeCoreFindings, acknowledgeSourceStackFindings, addNagChecks } from './nag.js';
+import { SourceStack } from './source-stack.js';
+import {
+  assertSourcesPerStack,
+  assignSourceStacks,
+  DEFAULT_SOURCES_PER_STACK,
+  planSourceStacks,
+  type SourceStackPlan,
+  type StackAssignment,
+} from './source-stacks.js';
+
+/** Where `npm run docs` pins which stack each registered source is deployed in. */
+export const STACK_ASSIGNMENT_FILE = join(PROJECT_ROOT, 'infra', 'source-stacks.json');
 
 export function runbookBaseUrlOf(app: App): string {
   const value: unknown = app.node.tryGetContext('sluice:runbookBaseUrl');
@@ -13,6 +34,45 @@ export function runbookBaseUrlOf(app: App): string {
     );
   }
   return value;
+}
+
+/** The deployment's name (context `sluice:appName`, default `Sluice`): the core stack's name too. */
+export function appNameOf(app: App): string {
+  const value: unknown = app.node.tryGetContext('sluice:appName');
+  return assertAppName(
+    value === undefined || value === null || value === '' ? DEFAULT_APP_NAME : String(value),
+  );
+}
+
+function positiveWholeNumber(app: App, key: string, fallback: number): number {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) {
+    throw new Error(`context ${key} must be a positive whole number, got ${String(value)}`);
+  }
+  return number;
+}
+
+/** Sources per stack before a new one opens (context `sluice:sourcesPerStack`, default 25). */
+export function sourcesPerStackOf(app: App): number {
+  return assertSourcesPerStack(positiveWholeNumber(app, 'sluice:sourcesPerStack', DEFAULT_SOURCES_PER_STACK));
+}
+
+/**
+ * Days a job's ledger items live after their last write (context `sluice:ledgerRetentionDays`,
+ * default 400). It must outlast every source's dedupe window, or a redelivered job could be
+ * collected twice; and a message can wait in SQS for up to 14 days.
+ */
+export function ledgerRetentionDaysOf(app: App, sources: readonly SourceDefinition[]): number {
+  const days = positiveWholeNumber(app, 'sluice:ledgerRetentionDays', DEFAULT_LEDGER_RETENTION_DAYS);
+  const longestWindowDays = Math.max(14, ...sources.map((s) => s.dedupeWindowSeconds / 86_400));
+  if (days <= longestWindowDays) {
+    throw new Error(
+      `context sluice:ledgerRetentionDays must be longer than every dedupe window and than SQS keeps a message (${longestWindowDays} days), got ${days}`,
+    );
+  }
+  return days;
 }
 
 /**
@@ -55,18 +115,90 @@ export function withFixtureSources(app: App): boolean {
   return value === true || value === 'true';
 }
 
-export function buildApp(app: App = new App()): { app: App; stack: SluiceStack } {
-  const stack = new SluiceStack(app, STACK_NAME, {
-    sources: withFixtureSources(app) ? [...sources, ...fixtureSources] : sources,
+function flag(app: App, key: string): boolean {
+  const value: unknown = app.node.tryGetContext(key);
+  return value === true || value === 'true';
+}
+
+const PinnedAssignment = z.record(z.string(), z.string());
+
+/** The pinned stack of each registered source (`infra/source-stacks.json`); none when absent. */
+export function readStackAssignment(file: string = STACK_ASSIGNMENT_FILE): StackAssignment {
+  if (!existsSync(file)) return {};
+  const parsed = PinnedAssignment.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success)
+    throw new Error(`${file} must map source names to stack keys: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+export interface BuildOptions {
+  /** Sources besides the registry's (the limits check's synthetic fleet). @default - none */
+  readonly extraSources?: readonly SourceDefinition[];
+  /** @default the pinned assignment in infra/source-stacks.json */
+  readonly pinned?: StackAssignment;
+}
+
+export interface SluiceApp {
+  readonly app: App;
+  readonly appName: string;
+  readonly core: CoreStack;
+  readonly sourceStacks: readonly SourceStack[];
+  /** The core stack first, then the source stacks by key. */
+  readonly stacks: readonly (CoreStack | SourceStack)[];
+  readonly plan: readonly SourceStackPlan[];
+}
+
+export function buildApp(app: App = new App(), options: BuildOptions = {}): SluiceApp {
+  const appName = appNameOf(app);
+  const sources = [
+    ...registered,
+    ...(withFixtureSources(app) ? fixtureSources : []),
+    ...(options.extraSources ?? []),
+  ];
+  const duplicate = sources.find((s, i) => sources.findIndex((t) => t.name === s.name) !== i);
+  if (duplicate !== undefined) throw new Error(`two sources are named ${duplicate.name}`);
+  const plan = planSourceStacks(
+    appName,
+    sources,
+    assignSourceStacks(sources, options.pinned ?? readStackAssignment(), sourcesPerStackOf(app)),
+  );
+  // Every stack in the same account and region: the source stacks find the core's alarm topics by name.
+  const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
+
+  const core = new CoreStack(app, appName, {
+    appName,
+    sources,
+    sourceStacks: plan,
     runbookBaseUrl: runbookBaseUrlOf(app),
     rawStorage: rawStorageOf(app),
-    description: 'Sluice: production-grade collection pipeline (queues, collectors, raw storage, transforms)',
-    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+    ledgerRetentionDays: ledgerRetentionDaysOf(app, sources),
+    tableDeletionProtection: flag(app, 'sluice:tableDeletionProtection'),
+    description: `Sluice ${appName}: shared storage, the transform and operations`,
+    env,
   });
+  const sourceStacks = plan.map(
+    (stackPlan) =>
+      new SourceStack(app, {
+        plan: stackPlan,
+        shared: core.shared,
+        coreStackName: core.stackName,
+        description: `Sluice ${appName}: queues, collectors and alarms of ${stackPlan.sources.length} source(s)`,
+        env,
+      }),
+  );
+  for (const stack of sourceStacks) stack.addStackDependency(core, 'alarm topics are found by name');
+  const stacks = [core, ...sourceStacks];
+  // How the CLI finds the app's stacks in AWS; every resource carries it too.
+  // (Not on dashboards: cfn-lint's resource specification does not know their Tags yet.)
+  for (const stack of stacks) {
+    Tags.of(stack).add('sluice:app', appName, { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] });
+  }
+
   // cdk-nag checks every synth; an unacknowledged finding fails it.
   addNagChecks(app);
-  acknowledgeNagFindings(stack);
-  return { app, stack };
+  acknowledgeCoreFindings(core);
+  for (const stack of sourceStacks) acknowledgeSourceStackFindings(stack, core);
+  return { app, appName, core, sourceStacks, stacks, plan };
 }
 
 if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {

@@ -27,6 +27,18 @@ export function sourceOwnerTags(source: SourceDefinition): { [key: string]: stri
   };
 }
 
+/** AWS refuses a tag value longer than this (CloudFormation fails the deploy). */
+export const MAX_TAG_VALUE_LENGTH = 256;
+
+/**
+ * A tag value naming every owner, space-separated; when a fleet has more owning teams than fit,
+ * it says how many and where they are listed instead of cutting the list short.
+ */
+export function ownersTagValue(owners: readonly string[]): string {
+  const joined = owners.join(' ');
+  return joined.length <= MAX_TAG_VALUE_LENGTH ? joined : `${owners.length} teams: see runbooks/OWNERS.md`;
+}
+
 /** Tags for a resource shared by `sources`: the pipeline owner is paged; `roles` list every owner. */
 export function sharedOwnerTags(
   sources: readonly SourceDefinition[],
@@ -35,7 +47,7 @@ export function sharedOwnerTags(
   const tags: { [key: string]: string } = { [OWNER_TAG.pagedOwner]: PIPELINE_OWNER };
   for (const role of roles) {
     const owners = [...new Set(sources.map((s) => s.owners[role]))].sort();
-    if (owners.length > 0) tags[OWNER_TAG[role]] = owners.join(' ');
+    if (owners.length > 0) tags[OWNER_TAG[role]] = ownersTagValue(owners);
   }
   return tags;
 }

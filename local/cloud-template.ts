@@ -51,6 +51,8 @@ export interface Pseudo {
   readonly region: string;
   readonly accountId: string;
   readonly stackName: string;
+  /** @default 'aws' */
+  readonly partition?: string;
 }
 
 function isObject(value: unknown): value is { [key: string]: unknown } {
@@ -61,6 +63,8 @@ export class IntrinsicResolver {
   constructor(
     private readonly resources: ReadonlyMap<string, ResolvedResource>,
     private readonly pseudo: Pseudo,
+    /** What the stacks deployed before this one export, by export name (`Fn::ImportValue`). */
+    private readonly imports: ReadonlyMap<string, string> = new Map(),
   ) {}
 
   private pseudoParameter(name: string): string | undefined {
@@ -70,7 +74,7 @@ export class IntrinsicResolver {
       case 'AWS::AccountId':
         return this.pseudo.accountId;
       case 'AWS::Partition':
-        return 'aws';
+        return this.pseudo.partition ?? 'aws';
       case 'AWS::URLSuffix':
         return 'amazonaws.com';
       case 'AWS::StackName':
@@ -133,6 +137,14 @@ export class IntrinsicResolver {
           const [separator, text] = argument as [string, unknown];
           return this.resolveString(text).split(separator);
         }
+        case 'Fn::ImportValue': {
+          const exportName = this.resolveString(argument);
+          const value = this.imports.get(exportName);
+          if (value === undefined) {
+            throw new Error(`no stack deployed before this one exports ${exportName}`);
+          }
+          return value;
+        }
         case 'Fn::Sub': {
           const [template, variables] = Array.isArray(argument)
             ? (argument as [string, unknown])
@@ -156,4 +168,18 @@ export class IntrinsicResolver {
         .filter(([, v]) => v !== undefined),
     );
   }
+}
+
+const Output = z.object({ Value: z.unknown(), Export: z.object({ Name: z.unknown() }).optional() });
+
+/** What a template's outputs export, resolved against its created resources: export name → value. */
+export function exportsOf(template: CfnTemplate, resolver: IntrinsicResolver): Map<string, string> {
+  const exported = new Map<string, string>();
+  for (const [id, raw] of Object.entries(template.Outputs ?? {})) {
+    const output = Output.safeParse(raw);
+    if (!output.success) throw new Error(`output ${id} is not an output: ${output.error.message}`);
+    if (output.data.Export === undefined) continue;
+    exported.set(resolver.resolveString(output.data.Export.Name), resolver.resolveString(output.data.Value));
+  }
+  return exported;
 }

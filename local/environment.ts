@@ -15,14 +15,13 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SourceCredentialsSecret } from '../functions/adapters/source-credentials.js';
-import { STACK_NAME } from '../infra/stack-name.js';
 import { fixtureSources, sources } from '../sources/registry.js';
 import {
   type AwsFaultProxy,
   type AwsFaultProxyOptions,
   startAwsFaultProxy,
 } from './chaos/aws-fault-proxy.js';
-import { loadTemplate } from './cloud-template.js';
+import { readAssembly } from './cloud-assembly.js';
 import { LocalCloudWatch } from './cloudwatch-bridge.js';
 import type { PortalCredentials } from './demo-site/portal.js';
 import { DEMO_DOMAIN, type DemoSite, demoOriginOverrides, startDemoSite } from './demo-site/server.js';
@@ -31,13 +30,7 @@ import { type Emulator, startEmulator } from './emulator.js';
 import { LocalFunction } from './lambda-runtime.js';
 import type { LocalEnvFile, StackResource } from './local-env-file.js';
 import { CDK_OUT_DIR, PROJECT_ROOT, SCRATCH_DIR } from './paths.js';
-import {
-  type EmulatorClients,
-  type LocalQueue,
-  type Provisioned,
-  provisionFromTemplate,
-  tagsOf,
-} from './provision.js';
+import { type EmulatorClients, type LocalQueue, type Provisioned, provisionApp } from './provision.js';
 import { ScheduledRuleRunner } from './scheduled-rules.js';
 import {
   type BatchReport,
@@ -174,6 +167,13 @@ async function demoPortalCredentials(
   return SourceCredentialsSecret.parse(JSON.parse(SecretString ?? ''));
 }
 
+/** The app's name: its core stack's, the one stack the others depend on and are named after. */
+function appNameOfStacks(stackNames: readonly string[]): string {
+  const core = stackNames[0];
+  if (core === undefined) throw new Error(`${CDK_OUT_DIR} holds no stack: did cdk synth run?`);
+  return core;
+}
+
 export async function startLocalEnvironment(
   options: LocalEnvironmentOptions = {},
 ): Promise<LocalEnvironment> {
@@ -185,7 +185,9 @@ export async function startLocalEnvironment(
   const timeScale = options.timeScale ?? DEFAULT_TIME_SCALE;
 
   if (options.synth !== false) synthesize();
-  const template = loadTemplate(join(CDK_OUT_DIR, `${STACK_NAME}.template.json`));
+  // Every stack of the app, the core stack first: the source stacks import its exports.
+  const stacks = readAssembly(CDK_OUT_DIR);
+  const appName = appNameOfStacks(stacks.map((s) => s.stackName));
 
   const cleanups: (() => Promise<void>)[] = [];
   const stop = async () => {
@@ -216,8 +218,8 @@ export async function startLocalEnvironment(
       secrets: new SecretsManagerClient(sdkConfig),
     };
 
-    const provisioned = await provisionFromTemplate(template, clients, {
-      pseudo: { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT, stackName: STACK_NAME },
+    const provisioned = await provisionApp(stacks, clients, {
+      pseudo: { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT },
       nameSuffix: runId.slice(-6),
       timeScale,
     });
@@ -322,15 +324,19 @@ export async function startLocalEnvironment(
       runId,
       endpoint: emulator.endpoint,
       region: LOCAL_REGION,
-      stackName: STACK_NAME,
+      appName,
+      stacks: stacks.map((s) => s.stackName),
       pid: process.pid,
       startedAt,
-      resources: Object.entries(template.Resources).flatMap(([logicalId, resource]): StackResource[] => {
-        const local = provisioned.resolved.get(logicalId);
-        return local === undefined
-          ? []
-          : [{ logicalId, type: resource.Type, physicalId: local.ref, tags: tagsOf(resource) }];
-      }),
+      resources: provisioned.resources.map(
+        (r): StackResource => ({
+          stack: r.stackName,
+          logicalId: r.logicalId,
+          type: r.type,
+          physicalId: r.physicalId,
+          tags: r.tags,
+        }),
+      ),
     });
 
     return {

@@ -92,7 +92,7 @@ export class LocalFunction {
       workerData: {
         handlerFile: file,
         handlerName: exportName,
-        functionName: this.spec.logicalId,
+        functionName: this.spec.name,
         memorySize: this.spec.memorySize,
       },
       env: {
@@ -100,7 +100,7 @@ export class LocalFunction {
         ...this.spec.environment,
         ...this.options.extraEnvironment,
         TMPDIR: tmpDir,
-        AWS_LAMBDA_FUNCTION_NAME: this.spec.logicalId,
+        AWS_LAMBDA_FUNCTION_NAME: this.spec.name,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.spec.memorySize),
         AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
         AWS_REGION: this.options.region,
@@ -219,7 +219,7 @@ export class LocalFunction {
         event,
         requestId: id,
         deadline: Date.now() + timeoutMs,
-        functionArn: `arn:aws:lambda:${this.options.region}:${this.options.accountId}:function:${this.spec.logicalId}`,
+        functionArn: `arn:aws:lambda:${this.options.region}:${this.options.accountId}:function:${this.spec.name}`,
       });
     });
     active.invocations += 1;

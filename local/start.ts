@@ -92,7 +92,8 @@ async function main(): Promise<number> {
     env = await startLocalEnvironment({ synth: !values['no-synth'], timeScale });
     step(`emulator: moto ${env.emulatorVersion} at ${env.endpoint}`);
     step(
-      `created from the template: ${env.provisioned.queues.size} queues, ${env.provisioned.buckets.size} buckets, ` +
+      `created from the templates of ${env.describe().stacks.join(', ')}: ` +
+        `${env.provisioned.queues.size} queues, ${env.provisioned.buckets.size} buckets, ` +
         `${env.provisioned.tables.size} tables, ${env.provisioned.functions.size} functions, ` +
         `${env.pollers.length} event source mappings`,
     );

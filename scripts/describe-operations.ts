@@ -1,31 +1,36 @@
 /**
- * Prints, from the synthesized stack, the dashboard's layout and every alarm with its condition,
+ * Prints, from the synthesized app, every dashboard's layout and every alarm with its condition,
  * owner and runbook — the operations view for people without a console
  * (`npm run describe:operations`).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App } from 'aws-cdk-lib';
+import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../infra/app.js';
+import type { DashboardRow } from '../infra/constructs/dashboard-rows.js';
 import { runbookUrlIn } from '../infra/runbook-links.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-export function describeOperations(): string {
-  const context = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as {
-    context: { [key: string]: unknown };
-  };
-  const app = new App({ context: { ...context.context, 'aws:cdk:bundling-stacks': [] } });
-  const { stack } = buildApp(app);
-  const lines = ['Dashboard "Sluice" (24 columns; each row left to right, width × height)', ''];
-  for (const row of stack.operations.dashboard.layout) {
+function layoutLines(title: string, rows: readonly DashboardRow[]): string[] {
+  const widgets = rows.reduce((sum, row) => sum + row.widgets.length, 0);
+  const lines = [
+    `Dashboard "${title}" (${widgets} widgets; 24 columns; each row left to right, width × height)`,
+    '',
+  ];
+  for (const row of rows) {
     lines.push(`[${row.title}]`);
     for (const widget of row.widgets)
       lines.push(`  ${String(widget.width).padStart(2)} × ${widget.height}  ${widget.title}`);
   }
-  const alarms = Object.entries(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')).map(
+  return lines;
+}
+
+function alarmsOf(stack: Stack) {
+  const template = Template.fromStack(stack);
+  const metricAlarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm')).map(
     ([id, resource]) => {
       const properties = (resource as { Properties: { AlarmName?: string; AlarmDescription: string } })
         .Properties;
@@ -38,10 +43,40 @@ export function describeOperations(): string {
       };
     },
   );
+  const rollups = Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm')).map((resource) => {
+    const properties = (resource as { Properties: { AlarmName: string; AlarmDescription: string } })
+      .Properties;
+    return {
+      name: properties.AlarmName,
+      condition: properties.AlarmDescription,
+      owner: 'nobody (a roll-up)',
+      runbook: '—',
+    };
+  });
+  return [...metricAlarms, ...rollups];
+}
+
+export function describeOperations(): string {
+  const context = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as {
+    context: { [key: string]: unknown };
+  };
+  const app = new App({ context: { ...context.context, 'aws:cdk:bundling-stacks': [] } });
+  const { core, sourceStacks } = buildApp(app);
+  const region = (name: string) => `${name}-<region>`;
+  const lines = [
+    `Stacks: ${core.stackName} (shared storage, transform, operations), ${sourceStacks.map((s) => `${s.stackName} (${s.sources.map((src) => src.name).join(', ')})`).join('; ')}`,
+    '',
+    ...layoutLines(region(core.stackName), core.operations.dashboard.dashboard.layout),
+  ];
+  for (const stack of sourceStacks)
+    lines.push('', ...layoutLines(region(stack.stackName), stack.dashboard.layout));
+  const alarms = [core, ...sourceStacks].flatMap((stack) =>
+    alarmsOf(stack).map((a) => ({ ...a, stack: stack.stackName })),
+  );
   lines.push('', `Alarms (${alarms.length})`, '');
   for (const a of alarms.sort((x, y) => x.name.localeCompare(y.name))) {
     lines.push(
-      `${a.name}`,
+      `${a.name}  (${a.stack})`,
       `    when:    ${a.condition}`,
       `    owner:   ${a.owner}`,
       `    runbook: ${a.runbook}`,

@@ -2,27 +2,61 @@
  * Writes the generated operations docs (`npm run docs`):
  *   runbooks/OWNERS.md                 who owns which source, role, alarm and decision
  *   runbooks/workflows/<source>.md     each source's workflow map (Markdown + Mermaid)
- * from the source definitions and the alarm catalogue. A unit test fails when a checked-in file
- * is stale.
+ *   infra/source-stacks.json           which source stack each source is deployed in (pinned)
+ * from the source definitions, the alarm catalogue and cdk.json. A unit test fails when a
+ * checked-in file is stale.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { App } from 'aws-cdk-lib';
+import { z } from 'zod';
+import { jobsQueueName } from '../functions/core/resource-names.js';
 import {
   alarmName,
+  CORE_FUNCTION_ROLES,
+  collectorKindsOf,
+  collectorSubject,
+  deadLetterAlarmName,
   PIPELINE_ALARM_ENTRIES,
   PIPELINE_OWNER,
   PIPELINE_TABLES,
-  pipelineFunctionRoles,
+  ROLLUP_KINDS,
   sourceAlarmEntries,
 } from '../infra/alarm-catalogue.js';
+import { appNameOf, readStackAssignment, STACK_ASSIGNMENT_FILE, sourcesPerStackOf } from '../infra/app.js';
 import { OWNER_TAG } from '../infra/ownership.js';
-import { STACK_NAME } from '../infra/stack-name.js';
+import {
+  assignmentFile,
+  assignSourceStacks,
+  planSourceStacks,
+  type SourceStackPlan,
+} from '../infra/source-stacks.js';
 import type { FailurePoint, OwnerRole, SourceDefinition } from '../sources/define.js';
 import { sources as registered } from '../sources/registry.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const RUNBOOKS_DIR = join(ROOT, 'runbooks');
+
+/** The deployable app's settings, from cdk.json as `cdk synth` reads them. */
+function deployableApp(): App {
+  const { context } = z
+    .object({ context: z.record(z.string(), z.unknown()) })
+    .parse(JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')));
+  return new App({ context });
+}
+
+/** Which stack each registered source is deployed in: pinned ones keep theirs. */
+export function deployablePlan(sources: readonly SourceDefinition[] = registered): {
+  appName: string;
+  plan: SourceStackPlan[];
+  assignment: Map<string, string>;
+} {
+  const app = deployableApp();
+  const appName = appNameOf(app);
+  const assignment = assignSourceStacks(sources, readStackAssignment(), sourcesPerStackOf(app));
+  return { appName, plan: planSourceStacks(appName, sources, assignment), assignment };
+}
 
 const ROLE_TITLE: { readonly [role in OwnerRole]: string } = {
   collection: 'collection',
@@ -163,7 +197,7 @@ export function workflowMap(source: SourceDefinition): string {
   return ['flowchart TD', ...nodes.values(), ...edges].join('\n');
 }
 
-export function workflowDocument(source: SourceDefinition): string {
+export function workflowDocument(source: SourceDefinition, appName: string, stackName: string): string {
   const { workflow, owners } = source;
   const team = (role: OwnerRole) => `${owners[role]} (${ROLE_TITLE[role]})`;
   const steps = markdownTable(
@@ -201,9 +235,7 @@ export function workflowDocument(source: SourceDefinition): string {
   const alarms = markdownTable(
     ['alarm', 'fires when', 'notifies', 'runbook'],
     sourceAlarmEntries(source).map((entry) => [
-      entry.kind === 'dead-letters'
-        ? `${source.name} jobs DLQ (\`…${source.name.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase())}JobsDeadLetterAlarm…\`)`
-        : `\`${alarmName(STACK_NAME, source.name, entry.kind)}\``,
+      `\`${alarmName(appName, source.name, entry.kind)}\``,
       entry.condition,
       entry.owner,
       `[${entry.runbook}](../${entry.runbook}.md)`,
@@ -216,6 +248,7 @@ export function workflowDocument(source: SourceDefinition): string {
 ${source.title}. ${source.description}
 
 - Collected with: ${source.kind === 'http' ? 'plain HTTP' : 'headless Chromium'} from \`${source.origin}\` (allowed hosts: ${source.allowedHosts.map((h) => `\`${h}\``).join(', ')})
+- Jobs queue: \`${jobsQueueName(appName, source.name)}\` (its DLQ: \`${jobsQueueName(appName, source.name)}-dlq\`), in stack \`${stackName}\`
 - Freshness SLA: ${humanMinutes(source.freshnessSlaMinutes)} · retry budget: ${retryBudget(source)} · dedupe window: ${humanSeconds(source.dedupeWindowSeconds)}
 - At most ${source.maxConcurrency} collections at once, ${source.batchSize} job(s) per invocation
 - Owners: ${(Object.keys(ROLE_TITLE) as OwnerRole[]).map((role) => `${ROLE_TITLE[role]} **${owners[role]}**`).join(' · ')}
@@ -247,7 +280,11 @@ Follow one job through these steps with \`npx sluice job <jobKey|traceId>\`.
 `;
 }
 
-export function ownersDocument(sources: readonly SourceDefinition[]): string {
+export function ownersDocument(
+  sources: readonly SourceDefinition[],
+  appName: string,
+  plan: readonly SourceStackPlan[],
+): string {
   const roles = Object.keys(ROLE_TITLE) as OwnerRole[];
   const sourceTable = markdownTable(
     ['source', 'kind', 'freshness SLA', ...roles.map((r) => ROLE_TITLE[r]), 'workflow map'],
@@ -267,9 +304,7 @@ export function ownersDocument(sources: readonly SourceDefinition[]): string {
     for (const entry of sourceAlarmEntries(source)) {
       duty(entry.owner, [
         'alarm',
-        entry.kind === 'dead-letters'
-          ? `${source.name} jobs DLQ`
-          : `\`${alarmName(STACK_NAME, source.name, entry.kind)}\``,
+        `\`${alarmName(appName, source.name, entry.kind)}\``,
         entry.condition,
         `[${entry.runbook}](${entry.runbook}.md)`,
       ]);
@@ -283,14 +318,20 @@ export function ownersDocument(sources: readonly SourceDefinition[]): string {
       ]);
     }
   }
-  const functions = pipelineFunctionRoles(sources);
+  // The core stack's functions, then each source stack's collectors.
+  const functions = [
+    ...CORE_FUNCTION_ROLES,
+    ...plan.flatMap((stack) =>
+      collectorKindsOf(stack.sources).map((kind) => collectorSubject(stack.stackName, appName, kind)),
+    ),
+  ];
   for (const [kind, entry] of Object.entries(PIPELINE_ALARM_ENTRIES)) {
     const subjects =
       kind === 'transform-dead-letters'
-        ? ['transform DLQ']
+        ? [`\`${deadLetterAlarmName(appName, 'transform')}\``]
         : kind === 'table-throttling'
-          ? PIPELINE_TABLES.map((t) => `\`${alarmName(STACK_NAME, t, kind)}\``)
-          : functions.map((f) => `\`${alarmName(STACK_NAME, f, kind)}\``);
+          ? PIPELINE_TABLES.map((t) => `\`${alarmName(appName, t, kind)}\``)
+          : functions.map((f) => `\`${alarmName(appName, f, kind)}\``);
     duty(entry.owner, [
       'alarm',
       subjects.join(', '),
@@ -331,9 +372,21 @@ definitions, then run \`npm run docs\`.
 
 ${sourceTable}
 
+## Source stacks
+
+Each source stack holds its sources' queues, collectors, alarms and dashboard
+(\`<stack>-<region>\`); \`npx cdk deploy <stack>\` deploys one alone. Each rolls its alarms up into
+one composite alarm per kind (\`<stack>-${ROLLUP_KINDS.join('`, `<stack>-')}\`), shown on the
+overview dashboard \`${appName}-<region>\`; the roll-ups page nobody themselves.
+
+${markdownTable(
+  ['stack', 'sources'],
+  plan.map((stack) => [`\`${stack.stackName}\``, stack.sources.map((s) => `\`${s.name}\``).join(', ')]),
+)}
+
 ## What each owner is paged for or decides
 
-Every alarm notifies its owner's SNS topic (\`Sluice alarms for <owner>\`); every hand-off task is
+Every alarm notifies its owner's SNS topic (\`${appName}-alarms-<owner>\`); every hand-off task is
 announced on the hand-off topic.
 
 ${perOwner}
@@ -350,11 +403,19 @@ ${tags}
 export function generatedOperationsDocs(
   sources: readonly SourceDefinition[] = registered,
 ): Map<string, string> {
+  const { appName, plan, assignment } = deployablePlan(sources);
+  const stackOf = new Map(
+    plan.flatMap((stack) => stack.sources.map((s) => [s.name, stack.stackName] as const)),
+  );
   const files = new Map<string, string>();
-  files.set(join(RUNBOOKS_DIR, 'OWNERS.md'), ownersDocument(sources));
+  files.set(join(RUNBOOKS_DIR, 'OWNERS.md'), ownersDocument(sources, appName, plan));
   for (const source of sources) {
-    files.set(join(RUNBOOKS_DIR, 'workflows', `${source.name}.md`), workflowDocument(source));
+    files.set(
+      join(RUNBOOKS_DIR, 'workflows', `${source.name}.md`),
+      workflowDocument(source, appName, stackOf.get(source.name) ?? '?'),
+    );
   }
+  files.set(STACK_ASSIGNMENT_FILE, assignmentFile(assignment));
   return files;
 }
 

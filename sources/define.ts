@@ -250,6 +250,14 @@ export function defineSource<Input>(definition: SourceDefinition<Input>): Source
       `${definition.name}: maxConcurrency must be at least 2 (Lambda's minimum), got ${definition.maxConcurrency}`,
     );
   }
+  for (const [role, owner] of Object.entries(definition.owners)) {
+    // An owner names an SNS topic (`<app>-alarms-<owner>`) and tag values.
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(owner)) {
+      throw new Error(
+        `${definition.name}: owners.${role} must be a team name of lowercase letters, digits and dashes, got ${JSON.stringify(owner)}`,
+      );
+    }
+  }
   const originHost = new URL(definition.origin).host;
   if (!definition.allowedHosts.includes(originHost)) {
     throw new Error(`${definition.name}: origin host ${originHost} must be in allowedHosts`);

@@ -105,8 +105,8 @@ export const jobIntake = {
     },
     {
       step: 'receive-job',
-      failure: 'the job names a source that is not registered',
-      reasons: ['unknown-source'],
+      failure: 'the job names a source that is not registered, or another source than the queue it came from',
+      reasons: ['unknown-source', 'wrong-queue'],
       handling: 'dead-letter',
     },
     {

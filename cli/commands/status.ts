@@ -1,15 +1,18 @@
 /**
- * `sluice status`: each source's SLIs over a window — success rate, attempts by outcome, latency,
- * records, data age against the SLA, queue and DLQ depth, hand-off backlog — and the pipeline's
- * shared parts, with what needs attention spelled out.
+ * `sluice status`: each source's SLIs over a window — success rate, attempts, collection latency,
+ * data age against the SLA, queue and DLQ depth, hand-off backlog — and the pipeline's shared
+ * parts (attempts by outcome, end-to-end latency and records, fleet-wide), with what needs
+ * attention spelled out. The figures are the ones Sluice publishes per source and fleet-wide
+ * (METRIC_SCOPES in functions/observability.ts).
  */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { DynamoHandoffTaskList } from '../../functions/adapters/handoff-tasks.js';
 import { DynamoSourceFreshness } from '../../functions/adapters/source-freshness.js';
 import {
-  METRICS_NAMESPACE,
+  fleetDimensions,
   MetricName,
-  SUCCESS_RATE_METRICS,
+  metricsNamespace,
+  OUTCOME_METRICS,
   sourceDimensions,
 } from '../../functions/observability.js';
 import { SUCCESS_RATE_THRESHOLD } from '../../infra/alarm-catalogue.js';
@@ -32,26 +35,13 @@ export interface SourceStatus {
   readonly title: string | undefined;
   readonly slaSeconds: number | undefined;
   readonly owner: string | undefined;
-  readonly attempts: {
-    readonly succeeded: number;
-    readonly retried: number;
-    readonly deadLettered: number;
-    readonly handedOff: number;
-    readonly collected: number;
-  };
+  /** Attempts that ended (records written, or retried, dead-lettered or handed off). */
+  readonly attempts: { readonly succeeded: number; readonly failed: number };
   /** Percent of attempts that succeeded; undefined when there were none. */
   readonly successRate: number | undefined;
   readonly latencyMs: {
     readonly collectionAverage: number | undefined;
     readonly collectionMax: number | undefined;
-    readonly endToEndAverage: number | undefined;
-    readonly endToEndMax: number | undefined;
-  };
-  readonly records: {
-    readonly written: number;
-    readonly unchanged: number;
-    readonly stale: number;
-    readonly invalid: number;
   };
   readonly dataAgeSeconds: number | undefined;
   readonly newestObservedAt: string | undefined;
@@ -68,9 +58,25 @@ export interface StatusReport {
   readonly windowMinutes: number;
   readonly sources: readonly SourceStatus[];
   readonly pipeline: {
+    /** Every source's attempts, by how they ended. */
+    readonly attempts: {
+      readonly succeeded: number;
+      readonly retried: number;
+      readonly deadLettered: number;
+      readonly handedOff: number;
+      readonly collected: number;
+    };
+    readonly endToEndLatencyMs: { readonly average: number | undefined; readonly max: number | undefined };
+    readonly records: {
+      readonly written: number;
+      readonly unchanged: number;
+      readonly stale: number;
+      readonly invalid: number;
+    };
     readonly transform: QueueStatus;
     readonly functions: readonly {
       readonly role: string;
+      readonly stack: string;
       readonly name: string;
       readonly invocations: number;
       readonly errors: number;
@@ -99,6 +105,10 @@ async function queueStatus(
   return { waiting: jobs.visible, inFlight: jobs.hidden, deadLetters: dead.visible + dead.hidden };
 }
 
+function averageOf(sum: number | undefined, samples: number | undefined): number | undefined {
+  return sum === undefined || samples === undefined || samples === 0 ? undefined : sum / samples;
+}
+
 function queueName(url: string): string {
   return url.slice(url.lastIndexOf('/') + 1);
 }
@@ -117,32 +127,33 @@ export async function collectStatus(
   const names = options.source === undefined ? known : [options.source];
 
   const requests: MetricRequest[] = [];
+  const namespace = metricsNamespace(target.resources.appName);
+  const FLEET = '(fleet)';
   const sluice = (source: string, metricName: string, stat: MetricRequest['stat']) =>
     requests.push({
       key: `${source}/${metricName}/${stat}`,
-      namespace: METRICS_NAMESPACE,
+      namespace,
       metricName,
-      dimensions: sourceDimensions(source),
+      dimensions: source === FLEET ? fleetDimensions() : sourceDimensions(source),
       stat,
     });
   for (const source of names) {
-    for (const name of [
-      SUCCESS_RATE_METRICS.succeeded,
-      ...SUCCESS_RATE_METRICS.failed,
-      MetricName.JobCollected,
-      MetricName.RecordsWritten,
-      MetricName.RecordsUnchanged,
-      MetricName.RecordsStale,
-      MetricName.RecordsInvalid,
-    ]) {
-      sluice(source, name, 'Sum');
-    }
-    for (const name of [MetricName.CollectionLatency, MetricName.EndToEndLatency]) {
-      sluice(source, name, 'Sum');
-      sluice(source, name, 'SampleCount');
-      sluice(source, name, 'Maximum');
-    }
+    // Sum is the attempts that succeeded (1 each), SampleCount every attempt that ended.
+    for (const stat of ['Sum', 'SampleCount'] as const) sluice(source, MetricName.AttemptSuccess, stat);
+    for (const stat of ['Sum', 'SampleCount', 'Maximum'] as const)
+      sluice(source, MetricName.CollectionLatency, stat);
   }
+  for (const name of [
+    ...Object.values(OUTCOME_METRICS),
+    MetricName.RecordsWritten,
+    MetricName.RecordsUnchanged,
+    MetricName.RecordsStale,
+    MetricName.RecordsInvalid,
+  ]) {
+    sluice(FLEET, name, 'Sum');
+  }
+  for (const stat of ['Sum', 'SampleCount', 'Maximum'] as const)
+    sluice(FLEET, MetricName.EndToEndLatency, stat);
   for (const fn of target.resources.functions) {
     for (const metricName of ['Invocations', 'Errors', 'Throttles']) {
       requests.push({
@@ -195,21 +206,11 @@ export async function collectStatus(
   const sources = await Promise.all(
     names.map(async (source): Promise<SourceStatus> => {
       const get = (metric: string, stat = 'Sum') => figures.get(`${source}/${metric}/${stat}`);
-      const count = (metric: string) => get(metric) ?? 0;
-      const average = (metric: string) => {
-        const sum = get(metric);
-        const samples = get(metric, 'SampleCount');
-        return sum === undefined || samples === undefined || samples === 0 ? undefined : sum / samples;
-      };
-      const attempts = {
-        succeeded: count(MetricName.JobSucceeded),
-        retried: count(MetricName.JobRetried),
-        deadLettered: count(MetricName.JobDeadLettered),
-        handedOff: count(MetricName.JobHandedOff),
-        collected: count(MetricName.JobCollected),
-      };
-      const total = attempts.succeeded + attempts.retried + attempts.deadLettered + attempts.handedOff;
-      const successRate = total === 0 ? undefined : (100 * attempts.succeeded) / total;
+      const average = (metric: string) => averageOf(get(metric), get(metric, 'SampleCount'));
+      const succeeded = get(MetricName.AttemptSuccess) ?? 0;
+      const ended = get(MetricName.AttemptSuccess, 'SampleCount') ?? 0;
+      const attempts = { succeeded, failed: ended - succeeded };
+      const successRate = ended === 0 ? undefined : (100 * succeeded) / ended;
       const pair = target.resources.sourceQueues.get(source);
       if (pair === undefined) throw new CliError(`no queues for source ${source}`);
       const queue = { ...(await queueStatus(target, pair)), oldestSeconds: oldest.get(source) };
@@ -252,14 +253,6 @@ export async function collectStatus(
         latencyMs: {
           collectionAverage: average(MetricName.CollectionLatency),
           collectionMax: get(MetricName.CollectionLatency, 'Maximum'),
-          endToEndAverage: average(MetricName.EndToEndLatency),
-          endToEndMax: get(MetricName.EndToEndLatency, 'Maximum'),
-        },
-        records: {
-          written: count(MetricName.RecordsWritten),
-          unchanged: count(MetricName.RecordsUnchanged),
-          stale: count(MetricName.RecordsStale),
-          invalid: count(MetricName.RecordsInvalid),
         },
         dataAgeSeconds,
         newestObservedAt: mark?.newestObservedAt.toISOString(),
@@ -271,18 +264,41 @@ export async function collectStatus(
     }),
   );
 
+  const fleet = (metric: string, stat = 'Sum') => figures.get(`${FLEET}/${metric}/${stat}`);
+  const fleetCount = (metric: string) => fleet(metric) ?? 0;
   return {
     target: target.description,
     at: now.toISOString(),
     windowMinutes: options.windowMinutes,
     sources,
     pipeline: {
+      attempts: {
+        succeeded: fleetCount(OUTCOME_METRICS.succeeded),
+        retried: fleetCount(OUTCOME_METRICS.retried),
+        deadLettered: fleetCount(OUTCOME_METRICS['dead-lettered']),
+        handedOff: fleetCount(OUTCOME_METRICS['handed-off']),
+        collected: fleetCount(OUTCOME_METRICS.collected),
+      },
+      endToEndLatencyMs: {
+        average: averageOf(
+          fleet(MetricName.EndToEndLatency),
+          fleet(MetricName.EndToEndLatency, 'SampleCount'),
+        ),
+        max: fleet(MetricName.EndToEndLatency, 'Maximum'),
+      },
+      records: {
+        written: fleetCount(MetricName.RecordsWritten),
+        unchanged: fleetCount(MetricName.RecordsUnchanged),
+        stale: fleetCount(MetricName.RecordsStale),
+        invalid: fleetCount(MetricName.RecordsInvalid),
+      },
       transform: {
         ...(await queueStatus(target, target.resources.transformQueues)),
         oldestSeconds: oldest.get('transform'),
       },
       functions: target.resources.functions.map((fn) => ({
         role: fn.role,
+        stack: fn.stack,
         name: fn.name,
         invocations: figures.get(`fn/${fn.name}/Invocations`) ?? 0,
         errors: figures.get(`fn/${fn.name}/Errors`) ?? 0,
@@ -296,29 +312,31 @@ export function renderStatus(report: StatusReport): string {
   const lines = [`Sluice status — ${report.target}`, `last ${report.windowMinutes} min, at ${report.at}`, ''];
   for (const s of report.sources) {
     const a = s.attempts;
-    const total = a.succeeded + a.retried + a.deadLettered + a.handedOff;
     const verdict = s.attention.length === 0 ? 'OK' : `ATTENTION: ${s.attention.join('; ')}`;
     lines.push(
       `${s.source}${s.title === undefined ? '' : ` — ${s.title}`}  (SLA ${age(s.slaSeconds)}, owner ${s.owner ?? '?'})`,
       `  verdict       ${verdict}`,
-      `  success rate  ${percent(s.successRate)}  (${a.succeeded} of ${total} attempts; retried ${a.retried}, dead-lettered ${a.deadLettered}, handed off ${a.handedOff}; collected ${a.collected})`,
-      `  latency       collection avg ${duration(s.latencyMs.collectionAverage)}, max ${duration(s.latencyMs.collectionMax)} · end to end avg ${duration(s.latencyMs.endToEndAverage)}, max ${duration(s.latencyMs.endToEndMax)}`,
-      `  records       written ${s.records.written} · unchanged ${s.records.unchanged} · stale ${s.records.stale} · invalid ${s.records.invalid}`,
+      `  success rate  ${percent(s.successRate)}  (${a.succeeded} of ${a.succeeded + a.failed} attempts; ${a.failed} retried, dead-lettered or handed off)`,
+      `  latency       collection avg ${duration(s.latencyMs.collectionAverage)}, max ${duration(s.latencyMs.collectionMax)}`,
       `  data age      ${s.dataAgeSeconds === undefined ? 'no records yet' : `${age(s.dataAgeSeconds)} (newest observation ${s.newestObservedAt}, trace ${s.newestTraceId})`}`,
       `  queue         ${s.queue.waiting} waiting · ${s.queue.inFlight} in flight or backing off · oldest ${age(s.queue.oldestSeconds)} · DLQ ${s.queue.deadLetters}`,
       `  hand-offs     ${s.handoffs.open} open${s.handoffs.oldestSeconds === undefined ? '' : `, oldest ${age(s.handoffs.oldestSeconds)}`}`,
       '',
     );
   }
-  const t = report.pipeline.transform;
+  const { transform: t, attempts: a, records: r, endToEndLatencyMs: e } = report.pipeline;
   lines.push(
-    'pipeline',
+    'pipeline (every source)',
+    `  attempts      succeeded ${a.succeeded} · retried ${a.retried} · dead-lettered ${a.deadLettered} · handed off ${a.handedOff} · collected ${a.collected}`,
+    `  end to end    avg ${duration(e.average)}, max ${duration(e.max)}`,
+    `  records       written ${r.written} · unchanged ${r.unchanged} · stale ${r.stale} · invalid ${r.invalid}`,
     `  transform     ${t.waiting} waiting · ${t.inFlight} in flight · oldest ${age(t.oldestSeconds)} · DLQ ${t.deadLetters}`,
   );
-  const width = Math.max(12, ...report.pipeline.functions.map((fn) => fn.role.length));
+  const label = (fn: { role: string; stack: string }) => `${fn.role} (${fn.stack})`;
+  const width = Math.max(12, ...report.pipeline.functions.map((fn) => label(fn).length));
   for (const fn of report.pipeline.functions) {
     lines.push(
-      `  ${fn.role.padEnd(width)}  ${fn.invocations} invocations · ${fn.errors} errors · ${fn.throttles} throttles`,
+      `  ${label(fn).padEnd(width)}  ${fn.invocations} invocations · ${fn.errors} errors · ${fn.throttles} throttles`,
     );
   }
   return lines.join('\n');

@@ -11,6 +11,13 @@
  *
  * The claim has its own item so that the summary keeps meaning "what happened to the job": a
  * duplicate delivery is recorded as such and never changes the job's status.
+ *
+ * Retention: every write of a job's items sets `expiresAt` (epoch seconds, the table's TTL
+ * attribute) to the write time plus the retention, so DynamoDB removes a job's items that long
+ * after they were last written, and a job that is still being worked on is never half gone.
+ * The retention is far longer than any dedupe window (the synth refuses one that is not) and than
+ * a message can live in SQS (14 days), so a claim never expires while it can still stop a second
+ * collection. Items that are not a job's (a source's freshness mark) carry no `expiresAt`.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -29,6 +36,22 @@ import type {
 
 /** Outcomes that describe a delivery rather than the job: they never change the job's status. */
 const DELIVERY_ONLY: ReadonlySet<AttemptOutcome> = new Set(['duplicate', 'deferred']);
+
+/** The ledger table's TTL attribute: epoch seconds after which DynamoDB may delete the item. */
+export const LEDGER_EXPIRY_ATTRIBUTE = 'expiresAt';
+
+export interface JobLedgerOptions {
+  /**
+   * Days a job's items live after their last write. @default - no expiry (tests, tools that only read)
+   */
+  readonly retentionDays?: number;
+}
+
+/** The `expiresAt` of an item written at `at`, or undefined when nothing expires. */
+export function ledgerExpiry(at: Date, retentionDays: number | undefined): number | undefined {
+  if (retentionDays === undefined) return undefined;
+  return Math.floor(at.getTime() / 1000) + retentionDays * 86_400;
+}
 
 /** Sort key of a job's claim item. */
 export const CLAIM_SK = 'claim';
@@ -58,7 +81,16 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly options: JobLedgerOptions = {},
   ) {}
+
+  /** `SET`-able expiry of an item written at `at`: the clause and its value, or nothing. */
+  private expiry(at: Date): { clause: string; values: { [key: string]: number } } {
+    const expiresAt = ledgerExpiry(at, this.options.retentionDays);
+    return expiresAt === undefined
+      ? { clause: '', values: {} }
+      : { clause: `, ${LEDGER_EXPIRY_ATTRIBUTE} = :expiresAt`, values: { ':expiresAt': expiresAt } };
+  }
 
   async recordAttempt(entry: AttemptEntry): Promise<void> {
     // The random part keeps two deliveries that start in the same millisecond from sharing an item.
@@ -79,6 +111,7 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
   private async writeAttempt(entry: AttemptEntry, attemptId: string): Promise<void> {
     const pk = jobPartitionKey(entry.jobKey);
     const durationMs = entry.finishedAt.getTime() - entry.startedAt.getTime();
+    const expiry = this.expiry(entry.finishedAt);
     const attemptItem = {
       Put: {
         TableName: this.tableName,
@@ -104,6 +137,9 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
           retryInSeconds: entry.retryInSeconds,
           retryAfterSeconds: entry.retryAfterSeconds,
           counts: entry.counts,
+          ...(expiry.values[':expiresAt'] === undefined
+            ? {}
+            : { [LEDGER_EXPIRY_ATTRIBUTE]: expiry.values[':expiresAt'] }),
         },
       },
     };
@@ -117,8 +153,7 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
               Update: {
                 TableName: this.tableName,
                 Key: { pk, sk: CLAIM_SK },
-                UpdateExpression:
-                  'SET lastDeliveryOutcome = :outcome, lastDeliveryAt = :now ADD #counter :one',
+                UpdateExpression: `SET lastDeliveryOutcome = :outcome, lastDeliveryAt = :now${expiry.clause} ADD #counter :one`,
                 ExpressionAttributeNames: {
                   '#counter': entry.outcome === 'duplicate' ? 'duplicateDeliveries' : 'deferredDeliveries',
                 },
@@ -126,6 +161,7 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
                   ':outcome': entry.outcome,
                   ':now': entry.finishedAt.toISOString(),
                   ':one': 1,
+                  ...expiry.values,
                 },
               },
             },
@@ -153,7 +189,7 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
                 }, ` +
                 'updatedAt = :now, lastStage = :stage, lastReason = :reason, lastMessage = :message, ' +
                 'firstSeenAt = if_not_exists(firstSeenAt, :started), lastCounts = :counts, ' +
-                'lastManifestKey = :manifestKey, lastSnapshotKeys = :snapshots ADD attempts :one',
+                `lastManifestKey = :manifestKey, lastSnapshotKeys = :snapshots${expiry.clause} ADD attempts :one`,
               ExpressionAttributeNames: { '#source': 'source', '#status': 'status' },
               ExpressionAttributeValues: {
                 ':kind': 'job',
@@ -170,6 +206,7 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
                 ':manifestKey': entry.manifestKey ?? null,
                 ':snapshots': entry.snapshotKeys ?? null,
                 ':one': 1,
+                ...expiry.values,
               },
             },
           },
@@ -179,7 +216,7 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
                   Update: {
                     TableName: this.tableName,
                     Key: { pk, sk: CLAIM_SK },
-                    UpdateExpression: `SET kind = :kind, collectedAt = :now, manifestKey = :manifestKey${
+                    UpdateExpression: `SET kind = :kind, collectedAt = :now, manifestKey = :manifestKey${expiry.clause}${
                       entry.releasesClaimOf === undefined ? '' : ' REMOVE leaseOwner, leaseUntil'
                     }`,
                     // The release, folded into the record: only the owner's own claim is given up.
@@ -190,6 +227,7 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
                       ':kind': 'claim',
                       ':now': entry.finishedAt.toISOString(),
                       ':manifestKey': entry.manifestKey ?? null,
+                      ...expiry.values,
                       ...(entry.releasesClaimOf === undefined ? {} : { ':owner': entry.releasesClaimOf }),
                     },
                   },
@@ -202,6 +240,7 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
   }
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
+    const expiry = this.expiry(request.now);
     try {
       const result = await this.client.send(
         new UpdateCommand({
@@ -209,7 +248,7 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
           Key: { pk: jobPartitionKey(request.jobKey), sk: CLAIM_SK },
           UpdateExpression:
             'SET kind = :kind, jobKey = :jobKey, #source = :source, traceId = :traceId, ' +
-            'leaseOwner = :owner, leaseUntil = :until, claimedAt = :now',
+            `leaseOwner = :owner, leaseUntil = :until, claimedAt = :now${expiry.clause}`,
           // ISO-8601 UTC strings of one format compare like the times they name.
           ConditionExpression:
             '(attribute_not_exists(collectedAt) OR collectedAt < :since) AND ' +
@@ -224,6 +263,7 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
             ':until': request.leaseUntil.toISOString(),
             ':now': request.now.toISOString(),
             ':since': request.collectedSince.toISOString(),
+            ...expiry.values,
           },
           ReturnValues: 'UPDATED_OLD',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',

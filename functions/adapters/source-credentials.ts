@@ -30,15 +30,14 @@ export class SecretsManagerCredentials implements CredentialStore {
 
   constructor(
     client: SecretsManagerClient,
-    /** Source name → secret ARN, as the stack wires it. */
-    private readonly secretArns: { readonly [source: string]: string },
+    /** The secret (name or ARN) holding a source's login. */
+    private readonly secretIdOf: (source: string) => string,
   ) {
     this.provider = new SecretsProvider({ awsSdkV3Client: client });
   }
 
   async get(source: string): Promise<SourceCredentials> {
-    const secretId = this.secretArns[source];
-    if (secretId === undefined) throw new Error(`no credentials secret is configured for source ${source}`);
+    const secretId = this.secretIdOf(source);
     let value: unknown;
     try {
       // Parsed here, not with Powertools' `json` transform: its error would quote the value.

@@ -1,26 +1,20 @@
 /**
  * Acting on a message's next step: delaying its next attempt (the retry backoff, by changing its
  * visibility) or sending it to its queue's DLQ at once with the reason attached.
+ *
+ * The event names a queue by ARN only; its URL and its DLQ's come from the queue's name
+ * (functions/core/resource-names.ts: a work queue's DLQ is `<queue>-dlq`) through GetQueueUrl,
+ * asked once per queue and container. Nothing per queue is configured, so a function's
+ * environment stays the same size however many sources it serves.
  */
 import {
   ChangeMessageVisibilityCommand,
+  GetQueueUrlCommand,
   type MessageAttributeValue,
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { z } from 'zod';
-
-/** For each queue a function consumes: its URL and its DLQ's URL (the event carries only the ARN). */
-export const QueueRoutes = z.array(
-  z
-    .object({
-      queueArn: z.string().min(1),
-      queueUrl: z.string().min(1),
-      deadLetterQueueUrl: z.string().min(1),
-    })
-    .strict(),
-);
-export type QueueRoutes = z.infer<typeof QueueRoutes>;
+import { deadLetterQueueName, queueAccountOfArn, queueNameOfArn } from '../core/resource-names.js';
 
 export interface DeadLetterNote {
   readonly reason: string;
@@ -76,25 +70,42 @@ function text(value: string): MessageAttributeValue {
 }
 
 export class SqsWorkQueues implements WorkQueues {
-  private readonly routes: ReadonlyMap<string, QueueRoutes[number]>;
+  /** Queue URLs by `<account>/<name>`; a failed lookup is not kept, so the next message asks again. */
+  private readonly urls = new Map<string, Promise<string>>();
 
-  constructor(
-    private readonly client: SQSClient,
-    routes: QueueRoutes,
-  ) {
-    this.routes = new Map(routes.map((r) => [r.queueArn, r]));
+  constructor(private readonly client: SQSClient) {}
+
+  private urlOf(name: string, account: string): Promise<string> {
+    const key = `${account}/${name}`;
+    let url = this.urls.get(key);
+    if (url === undefined) {
+      url = (async () => {
+        const { QueueUrl } = await this.client.send(
+          new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account }),
+        );
+        if (QueueUrl === undefined) throw new Error(`GetQueueUrl gave no URL for queue ${name}`);
+        return QueueUrl;
+      })();
+      url.catch(() => this.urls.delete(key));
+      this.urls.set(key, url);
+    }
+    return url;
   }
 
-  private route(queueArn: string): QueueRoutes[number] {
-    const route = this.routes.get(queueArn);
-    if (route === undefined) throw new Error(`no route is configured for queue ${queueArn}`);
-    return route;
+  /** The URL of the queue `queueArn` names. */
+  queueUrl(queueArn: string): Promise<string> {
+    return this.urlOf(queueNameOfArn(queueArn), queueAccountOfArn(queueArn));
+  }
+
+  /** The URL of the dead-letter queue of the queue `queueArn` names. */
+  deadLetterQueueUrl(queueArn: string): Promise<string> {
+    return this.urlOf(deadLetterQueueName(queueNameOfArn(queueArn)), queueAccountOfArn(queueArn));
   }
 
   async deadLetter(fromQueueArn: string, body: string, note: DeadLetterNote): Promise<void> {
     await this.client.send(
       new SendMessageCommand({
-        QueueUrl: this.route(fromQueueArn).deadLetterQueueUrl,
+        QueueUrl: await this.deadLetterQueueUrl(fromQueueArn),
         MessageBody: body,
         MessageAttributes: {
           [DeadLetterAttribute.Reason]: text(note.reason),
@@ -113,7 +124,7 @@ export class SqsWorkQueues implements WorkQueues {
   async delay(fromQueueArn: string, receiptHandle: string, seconds: number): Promise<void> {
     await this.client.send(
       new ChangeMessageVisibilityCommand({
-        QueueUrl: this.route(fromQueueArn).queueUrl,
+        QueueUrl: await this.queueUrl(fromQueueArn),
         ReceiptHandle: receiptHandle,
         VisibilityTimeout: seconds,
       }),

@@ -8,8 +8,9 @@ import {
   launchChromium,
 } from '../adapters/browser-collector.js';
 import { SecretsManagerCredentials } from '../adapters/source-credentials.js';
-import { JsonStringMap, readEnvironment } from '../config.js';
+import { readEnvironment } from '../config.js';
 import { assertLocalOverrides } from '../core/egress.js';
+import { loginSecretName } from '../core/resource-names.js';
 import { COLLECTOR_ENVIRONMENT, collectorHandler } from './collector-entry.js';
 
 const env = readEnvironment({
@@ -19,8 +20,6 @@ const env = readEnvironment({
   READY_TIMEOUT_MS: z.coerce.number().int().positive(),
   /** A whole job; past it the browser is treated as hung and relaunched. */
   JOB_TIMEOUT_MS: z.coerce.number().int().positive(),
-  /** Source name → Secrets Manager ARN of its login, for sources that sign in. */
-  SOURCE_CREDENTIALS: JsonStringMap.optional(),
   /** Optional: a Chromium binary to use instead of @sparticuz/chromium's (e.g. Debian's, locally). */
   SLUICE_CHROMIUM_EXECUTABLE: z.string().min(1).optional(),
 });
@@ -34,7 +33,10 @@ const collector = new BrowserCollector(browsers, {
   jobTimeoutMs: env.JOB_TIMEOUT_MS,
   originOverrides: assertLocalOverrides(env.SLUICE_ORIGIN_OVERRIDES ?? {}),
   userAgent: 'Sluice/0.1 (+collector; headless)',
-  credentials: new SecretsManagerCredentials(secretsClient(), env.SOURCE_CREDENTIALS ?? {}),
+  // A source's login lives in the secret named after it; the role may read only its own sources'.
+  credentials: new SecretsManagerCredentials(secretsClient(), (source) =>
+    loginSecretName(env.SLUICE_APP_NAME, source),
+  ),
   sessions: new LoginSessions(),
 });
 export const handler = collectorHandler('browser', env, (source, request) =>

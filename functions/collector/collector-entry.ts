@@ -9,17 +9,24 @@ import { DynamoSnsHandoffDesk } from '../adapters/handoff-desk.js';
 import { DynamoJobLedger } from '../adapters/job-ledger.js';
 import { S3RawCatalog } from '../adapters/raw-catalog.js';
 import { S3RawStore } from '../adapters/raw-store.js';
-import { QueueRoutes, SqsWorkQueues } from '../adapters/work-queues.js';
-import { JsonStringMap, jsonVariable } from '../config.js';
+import { SqsWorkQueues } from '../adapters/work-queues.js';
+import { JsonStringMap } from '../config.js';
 import type { Collection, CollectRequest } from '../core/collection.js';
 import { PermanentError } from '../core/errors.js';
+import { APP_NAME_PATTERN, queueNameOfArn, sourceOfQueueName } from '../core/resource-names.js';
 import { createCollectorHandler } from './job-batch-handler.js';
 
-/** The environment every collector reads (the stack sets it; see infra/sluice-stack.ts). */
+/**
+ * The environment every collector reads (infra/constructs/collector-function.ts sets it). Nothing
+ * in it is per source: a message's source and DLQ follow from the queue it came from.
+ */
 export const COLLECTOR_ENVIRONMENT = {
+  /** The deployment's name: queue and secret names start with it (functions/core/resource-names.ts). */
+  SLUICE_APP_NAME: z.string().regex(APP_NAME_PATTERN),
   RAW_BUCKET_NAME: z.string().min(1),
   LEDGER_TABLE_NAME: z.string().min(1),
-  QUEUE_ROUTES: jsonVariable(QueueRoutes),
+  /** How long ledger items live (DynamoDB TTL), in days. */
+  LEDGER_RETENTION_DAYS: z.coerce.number().int().positive(),
   TASKS_TABLE_NAME: z.string().min(1),
   HANDOFF_TOPIC_ARN: z.string().min(1),
   /** Set only by the local environment, which runs time faster. */
@@ -41,7 +48,9 @@ export function collectorHandler<Kind extends CollectorKind>(
 ) {
   const isOwnKind = (source: SourceDefinition): source is Extract<SourceDefinition, { kind: Kind }> =>
     source.kind === kind;
-  const ledger = new DynamoJobLedger(dynamoDocumentClient(), env.LEDGER_TABLE_NAME);
+  const ledger = new DynamoJobLedger(dynamoDocumentClient(), env.LEDGER_TABLE_NAME, {
+    retentionDays: env.LEDGER_RETENTION_DAYS,
+  });
   return createCollectorHandler({
     collect: (source, request) => {
       if (!isOwnKind(source)) {
@@ -55,7 +64,8 @@ export function collectorHandler<Kind extends CollectorKind>(
     catalog: new S3RawCatalog(s3Client(), env.RAW_BUCKET_NAME),
     ledger,
     claims: ledger,
-    queues: new SqsWorkQueues(sqsClient(), env.QUEUE_ROUTES),
+    queues: new SqsWorkQueues(sqsClient()),
+    sourceOfQueue: (queueArn) => sourceOfQueueName(env.SLUICE_APP_NAME, queueNameOfArn(queueArn)),
     desk: new DynamoSnsHandoffDesk(
       dynamoDocumentClient(),
       env.TASKS_TABLE_NAME,

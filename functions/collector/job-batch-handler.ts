@@ -14,10 +14,11 @@ import { failureClassOf } from '../core/errors.js';
 import type { JobClaims, JobLedger, RawStore } from '../core/ports.js';
 import {
   addJobLogKeys,
-  countForSource,
   logger,
   MetricName,
-  timeForSource,
+  publishMetric,
+  recordAttempt,
+  UNKNOWN_SOURCE,
   withJobLogKeys,
 } from '../observability.js';
 
@@ -29,17 +30,27 @@ export interface CollectorHandlerDeps {
   readonly claims: JobClaims;
   readonly queues: WorkQueues;
   readonly desk: HandoffDesk;
+  /**
+   * The source whose jobs queue a message came from (from the event's `eventSourceARN`), or
+   * undefined for a queue that is not a source's: the queue, not the body, says whose job it is.
+   */
+  readonly sourceOfQueue: (queueArn: string) => string | undefined;
   /** Local runs scale retry delays down; 1 in AWS. */
   readonly timeScale: number;
 }
 
-function toJobMessage(record: SQSRecord, lambdaContext: Context): JobMessage {
+function toJobMessage(
+  record: SQSRecord,
+  lambdaContext: Context,
+  queueSource: string | undefined,
+): JobMessage {
   return {
     messageId: record.messageId,
     body: record.body,
     receiveCount: Number(record.attributes.ApproximateReceiveCount) || 1,
     sentAt: new Date(Number(record.attributes.SentTimestamp) || Date.now()),
     deliveryId: lambdaContext.awsRequestId,
+    ...(queueSource === undefined ? {} : { queueSource }),
   };
 }
 
@@ -53,7 +64,8 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
   const processor = new BatchProcessor(EventType.SQS);
 
   async function handleRecord(record: SQSRecord, lambdaContext: Context): Promise<void> {
-    const message = toJobMessage(record, lambdaContext);
+    const queueSource = deps.sourceOfQueue(record.eventSourceARN);
+    const message = toJobMessage(record, lambdaContext, queueSource);
     // Which branches the fetch took, for the outcome line; the core keeps them in the manifest.
     let branches: readonly string[] | undefined;
     const outcome = await collectJob(message, {
@@ -82,7 +94,8 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
       timeScale: deps.timeScale,
     });
     const { identity } = outcome;
-    const source = identity.source ?? 'unknown';
+    // A message whose body names no source (poison) is still its queue's source's problem.
+    const source = identity.source ?? queueSource ?? UNKNOWN_SOURCE;
     const context = {
       traceId: identity.traceId,
       jobKey: identity.jobKey,
@@ -100,8 +113,8 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
         manifestKey: outcome.manifestKey,
         ...(outcome.recovered === true ? { recovered: true } : {}),
       });
-      countForSource(source, MetricName.JobCollected);
-      timeForSource(source, MetricName.CollectionLatency, outcome.durationMs);
+      recordAttempt(source, 'collected');
+      publishMetric(source, MetricName.CollectionLatency, outcome.durationMs);
       return;
     }
     if (outcome.status === 'duplicate') {
@@ -136,7 +149,7 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
         ...(next.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: next.retryAfterSeconds }),
         ...(outcome.evidenceKeys.length === 0 ? {} : { snapshotKeys: outcome.evidenceKeys }),
       });
-      countForSource(source, MetricName.JobRetried);
+      recordAttempt(source, 'retried');
       throw outcome.error;
     }
     if (next.kind === 'hand-off') {
@@ -156,7 +169,7 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
         outcome: 'handed-off',
         task: opened,
       });
-      countForSource(source, MetricName.JobHandedOff);
+      recordAttempt(source, 'handed-off');
       return;
     }
     const { reason, message: text } = next;
@@ -166,7 +179,7 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
       message: text,
       jobKey: identity.jobKey,
       traceId: identity.traceId,
-      source: identity.source,
+      source: identity.source ?? queueSource,
       originalMessageId: record.messageId,
       attempts: message.receiveCount,
     });
@@ -178,7 +191,7 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
       outcome: 'dead-lettered',
       ...(outcome.evidenceKeys.length === 0 ? {} : { snapshotKeys: outcome.evidenceKeys }),
     });
-    countForSource(source, MetricName.JobDeadLettered);
+    recordAttempt(source, 'dead-lettered');
   }
 
   return async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {

@@ -46,6 +46,12 @@ export interface JobMessage {
    * can share a receive count, and a claim must tell them apart.
    */
   readonly deliveryId: string;
+  /**
+   * The source whose jobs queue delivered the message. The queue decides whose job it is: a body
+   * naming another source is refused (`wrong-queue`), never collected under this queue's budget.
+   * @default - not known (a test or a queue that is not a source's)
+   */
+  readonly queueSource?: string;
 }
 
 export interface JobIdentity {
@@ -202,6 +208,13 @@ export function parseJobMessage(
   const source = findSource(job.source);
   if (source === undefined) {
     return fail('unknown-source', `unknown source ${JSON.stringify(job.source)}`, identity);
+  }
+  if (message.queueSource !== undefined && message.queueSource !== source.name) {
+    return fail(
+      'wrong-queue',
+      `a job for source ${source.name} arrived on the jobs queue of ${message.queueSource}; send it to the queue of ${source.name}`,
+      { ...identity, source: message.queueSource },
+    );
   }
   const input = source.input.safeParse(job.input);
   if (!input.success) {

@@ -20,6 +20,8 @@ export interface SourceHealth {
   readonly handoffBacklog: number;
   /** 0 when no task is open. */
   readonly oldestHandoffAgeSeconds: number;
+  /** The age of every open task, oldest first; empty when none is open. */
+  readonly handoffAgesSeconds: readonly number[];
 }
 
 export function assessSources(
@@ -32,10 +34,7 @@ export function assessSources(
   return sources.map((source) => {
     const newest = newestObservedAt.get(source.name);
     const tasks = openTasks.filter((t) => t.source === source.name);
-    const oldestTask = tasks.reduce<Date | undefined>(
-      (oldest, t) => (oldest === undefined || t.createdAt < oldest ? t.createdAt : oldest),
-      undefined,
-    );
+    const ages = tasks.map((t) => secondsSince(t.createdAt)).sort((a, b) => b - a);
     const slaSeconds = source.freshnessSlaMinutes * 60;
     const dataAgeSeconds = newest === undefined ? undefined : secondsSince(newest);
     return {
@@ -45,7 +44,8 @@ export function assessSources(
       newestObservedAt: newest,
       stale: dataAgeSeconds === undefined || dataAgeSeconds > slaSeconds,
       handoffBacklog: tasks.length,
-      oldestHandoffAgeSeconds: oldestTask === undefined ? 0 : secondsSince(oldestTask),
+      oldestHandoffAgeSeconds: ages[0] ?? 0,
+      handoffAgesSeconds: ages,
     };
   });
 }

@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import type { HandoffTaskList } from '../adapters/handoff-tasks.js';
 import { assessSources, type FreshnessSubject, type SourceHealth } from '../core/freshness.js';
 import type { SourceFreshness } from '../core/ports.js';
-import { logger, MetricName, publishForSource } from '../observability.js';
+import { logger, MetricName, publishMetric } from '../observability.js';
 
 export interface FreshnessHandlerDeps {
   readonly sources: readonly FreshnessSubject[];
@@ -30,9 +30,10 @@ export function createFreshnessHandler(deps: FreshnessHandlerDeps) {
     for (const h of health) {
       // A source with no records yet publishes no age: its data-age alarm treats missing data as
       // breaching, so "never collected" alarms like "stale" does.
-      if (h.dataAgeSeconds !== undefined) publishForSource(h.source, MetricName.DataAge, h.dataAgeSeconds);
-      publishForSource(h.source, MetricName.HandoffBacklog, h.handoffBacklog);
-      publishForSource(h.source, MetricName.OldestHandoffAge, h.oldestHandoffAgeSeconds);
+      if (h.dataAgeSeconds !== undefined) publishMetric(h.source, MetricName.DataAge, h.dataAgeSeconds);
+      // One value per open task, and nothing while there is none: the series is billed only for
+      // the hours a source has a backlog.
+      publishMetric(h.source, MetricName.HandoffAge, ...h.handoffAgesSeconds);
       const mark = marks.get(h.source);
       const fields = {
         source: h.source,

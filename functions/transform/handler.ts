@@ -7,15 +7,16 @@ import { DynamoJobLedger } from '../adapters/job-ledger.js';
 import { S3RawStore } from '../adapters/raw-store.js';
 import { DynamoRecordStore } from '../adapters/record-store.js';
 import { DynamoSourceFreshness } from '../adapters/source-freshness.js';
-import { QueueRoutes, SqsWorkQueues } from '../adapters/work-queues.js';
-import { jsonVariable, readEnvironment } from '../config.js';
+import { SqsWorkQueues } from '../adapters/work-queues.js';
+import { readEnvironment } from '../config.js';
 import { createTransformHandler } from './manifest-batch-handler.js';
 
 const env = readEnvironment({
   RAW_BUCKET_NAME: z.string().min(1),
   RECORDS_TABLE_NAME: z.string().min(1),
   LEDGER_TABLE_NAME: z.string().min(1),
-  QUEUE_ROUTES: jsonVariable(QueueRoutes),
+  /** How long ledger items live (DynamoDB TTL), in days. */
+  LEDGER_RETENTION_DAYS: z.coerce.number().int().positive(),
   TASKS_TABLE_NAME: z.string().min(1),
   HANDOFF_TOPIC_ARN: z.string().min(1),
   /** Set only by the local environment, which runs time faster. */
@@ -25,8 +26,11 @@ const env = readEnvironment({
 export const handler = createTransformHandler({
   rawStore: new S3RawStore(s3Client(), env.RAW_BUCKET_NAME),
   recordStore: new DynamoRecordStore(dynamoDocumentClient(), env.RECORDS_TABLE_NAME),
-  ledger: new DynamoJobLedger(dynamoDocumentClient(), env.LEDGER_TABLE_NAME),
-  queues: new SqsWorkQueues(sqsClient(), env.QUEUE_ROUTES),
+  ledger: new DynamoJobLedger(dynamoDocumentClient(), env.LEDGER_TABLE_NAME, {
+    retentionDays: env.LEDGER_RETENTION_DAYS,
+  }),
+  // The transform queue and its DLQ are found from the event's queue ARN, like the collectors'.
+  queues: new SqsWorkQueues(sqsClient()),
   desk: new DynamoSnsHandoffDesk(
     dynamoDocumentClient(),
     env.TASKS_TABLE_NAME,

@@ -20,10 +20,10 @@ import {
 import { InvalidOutputError, RecentWrites } from '../core/transform-manifest.js';
 import {
   addJobLogKeys,
-  countForSource,
   logger,
   MetricName,
-  timeForSource,
+  publishMetric,
+  recordAttempt,
   UNKNOWN_SOURCE,
   withJobLogKeys,
 } from '../observability.js';
@@ -72,12 +72,12 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         counts,
         freshness: outcome.freshness,
       });
-      countForSource(source, MetricName.JobSucceeded);
-      countForSource(source, MetricName.RecordsWritten, counts.created + counts.updated);
-      countForSource(source, MetricName.RecordsUnchanged, counts.unchanged);
-      countForSource(source, MetricName.RecordsStale, counts.stale);
+      recordAttempt(source, 'succeeded');
+      publishMetric(source, MetricName.RecordsWritten, counts.created + counts.updated);
+      publishMetric(source, MetricName.RecordsUnchanged, counts.unchanged);
+      publishMetric(source, MetricName.RecordsStale, counts.stale);
       if (outcome.endToEndMs !== undefined) {
-        timeForSource(source, MetricName.EndToEndLatency, outcome.endToEndMs);
+        publishMetric(source, MetricName.EndToEndLatency, outcome.endToEndMs);
       }
       return;
     }
@@ -97,7 +97,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         retryNumber: next.retryNumber,
         retryInSeconds: next.delaySeconds,
       });
-      countForSource(source, MetricName.JobRetried);
+      recordAttempt(source, 'retried');
       throw error;
     }
     if (next.kind === 'hand-off') {
@@ -111,8 +111,8 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         evidenceKeys: outcome.evidenceKeys,
         createdAt: new Date(),
       });
-      if (error instanceof InvalidOutputError) countForSource(source, MetricName.RecordsInvalid);
-      countForSource(source, MetricName.JobHandedOff);
+      if (error instanceof InvalidOutputError) publishMetric(source, MetricName.RecordsInvalid, 1);
+      recordAttempt(source, 'handed-off');
       logger.warn('transform output handed off to a person', { ...failure, outcome: 'handed-off', task });
       return;
     }
@@ -132,7 +132,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
       error: next.message,
       outcome: 'dead-lettered',
     });
-    countForSource(source, MetricName.JobDeadLettered);
+    recordAttempt(source, 'dead-lettered');
   }
 
   async function handleRecord(record: SQSRecord): Promise<void> {

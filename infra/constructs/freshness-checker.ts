@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -10,6 +10,7 @@ import { FRESHNESS_CHECK_MINUTES } from '../alarm-catalogue.js';
 import { PipelineFunction } from './pipeline-function.js';
 
 export interface FreshnessCheckerProps {
+  readonly appName: string;
   /** Holds each source's freshness mark (written by the transform). */
   readonly ledgerTable: TableV2;
   /** Hand-off tasks; the checker counts the open ones per source. */
@@ -29,6 +30,7 @@ export class FreshnessChecker extends Construct {
   constructor(scope: Construct, id: string, props: FreshnessCheckerProps) {
     super(scope, id);
     this.function = new PipelineFunction(this, 'Function', {
+      appName: props.appName,
       entry: 'functions/freshness/handler.ts',
       description: 'Sluice freshness checker: data age and hand-off backlog per source',
       timeout: Duration.seconds(30),
@@ -54,6 +56,8 @@ export class FreshnessChecker extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      // Like every queue of the app: kept with its messages, unless the deploy that made it fails.
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     this.schedule = new Rule(this, 'Schedule', {
       description: 'Runs the Sluice freshness checker',

@@ -3,73 +3,53 @@ import { Operation, type TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { CollectorKind, SourceDefinition } from '../../sources/define.js';
-import { collectorRole, PIPELINE_OWNER, PIPELINE_TABLES } from '../alarm-catalogue.js';
-import { applyTags, OWNER_TAG, sharedOwnerTags, sourceOwnerTags } from '../ownership.js';
+import type { SourceDefinition } from '../../sources/define.js';
+import { PIPELINE_TABLES } from '../alarm-catalogue.js';
+import { applyTags, sharedOwnerTags } from '../ownership.js';
+import type { SourceStackPlan } from '../source-stacks.js';
 import { FreshnessChecker } from './freshness-checker.js';
-import { OperationsDashboard } from './operations-dashboard.js';
-import { PipelineAlarms, pascalCase, type WatchedFunction, type WatchedTable } from './pipeline-alarms.js';
+import { OverviewDashboard } from './overview-dashboard.js';
+import { PipelineAlarms, type WatchedFunction, type WatchedTable } from './pipeline-alarms.js';
 import type { PipelineFunction } from './pipeline-function.js';
-import { SourceAlarms } from './source-alarms.js';
 import type { WorkQueue } from './work-queue.js';
 
 export interface OperationsProps {
+  readonly appName: string;
   readonly sources: readonly SourceDefinition[];
-  readonly sourceQueues: ReadonlyMap<string, WorkQueue>;
+  readonly sourceStacks: readonly SourceStackPlan[];
   readonly transformQueue: WorkQueue;
-  readonly collectors: ReadonlyMap<CollectorKind, PipelineFunction>;
   readonly transform: PipelineFunction;
   readonly recordsTable: TableV2;
   readonly ledgerTable: TableV2;
   readonly tasksTable: TableV2;
   readonly rawBucket: Bucket;
-  /** One topic per owner; every alarm notifies its owner's topic. */
-  readonly alarmTopics: ReadonlyMap<string, ITopic>;
+  /** The pipeline owner's topic: every alarm of the shared pipeline notifies it. */
+  readonly alarmTopic: ITopic;
   readonly runbookBaseUrl: string;
 }
 
 /**
- * What operators need to run Sluice (DESIGN.md decision 9): the scheduled freshness checker, the
- * alarms per source and for the shared pipeline, the dashboard, and owner tags on every resource.
+ * What operators need to run the shared part of Sluice (DESIGN.md decision 9): the scheduled
+ * freshness checker, the alarms of the transform, the freshness checker and the tables, the
+ * overview dashboard over every source stack, and owner tags on the shared resources. Each
+ * source's own alarms and dashboard row live in its source stack (SourcePipeline).
  */
 export class Operations extends Construct {
   readonly freshnessChecker: FreshnessChecker;
-  readonly sourceAlarms: ReadonlyMap<string, SourceAlarms>;
   readonly pipelineAlarms: PipelineAlarms;
-  readonly dashboard: OperationsDashboard;
+  readonly dashboard: OverviewDashboard;
 
   constructor(scope: Construct, id: string, props: OperationsProps) {
     super(scope, id);
-    const { sources } = props;
-    const topicFor = (owner: string) => {
-      const topic = props.alarmTopics.get(owner);
-      if (topic === undefined) throw new Error(`no alarm topic for owner ${owner}`);
-      return topic;
-    };
+    const { sources, appName } = props;
 
     this.freshnessChecker = new FreshnessChecker(this, 'FreshnessChecker', {
+      appName,
       ledgerTable: props.ledgerTable,
       tasksTable: props.tasksTable,
     });
 
-    const sourceAlarms = new Map<string, SourceAlarms>();
-    for (const source of sources) {
-      const jobs = props.sourceQueues.get(source.name);
-      if (jobs === undefined) throw new Error(`no queue for source ${source.name}`);
-      const alarms = new SourceAlarms(this, `${pascalCase(source.name)}Alarms`, {
-        source,
-        jobs,
-        topicFor,
-        runbookBaseUrl: props.runbookBaseUrl,
-      });
-      sourceAlarms.set(source.name, alarms);
-      applyTags(jobs, sourceOwnerTags(source));
-      applyTags(alarms, sourceOwnerTags(source));
-    }
-    this.sourceAlarms = sourceAlarms;
-
     const functions: WatchedFunction[] = [
-      ...[...props.collectors].map(([kind, fn]) => ({ name: collectorRole(kind), fn })),
       { name: 'transform', fn: props.transform },
       { name: 'freshness-checker', fn: this.freshnessChecker.function },
     ];
@@ -99,21 +79,17 @@ export class Operations extends Construct {
       },
     ];
     this.pipelineAlarms = new PipelineAlarms(this, 'PipelineAlarms', {
+      appName,
       functions,
       tables,
-      topic: topicFor(PIPELINE_OWNER),
+      topic: props.alarmTopic,
       runbookBaseUrl: props.runbookBaseUrl,
     });
 
-    const alarms: Alarm[] = [
-      ...[...props.sourceQueues.values()].map((q) => q.deadLetterAlarm),
-      props.transformQueue.deadLetterAlarm,
-      ...[...sourceAlarms.values()].flatMap((a) => [...a.alarms.values()]),
-      ...this.pipelineAlarms.alarms,
-    ];
-    this.dashboard = new OperationsDashboard(this, 'Dashboard', {
-      sources,
-      sourceQueues: props.sourceQueues,
+    const alarms: Alarm[] = [props.transformQueue.deadLetterAlarm, ...this.pipelineAlarms.alarms];
+    this.dashboard = new OverviewDashboard(this, 'Dashboard', {
+      appName,
+      sourceStacks: props.sourceStacks,
       transformQueue: props.transformQueue,
       functions,
       tables,
@@ -130,16 +106,6 @@ export class Operations extends Construct {
     applyTags(props.transform, sharedOwnerTags(sources, ['transformation']));
     applyTags(this.freshnessChecker, sharedOwnerTags(sources, []));
     applyTags(this.pipelineAlarms, sharedOwnerTags(sources, []));
-    for (const [kind, collector] of props.collectors) {
-      applyTags(
-        collector,
-        sharedOwnerTags(
-          sources.filter((s) => s.kind === kind),
-          ['collection'],
-        ),
-      );
-    }
-    for (const [owner, topic] of props.alarmTopics) applyTags(topic, { [OWNER_TAG.pagedOwner]: owner });
     // Functions by role, so the CLI and the console name them plainly rather than by generated name.
     for (const { name, fn } of functions) applyTags(fn, { 'sluice:role': name });
   }

@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Operation, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -14,7 +14,7 @@ import type { PipelineFunction } from './pipeline-function.js';
 import { describe } from './source-alarms.js';
 
 export interface WatchedFunction {
-  /** Short name used in alarm names and on the dashboard, e.g. `transform`. */
+  /** Short name used in alarm names and on the dashboard, e.g. `transform`, `Sources-01-http-collector`. */
   readonly name: string;
   readonly fn: PipelineFunction;
 }
@@ -30,8 +30,10 @@ export interface WatchedTable {
 }
 
 export interface PipelineAlarmsProps {
+  readonly appName: string;
   readonly functions: readonly WatchedFunction[];
-  readonly tables: readonly WatchedTable[];
+  /** @default - none */
+  readonly tables?: readonly WatchedTable[];
   readonly topic: ITopic;
   readonly runbookBaseUrl: string;
 }
@@ -51,7 +53,7 @@ export class PipelineAlarms extends Construct {
     ) => {
       const entry = PIPELINE_ALARM_ENTRIES[kind];
       const alarm = new Alarm(this, constructId, {
-        alarmName: alarmName(Stack.of(this).stackName, subject, kind),
+        alarmName: alarmName(props.appName, subject, kind),
         alarmDescription: describe(
           { ...entry, summary: `${subject}: ${entry.summary}` },
           props.runbookBaseUrl,
@@ -87,7 +89,7 @@ export class PipelineAlarms extends Construct {
         datapointsToAlarm: 3,
       });
     }
-    for (const { name, table, operations } of props.tables) {
+    for (const { name, table, operations } of props.tables ?? []) {
       add(`${pascalCase(name)}ThrottlingAlarm`, 'table-throttling', name, {
         metric: table.metricThrottledRequestsForOperations({
           operations: [...operations],

@@ -6,6 +6,7 @@ import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aw
 import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { metricsNamespace } from '../../functions/observability.js';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -27,6 +28,8 @@ function nodeMajorOf(runtime: Runtime): number {
 export const BUNDLE_TARGET = `node${nodeMajorOf(RUNTIME)}`;
 
 export interface PipelineFunctionProps {
+  /** The deployment's name: the function's metrics are published under it (functions/observability.ts). */
+  readonly appName: string;
   /** Entry file relative to the project root, e.g. `functions/transform/handler.ts`. */
   readonly entry: string;
   readonly description: string;
@@ -55,7 +58,8 @@ export class PipelineFunction extends Construct {
     super(scope, id);
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Kept when the function goes (the logs explain what it did), not after a failed first deploy.
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     const afterBundling = props.afterBundling;
     const bundling: BundlingOptions = {
@@ -104,7 +108,7 @@ export class PipelineFunction extends Construct {
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'sluice',
-        POWERTOOLS_METRICS_NAMESPACE: 'Sluice',
+        POWERTOOLS_METRICS_NAMESPACE: metricsNamespace(props.appName),
         POWERTOOLS_LOG_LEVEL: 'INFO',
         ...props.environment,
       },

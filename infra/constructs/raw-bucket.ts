@@ -74,7 +74,8 @@ export class RawBucket extends Bucket {
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: props.serverAccessLogsBucket,
       serverAccessLogsPrefix: 'raw-bucket/',
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Kept when the stack goes; deleted (it is empty) only when the deploy that created it fails.
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       lifecycleRules: [
         {
           id: 'RawToCheaperClasses',

@@ -1,4 +1,4 @@
-import { Duration, Stack, Tags } from 'aws-cdk-lib';
+import { Duration, Tags } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -20,6 +20,7 @@ import { sourceMetric, successRate } from '../sluice-metrics.js';
 import type { WorkQueue } from './work-queue.js';
 
 export interface SourceAlarmsProps {
+  readonly appName: string;
   readonly source: SourceDefinition;
   /** The source's jobs queue; its DLQ alarm is the WorkQueue's own. */
   readonly jobs: WorkQueue;
@@ -28,8 +29,12 @@ export interface SourceAlarmsProps {
   readonly runbookBaseUrl: string;
 }
 
-/** A source's SLI alarms: success rate, oldest queued job, data age, hand-off backlog. */
+/**
+ * A source's SLI alarms: success rate, oldest queued job, data age, hand-off backlog; with its
+ * jobs queue's DLQ alarm, every alarm the catalogue lists for a source.
+ */
 export class SourceAlarms extends Construct {
+  /** Every alarm of the source by kind, the DLQ alarm (the WorkQueue's own) included. */
   readonly alarms: ReadonlyMap<SourceAlarmKind, Alarm>;
 
   constructor(scope: Construct, id: string, props: SourceAlarmsProps) {
@@ -42,7 +47,8 @@ export class SourceAlarms extends Construct {
       if (found === undefined) throw new Error(`the alarm catalogue has no ${kind} alarm`);
       return found;
     };
-    const alarms = new Map<SourceAlarmKind, Alarm>();
+    const { appName } = props;
+    const alarms = new Map<SourceAlarmKind, Alarm>([['dead-letters', props.jobs.deadLetterAlarm]]);
     const add = (
       constructId: string,
       kind: SourceAlarmKind,
@@ -55,7 +61,7 @@ export class SourceAlarms extends Construct {
     ) => {
       const catalogued = entry(kind);
       const alarm = new Alarm(this, constructId, {
-        alarmName: alarmName(Stack.of(this).stackName, source.name, kind),
+        alarmName: alarmName(appName, source.name, kind),
         alarmDescription: describe(catalogued, props.runbookBaseUrl),
         evaluationPeriods: 1,
         ...settings,
@@ -67,23 +73,20 @@ export class SourceAlarms extends Construct {
     };
 
     add('SuccessRateAlarm', 'success-rate', {
-      metric: successRate(source.name, Duration.minutes(SUCCESS_RATE_WINDOW_MINUTES)),
+      metric: successRate(appName, source.name, Duration.minutes(SUCCESS_RATE_WINDOW_MINUTES)),
       threshold: SUCCESS_RATE_THRESHOLD,
       comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     add('OldestJobAlarm', 'oldest-job', {
-      metric: props.jobs.queue.metricApproximateAgeOfOldestMessage({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
+      metric: props.jobs.metricOldestMessageAge({ period: Duration.minutes(5) }),
       threshold: slaSeconds / 2,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     add('DataAgeAlarm', 'data-age', {
       // Three checker runs per period, so one late run does not look like missing data.
-      metric: sourceMetric(source.name, MetricName.DataAge, {
+      metric: sourceMetric(appName, source.name, MetricName.DataAge, {
         statistic: 'Maximum',
         period: Duration.minutes(FRESHNESS_CHECK_MINUTES * 3),
       }),
@@ -93,7 +96,8 @@ export class SourceAlarms extends Construct {
       treatMissingData: TreatMissingData.BREACHING,
     });
     add('HandoffBacklogAlarm', 'handoff-backlog', {
-      metric: sourceMetric(source.name, MetricName.OldestHandoffAge, {
+      // Published only while tasks are open: no data is no backlog.
+      metric: sourceMetric(appName, source.name, MetricName.HandoffAge, {
         statistic: 'Maximum',
         period: Duration.minutes(FRESHNESS_CHECK_MINUTES * 3),
       }),

@@ -83,7 +83,7 @@ export const POISON_KINDS = [
   'unknown-source',
   'invalid-input',
   'oversized',
-  'wrong-collector',
+  'wrong-queue',
   'transform-not-json',
   'transform-not-s3-event',
   'transform-bad-key',
@@ -248,12 +248,13 @@ function poisonFor(
         body: JSON.stringify({ source: httpSource, input: { page: 1 }, jobId, padding: 'x'.repeat(100_000) }),
         expectedReason: 'message-too-large',
       };
-    case 'wrong-collector':
-      // A browser source's job on an HTTP source's queue: the HTTP collector refuses it.
+    case 'wrong-queue':
+      // A browser source's job on an HTTP source's queue: the queue says whose job it is, so the
+      // collector refuses it before anything is fetched.
       return {
         queue: { stage: 'collect', source: httpSource },
         body: JSON.stringify({ source: 'demo-rates', input: { board: 'majors' }, jobId }),
-        expectedReason: 'wrong-collector',
+        expectedReason: 'wrong-queue',
         jobKey: jobKeyFromJobId(jobId),
       };
     case 'transform-not-json':

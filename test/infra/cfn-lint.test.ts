@@ -16,21 +16,22 @@ const IGNORED_CHECKS = [
 const REGION = process.env.CDK_DEFAULT_REGION ?? 'us-east-1';
 
 let outdir: string;
-let templatePath: string;
+let templatePaths: string[];
 
 beforeAll(() => {
   outdir = mkdtempSync(join(tmpdir(), 'sluice-cfn-lint-'));
-  const { app, stack } = sluiceApp({ outdir });
+  const { app, stacks } = sluiceApp({ outdir });
   app.synth();
-  templatePath = join(outdir, stack.templateFile);
+  templatePaths = stacks.map((stack) => join(outdir, stack.templateFile));
 });
 
 afterAll(() => {
   rmSync(outdir, { recursive: true, force: true });
 });
 
-describe('the synthesized template', () => {
+describe('every synthesized template', () => {
   it('passes cfn-lint', () => {
+    expect(templatePaths.length).toBeGreaterThan(1);
     const lint = spawnSync(
       'cfn-lint',
       [
@@ -41,7 +42,7 @@ describe('the synthesized template', () => {
         '--ignore-checks',
         ...IGNORED_CHECKS,
         '--',
-        templatePath,
+        ...templatePaths,
       ],
       { encoding: 'utf8' },
     );

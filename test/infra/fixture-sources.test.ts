@@ -2,21 +2,15 @@
  * The demo site's fault-route sources are test fixtures: the local environment synthesizes them
  * (context `sluice:fixtureSources`), a deployment never does.
  */
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { buildApp } from '../../infra/app.js';
 import { fixtureSources, sources } from '../../sources/registry.js';
-import { RUNBOOK_BASE_URL } from './sluice-template.js';
+import { synthesizeSluice } from './sluice-template.js';
 
 function sourceTagsOfQueues(context: { [key: string]: unknown }): Set<string> {
-  const app = new App({
-    context: { 'aws:cdk:bundling-stacks': [], 'sluice:runbookBaseUrl': RUNBOOK_BASE_URL, ...context },
-  });
-  const { stack } = buildApp(app);
-  const queues = Template.fromStack(stack).findResources('AWS::SQS::Queue');
+  const { stacks } = synthesizeSluice({ context });
+  const queues = stacks.flatMap(({ template }) => Object.values(template.findResources('AWS::SQS::Queue')));
   return new Set(
-    Object.values(queues).flatMap((queue) => {
+    queues.flatMap((queue) => {
       const tags: unknown = queue.Properties?.Tags;
       return Array.isArray(tags)
         ? tags.flatMap((tag: { Key?: unknown; Value?: unknown }) =>

@@ -34,28 +34,50 @@ const PackageJson = z.object({
 });
 
 let sluice: SynthesizedSluice;
-let functions: { id: string; entry: unknown; props: z.infer<typeof FunctionProps> }[];
+/** Every Sluice function of every stack; `id` is `<stack>/<logical ID>`. */
+let functions: { id: string; stack: string; entry: unknown; props: z.infer<typeof FunctionProps> }[];
 
 beforeAll(() => {
   sluice = synthesizeSluice();
-  functions = sluiceFunctions(sluice.resources).map(([id, fn]) => ({
-    id,
-    entry: fn.Metadata?.['sluice:entry'],
-    props: FunctionProps.parse(fn.Properties),
-  }));
+  functions = sluice.stacks.flatMap(({ name, resources }) =>
+    sluiceFunctions(resources).map(([id, fn]) => ({
+      id: `${name}/${id}`,
+      stack: name,
+      entry: fn.Metadata?.['sluice:entry'],
+      props: FunctionProps.parse(fn.Properties),
+    })),
+  );
 });
 
 describe('Sluice functions', () => {
-  it('are one collector per collector kind in the registry, the transform and the freshness checker', () => {
-    const kinds = new Set(sources.map((source) => source.kind));
+  it('are the transform and the freshness checker in the core stack, and in each source stack one collector per kind it holds', () => {
+    const expected = [
+      `${sluice.core.name} functions/transform/handler.ts`,
+      `${sluice.core.name} functions/freshness/handler.ts`,
+      ...sluice.sourceStacks.flatMap(({ name, stack }) =>
+        [...new Set(stack.sources.map((s) => s.kind))].map(
+          (kind) => `${name} functions/collector/${kind}-handler.ts`,
+        ),
+      ),
+    ];
 
-    expect(functions.map((f) => f.entry).sort()).toEqual(
-      [
-        ...[...kinds].map((kind) => `functions/collector/${kind}-handler.ts`),
-        'functions/transform/handler.ts',
-        'functions/freshness/handler.ts',
-      ].sort(),
+    expect(functions.map((f) => `${f.stack} ${String(f.entry)}`).sort()).toEqual(expected.sort());
+    expect(new Set(sluice.sourceStacks.flatMap(({ stack }) => stack.sources.map((s) => s.name)))).toEqual(
+      new Set(sources.map((s) => s.name)),
     );
+  });
+
+  it('read nothing per source from their environment, which is the same for every collector of a kind', () => {
+    const PER_SOURCE = /QUEUE_ROUTES|SOURCE_CREDENTIALS/;
+    for (const fn of functions) {
+      expect(
+        Object.keys(fn.props.Environment?.Variables ?? {}).filter((name) => PER_SOURCE.test(name)),
+        fn.id,
+      ).toEqual([]);
+      for (const source of sources) {
+        expect(JSON.stringify(fn.props.Environment?.Variables ?? {}), fn.id).not.toContain(source.name);
+      }
+    }
   });
 
   it('name an entry file that exists in the repository', () => {
@@ -99,10 +121,13 @@ describe('Sluice functions', () => {
   });
 
   it('log to a log group of their own that has a retention period', () => {
-    const withoutRetention = functions.flatMap(({ id, props }) => {
+    const withoutRetention = functions.flatMap(({ id, stack, props }) => {
       const logGroupId = refTarget(props.LoggingConfig?.LogGroup);
       if (logGroupId === undefined) return [`${id}: no log group of this template`];
-      const logGroup = resourceById(sluice.resources, logGroupId);
+      const logGroup = resourceById(
+        sluice.stacks.find((s) => s.name === stack)?.resources ?? new Map(),
+        logGroupId,
+      );
       return logGroup.Type === 'AWS::Logs::LogGroup' &&
         typeof logGroup.Properties.RetentionInDays === 'number'
         ? []
@@ -114,19 +139,22 @@ describe('Sluice functions', () => {
   });
 
   it('run the browser collector on x86_64, which @sparticuz/chromium needs, and the others on arm64', () => {
-    const browserQueues = new Set(
-      sources.flatMap((source) => {
-        const pair = sluice.stack.sourceQueues.get(source.name);
-        return source.kind === 'browser' && pair !== undefined ? [logicalIdOf(pair.queue)] : [];
+    const browserFunctions = new Set(
+      sluice.sourceStacks.flatMap(({ name, stack, resources }) => {
+        const browserQueues = new Set(
+          [...stack.pipelines.values()]
+            .filter((p) => p.source.kind === 'browser')
+            .map((p) => logicalIdOf(p.jobs.queue)),
+        );
+        return queueConsumers(resources)
+          .filter((consumer) => browserQueues.has(consumer.queueId))
+          .map((consumer) => `${name}/${consumer.functionId}`);
       }),
     );
-    const browserFunctions = new Set(
-      queueConsumers(sluice.resources)
-        .filter((consumer) => browserQueues.has(consumer.queueId))
-        .map((consumer) => consumer.functionId),
-    );
 
-    expect(browserFunctions.size).toBe(sources.some((source) => source.kind === 'browser') ? 1 : 0);
+    expect(browserFunctions.size).toBe(
+      sluice.sourceStacks.filter(({ stack }) => stack.sources.some((s) => s.kind === 'browser')).length,
+    );
     expect(functions.map(({ id, props }) => [id, props.Architectures])).toEqual(
       functions.map(({ id }) => [id, [browserFunctions.has(id) ? 'x86_64' : 'arm64']]),
     );
@@ -135,7 +163,9 @@ describe('Sluice functions', () => {
 
 describe('the deployed template', () => {
   it('gives no function the local-profile variables', () => {
-    const allFunctions = resourcesOfType(sluice.resources, 'AWS::Lambda::Function');
+    const allFunctions = sluice.stacks.flatMap(({ resources }) =>
+      resourcesOfType(resources, 'AWS::Lambda::Function'),
+    );
 
     const leaks = allFunctions.flatMap(([id, fn]) => {
       const variables = FunctionProps.parse(fn.Properties).Environment?.Variables ?? {};

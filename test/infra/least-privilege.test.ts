@@ -1,17 +1,26 @@
 /**
- * Least privilege, read from the synthesized template: every statement attached to each Sluice
- * function's role, resolved to the Sluice resources it names (by construct path, e.g.
- * `RawBucket/raw/source=demo-catalog/*`, `JobLedgerTable`, `DemoCatalogJobs/DeadLetterQueue`),
- * is compared with the matrix below. A new grant, a wider action or resource, a new function or
- * a new role fails this test until the matrix is changed on purpose, in review.
+ * Least privilege, read from the synthesized templates: every statement attached to each Sluice
+ * function's role (its inline policy, and any overflow managed policy CDK splits off), resolved
+ * to the Sluice resources it names (by construct path in their stack, e.g.
+ * `RawBucket/raw/source=demo-catalog/*`, `JobLedgerTable`, `DemoCatalog/Jobs/DeadLetterQueue`;
+ * what a source stack imports from the core stack is named by the core's resource), is compared
+ * with the matrix below. A new grant, a wider action or resource, a new function or a new role
+ * fails this test until the matrix is changed on purpose, in review.
  *
- * The matrix says what each function may do; the statements after it say what must never be
- * allowed whatever the matrix grows into.
+ * The core stack's functions are listed by hand; each collector's row follows from the sources
+ * its stack holds and what each declares (its kind, whether it signs in), so the same check runs
+ * on the registry's app and on a 300-source fleet: no grant may widen to `raw/*` or `*` as the
+ * fleet grows. The statements after the matrix say what must never be allowed whatever it
+ * grows into.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { CfnElement, Stack } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { collectorKindsOf } from '../../infra/alarm-catalogue.js';
+import { pascalCase } from '../../infra/constructs/pipeline-alarms.js';
+import { syntheticSources } from '../../scripts/limits-synthetic-sources.js';
+import type { SourceDefinition } from '../../sources/define.js';
 import {
   managedPolicyArnsOfRole,
   PolicyDocument,
@@ -24,12 +33,14 @@ import {
   resourceById,
   resourcesOfType,
   type SynthesizedSluice,
+  type SynthesizedStack,
   sluiceFunctions,
   synthesizeSluice,
 } from './sluice-template.js';
 
 /** One allowed action on one resource, as a function's role holds it. */
 interface Grant {
+  /** `<stack>:<path of the function's construct>`, e.g. `Sluice-Sources-01:HttpCollector/Function`. */
   readonly fn: string;
   readonly resource: string;
   readonly action: string;
@@ -49,6 +60,8 @@ const CONSUME = [
   'sqs:GetQueueUrl',
   'sqs:ReceiveMessage',
 ];
+/** Dead-lettering a message with its reason: finding the DLQ by name and sending to it. */
+const DEAD_LETTER = ['sqs:GetQueueUrl', 'sqs:SendMessage'];
 const HANDOFF = {
   HandoffTasksTable: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
   HandoffTopic: ['sns:Publish'],
@@ -61,38 +74,8 @@ const HANDOFF = {
 const listRaw = (...sources: string[]) =>
   `RawBucket if ${JSON.stringify({ StringLike: { 's3:prefix': sources.map((s) => `raw/source=${s}/*`) } })}`;
 
-/** Everything each Sluice function may do, and to what. */
-const EXPECTED: Matrix = {
-  HttpCollector: {
-    '*': TRACING,
-    'HttpCollector/Logs': LOGS,
-    'RawBucket/raw/source=demo-catalog/*': ['s3:GetObject', 's3:PutObject'],
-    'RawBucket/raw/source=demo-inventory/*': ['s3:GetObject', 's3:PutObject'],
-    'RawBucket/raw/source=demo-shipments/*': ['s3:GetObject', 's3:PutObject'],
-    [listRaw('demo-catalog', 'demo-inventory', 'demo-shipments')]: ['s3:ListBucket'],
-    JobLedgerTable: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
-    ...HANDOFF,
-    'DemoCatalogJobs/Queue': CONSUME,
-    'DemoCatalogJobs/DeadLetterQueue': ['sqs:SendMessage'],
-    'DemoInventoryJobs/Queue': CONSUME,
-    'DemoInventoryJobs/DeadLetterQueue': ['sqs:SendMessage'],
-    'DemoShipmentsJobs/Queue': CONSUME,
-    'DemoShipmentsJobs/DeadLetterQueue': ['sqs:SendMessage'],
-  },
-  BrowserCollector: {
-    '*': TRACING,
-    'BrowserCollector/Logs': LOGS,
-    'RawBucket/raw/source=demo-rates/*': ['s3:GetObject', 's3:PutObject'],
-    'RawBucket/raw/source=demo-portal/*': ['s3:GetObject', 's3:PutObject'],
-    [listRaw('demo-rates', 'demo-portal')]: ['s3:ListBucket'],
-    JobLedgerTable: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
-    ...HANDOFF,
-    DemoPortalCredentials: ['secretsmanager:GetSecretValue'],
-    'DemoRatesJobs/Queue': CONSUME,
-    'DemoRatesJobs/DeadLetterQueue': ['sqs:SendMessage'],
-    'DemoPortalJobs/Queue': CONSUME,
-    'DemoPortalJobs/DeadLetterQueue': ['sqs:SendMessage'],
-  },
+/** What the core stack's functions may do, and to what. */
+const CORE: Matrix = {
   Transform: {
     '*': TRACING,
     'Transform/Logs': LOGS,
@@ -101,7 +84,7 @@ const EXPECTED: Matrix = {
     JobLedgerTable: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
     ...HANDOFF,
     'TransformQueue/Queue': CONSUME,
-    'TransformQueue/DeadLetterQueue': ['sqs:SendMessage'],
+    'TransformQueue/DeadLetterQueue': DEAD_LETTER,
   },
   'Operations/FreshnessChecker/Function': {
     '*': TRACING,
@@ -111,54 +94,144 @@ const EXPECTED: Matrix = {
   },
 };
 
-let sluice: SynthesizedSluice;
-/** Construct path (relative to the stack, without `/Resource`) of every logical ID. */
-let pathOf: Map<string, string>;
-/** Every grant of every Sluice function, resolved to resource names. */
-let grants: Grant[];
-/** Function name → its role's logical ID. */
-let roles: Map<string, string>;
+/**
+ * What a source stack's collector of `kind` may do: its own sources' raw prefixes, queues and
+ * logins, and nothing of any other source.
+ */
+function collectorRow(kind: SourceDefinition['kind'], sources: readonly SourceDefinition[]) {
+  const own = sources.filter((s) => s.kind === kind);
+  const collector = `${pascalCase(kind)}Collector`;
+  const row: { [resource: string]: string[] } = {
+    '*': TRACING,
+    [`${collector}/Function/Logs`]: LOGS,
+    [listRaw(...own.map((s) => s.name))]: ['s3:ListBucket'],
+    JobLedgerTable: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    ...HANDOFF,
+  };
+  for (const source of own) {
+    const id = pascalCase(source.name);
+    row[`RawBucket/raw/source=${source.name}/*`] = ['s3:GetObject', 's3:PutObject'];
+    row[`${id}/Jobs/Queue`] = CONSUME;
+    row[`${id}/Jobs/DeadLetterQueue`] = DEAD_LETTER;
+    if (source.kind === 'browser' && source.login !== undefined)
+      row[`${id}/Login`] = ['secretsmanager:GetSecretValue'];
+  }
+  return { fn: `${collector}/Function`, row };
+}
+
+/** Everything each Sluice function of the app may do, and to what. */
+function expectedMatrix(sluice: SynthesizedSluice): Matrix {
+  const matrix: Matrix = {};
+  for (const [fn, row] of Object.entries(CORE)) matrix[`${sluice.core.name}:${fn}`] = row;
+  for (const { name, stack } of sluice.sourceStacks) {
+    for (const kind of collectorKindsOf(stack.sources)) {
+      const { fn, row } = collectorRow(kind, stack.sources);
+      matrix[`${name}:${fn}`] = row;
+    }
+  }
+  return sorted(matrix);
+}
 
 const StringOrList = z.union([z.string().transform((s) => [s]), z.array(z.string())]);
 const GetAtt = z.object({ 'Fn::GetAtt': z.tuple([z.string(), z.literal('Arn')]) }).strict();
 const Join = z.object({ 'Fn::Join': z.tuple([z.literal(''), z.array(z.unknown())]) }).strict();
+const ImportValue = z.object({ 'Fn::ImportValue': z.string() }).strict();
+const Output = z.object({ Value: z.unknown(), Export: z.object({ Name: z.string() }).optional() });
 
-function nameOf(logicalId: string): string {
-  const path = pathOf.get(logicalId);
-  if (path === undefined) throw new Error(`${logicalId} is not a resource of the Sluice stack`);
-  return path;
-}
+/** Reads the grants of every Sluice function of a synthesized app. */
+class GrantReader {
+  /** Per stack: construct path (relative to the stack, without `/Resource`) of every logical ID. */
+  private readonly paths = new Map<string, Map<string, string>>();
+  /** What the core stack exports, by export name: the value's expression in the core template. */
+  private readonly exported = new Map<string, unknown>();
 
-/**
- * The name of what a Resource entry names: `*`, a resource's path (`{ Ref }`, `{ Fn::GetAtt: Arn }`),
- * or a path plus a literal suffix (`{ Fn::Join: ['', [<arn>, '/raw/*']] }`). Anything else is an
- * expression this test does not know yet, and fails it: a grant it cannot read is not least privilege.
- */
-function resourceName(entry: unknown): string {
-  if (entry === '*') return '*';
-  const ref = refTarget(entry);
-  if (ref !== undefined) return nameOf(ref);
-  const getAtt = GetAtt.safeParse(entry);
-  if (getAtt.success) return nameOf(getAtt.data['Fn::GetAtt'][0]);
-  const join = Join.safeParse(entry);
-  if (join.success) {
-    const [head, ...rest] = join.data['Fn::Join'][1];
-    if (rest.every((part) => typeof part === 'string')) return `${resourceName(head)}${rest.join('')}`;
+  constructor(private readonly sluice: SynthesizedSluice) {
+    for (const { stack, name } of sluice.stacks) {
+      this.paths.set(
+        name,
+        new Map(
+          stack.node
+            .findAll()
+            .filter((construct): construct is CfnElement => construct instanceof CfnElement)
+            .map((element) => [
+              Stack.of(element).getLogicalId(element),
+              element.node.path.slice(name.length + 1).replace(/\/Resource$/, ''),
+            ]),
+        ),
+      );
+    }
+    const outputs = z.record(z.string(), Output).parse(sluice.core.template.toJSON().Outputs ?? {});
+    for (const output of Object.values(outputs)) {
+      if (output.Export !== undefined) this.exported.set(output.Export.Name, output.Value);
+    }
   }
-  throw new Error(`a policy names a resource this test cannot resolve: ${JSON.stringify(entry)}`);
-}
 
-function grantsOfRole(fn: string, roleId: string): Grant[] {
-  return statementsOfRole(sluice.resources, roleId).flatMap(({ origin, statement }) => {
-    if (statement.Effect !== 'Allow') throw new Error(`${origin} is a Deny in a function's own policy`);
-    if (statement.NotAction !== undefined || statement.NotResource !== undefined)
-      throw new Error(`${origin} uses NotAction or NotResource, which grants nearly everything`);
-    const condition = statement.Condition === undefined ? '' : ` if ${JSON.stringify(statement.Condition)}`;
-    const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
-    return (statement.Action ?? []).flatMap((action) =>
-      resources.map((entry) => ({ fn, action, resource: `${resourceName(entry)}${condition}` })),
+  nameOf(stack: string, logicalId: string): string {
+    const path = this.paths.get(stack)?.get(logicalId);
+    if (path === undefined) throw new Error(`${logicalId} is not a resource of ${stack}`);
+    return path;
+  }
+
+  /**
+   * The name of what a Resource entry names: `*`, a resource's path (`{ Ref }`, `{ Fn::GetAtt: Arn }`,
+   * an import of one of the core's), or a path plus a literal suffix
+   * (`{ Fn::Join: ['', [<arn>, '/raw/*']] }`). Anything else is an expression this test does not
+   * know yet, and fails it: a grant it cannot read is not least privilege.
+   */
+  resourceName(stack: string, entry: unknown): string {
+    if (entry === '*') return '*';
+    const ref = refTarget(entry);
+    if (ref !== undefined) return this.nameOf(stack, ref);
+    const getAtt = GetAtt.safeParse(entry);
+    if (getAtt.success) return this.nameOf(stack, getAtt.data['Fn::GetAtt'][0]);
+    const imported = ImportValue.safeParse(entry);
+    if (imported.success) {
+      const value = this.exported.get(imported.data['Fn::ImportValue']);
+      if (value === undefined) throw new Error(`nothing exports ${imported.data['Fn::ImportValue']}`);
+      return this.resourceName(this.sluice.core.name, value);
+    }
+    const join = Join.safeParse(entry);
+    if (join.success) {
+      const [head, ...rest] = join.data['Fn::Join'][1];
+      if (rest.every((part) => typeof part === 'string'))
+        return `${this.resourceName(stack, head)}${rest.join('')}`;
+    }
+    throw new Error(`a policy names a resource this test cannot resolve: ${JSON.stringify(entry)}`);
+  }
+
+  /** Function key (`<stack>:<path>`) → its role's logical ID, for every Sluice function of every stack. */
+  roles(): Map<string, { stack: SynthesizedStack; roleId: string }> {
+    const roles = new Map<string, { stack: SynthesizedStack; roleId: string }>();
+    for (const stack of this.sluice.stacks) {
+      for (const [functionId] of sluiceFunctions(stack.resources)) {
+        // The PipelineFunction's path: `Transform/Function` → `Transform`, `HttpCollector/Function/Function` →
+        // `HttpCollector/Function`.
+        const fn = this.nameOf(stack.name, functionId).replace(/\/Function$/, '');
+        roles.set(`${stack.name}:${fn}`, { stack, roleId: roleOfFunction(stack.resources, functionId) });
+      }
+    }
+    return roles;
+  }
+
+  grants(): Grant[] {
+    return [...this.roles()].flatMap(([fn, { stack, roleId }]) =>
+      statementsOfRole(stack.resources, roleId).flatMap(({ origin, statement }) => {
+        if (statement.Effect !== 'Allow') throw new Error(`${origin} is a Deny in a function's own policy`);
+        if (statement.NotAction !== undefined || statement.NotResource !== undefined)
+          throw new Error(`${origin} uses NotAction or NotResource, which grants nearly everything`);
+        const condition =
+          statement.Condition === undefined ? '' : ` if ${JSON.stringify(statement.Condition)}`;
+        const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+        return (statement.Action ?? []).flatMap((action) =>
+          resources.map((entry) => ({
+            fn,
+            action,
+            resource: `${this.resourceName(stack.name, entry)}${condition}`,
+          })),
+        );
+      }),
     );
-  });
+  }
 }
 
 function matrixOf(list: readonly Grant[]): Matrix {
@@ -168,17 +241,30 @@ function matrixOf(list: readonly Grant[]): Matrix {
     matrix[fn] = row;
     row[resource] = [...new Set([...(row[resource] ?? []), action])].sort();
   }
-  return matrix;
+  return sorted(matrix);
 }
 
 function sorted(matrix: Matrix): Matrix {
   return Object.fromEntries(
-    Object.entries(matrix).map(([fn, row]) => [
-      fn,
-      Object.fromEntries(Object.entries(row).map(([resource, actions]) => [resource, [...actions].sort()])),
-    ]),
+    Object.entries(matrix)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([fn, row]) => [
+        fn,
+        Object.fromEntries(
+          Object.entries(row)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([resource, actions]) => [resource, [...actions].sort()]),
+        ),
+      ]),
   );
 }
+
+let sluice: SynthesizedSluice;
+let reader: GrantReader;
+/** Every grant of every Sluice function, resolved to resource names. */
+let grants: Grant[];
+/** Function key → its role. */
+let roles: Map<string, { stack: SynthesizedStack; roleId: string }>;
 
 /** Grants of `fn` whose action could match `actionPattern` on a resource starting with `prefix`. */
 function reaching(fn: string | RegExp, actionPattern: string, prefix: string): Grant[] {
@@ -190,46 +276,35 @@ function reaching(fn: string | RegExp, actionPattern: string, prefix: string): G
   );
 }
 
+const COLLECTOR = /:(Http|Browser)Collector\/Function$/;
+const TRANSFORM = 'Sluice:Transform';
+
 beforeAll(() => {
   sluice = synthesizeSluice();
-  pathOf = new Map(
-    sluice.stack.node
-      .findAll()
-      .filter((construct): construct is CfnElement => construct instanceof CfnElement)
-      .map((element) => [
-        Stack.of(element).getLogicalId(element),
-        element.node.path.replace(/^Sluice\//, '').replace(/\/Resource$/, ''),
-      ]),
-  );
-  roles = new Map(
-    sluiceFunctions(sluice.resources).map(([functionId]) => [
-      // The PipelineFunction's path: `HttpCollector/Function` → `HttpCollector`.
-      nameOf(functionId).replace(/\/Function$/, ''),
-      roleOfFunction(sluice.resources, functionId),
-    ]),
-  );
-  grants = [...roles].flatMap(([fn, roleId]) => grantsOfRole(fn, roleId));
+  reader = new GrantReader(sluice);
+  roles = reader.roles();
+  grants = reader.grants();
 });
 
 describe('each Sluice function', () => {
   it('may do exactly what the matrix says, to exactly the resources it names', () => {
-    expect(matrixOf(grants)).toEqual(sorted(EXPECTED));
+    expect(matrixOf(grants)).toEqual(expectedMatrix(sluice));
   });
 
-  it('has a role of its own that only Lambda can assume, with no managed policy', () => {
+  it('has a role of its own that only Lambda can assume, with no AWS managed policy', () => {
     const AssumeRole = z.object({
       Statement: z.array(z.object({ Action: StringOrList, Effect: z.string(), Principal: z.unknown() })),
     });
 
-    const roleIds = [...roles.values()];
-    for (const roleId of roleIds) {
-      const role = resourceById(sluice.resources, roleId);
-      expect(AssumeRole.parse(role.Properties.AssumeRolePolicyDocument).Statement, roleId).toEqual([
+    for (const [fn, { stack, roleId }] of roles) {
+      const role = resourceById(stack.resources, roleId);
+      expect(AssumeRole.parse(role.Properties.AssumeRolePolicyDocument).Statement, fn).toEqual([
         { Action: ['sts:AssumeRole'], Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
       ]);
-      expect(managedPolicyArnsOfRole(role), roleId).toEqual([]);
+      expect(managedPolicyArnsOfRole(role), fn).toEqual([]);
     }
-    expect(new Set(roleIds).size).toBe(roles.size);
+    const keys = [...roles.values()].map(({ stack, roleId }) => `${stack.name}/${roleId}`);
+    expect(new Set(keys).size).toBe(roles.size);
   });
 });
 
@@ -247,9 +322,7 @@ describe('whatever the matrix grows into', () => {
   });
 
   it('the collectors cannot delete raw objects, change their retention, or read their versions', () => {
-    const collectors = /Collector$/;
-
-    expect(reaching(collectors, 's3:PutObject', 'RawBucket').length).toBeGreaterThan(0);
+    expect(reaching(COLLECTOR, 's3:PutObject', 'RawBucket').length).toBeGreaterThan(0);
     for (const pattern of [
       's3:DeleteObject*',
       's3:BypassGovernanceRetention',
@@ -258,37 +331,38 @@ describe('whatever the matrix grows into', () => {
       's3:PutObjectRetention',
       's3:PutObjectLegalHold',
     ]) {
-      expect(reaching(collectors, pattern, 'RawBucket'), pattern).toEqual([]);
+      expect(reaching(COLLECTOR, pattern, 'RawBucket'), pattern).toEqual([]);
     }
   });
 
   // Reading is for what the chaos run found: a retried put that S3 stored before answering 500
   // reads the object back, and a delivery taking over from one that died looks for its collection.
-  it('a collector writes, reads and lists raw objects only under the sources it collects', () => {
-    for (const [kind, collector] of sluice.stack.collectors) {
-      const fn = nameOf(
-        Stack.of(collector).getLogicalId(collector.function.node.defaultChild as CfnElement),
-      ).replace(/\/Function$/, '');
-      const ownSources = sluice.stack.sources.filter((s) => s.kind === kind).map((s) => s.name);
-      const own = ownSources.map((name) => `RawBucket/raw/source=${name}/*`);
+  it('a collector writes, reads and lists raw objects only under the sources of its stack and kind', () => {
+    for (const { name, stack } of sluice.sourceStacks) {
+      for (const [kind, collector] of stack.collectors) {
+        const fn = `${name}:${pascalCase(kind)}Collector/Function`;
+        const ownSources = collector.sources.map((s) => s.name);
+        expect(ownSources).toEqual(stack.sources.filter((s) => s.kind === kind).map((s) => s.name));
+        const own = ownSources.map((source) => `RawBucket/raw/source=${source}/*`);
 
-      for (const action of ['s3:PutObject', 's3:GetObject']) {
-        const prefixes = reaching(fn, action, 'RawBucket').map((g) => g.resource);
-        expect(prefixes.sort(), `${fn} ${action}`).toEqual(own.sort());
+        for (const action of ['s3:PutObject', 's3:GetObject']) {
+          const prefixes = reaching(fn, action, 'RawBucket').map((g) => g.resource);
+          expect(prefixes.sort(), `${fn} ${action}`).toEqual(own.sort());
+        }
+        expect(
+          reaching(fn, 's3:ListBucket', 'RawBucket').map((g) => g.resource),
+          `${fn} s3:ListBucket`,
+        ).toEqual([listRaw(...ownSources)]);
       }
-      expect(
-        reaching(fn, 's3:ListBucket', 'RawBucket').map((g) => g.resource),
-        `${fn} s3:ListBucket`,
-      ).toEqual([listRaw(...ownSources)]);
     }
   });
 
   it('the collectors cannot read or write records', () => {
-    expect(reaching(/Collector$/, 'dynamodb:*', 'RecordsTable')).toEqual([]);
+    expect(reaching(COLLECTOR, 'dynamodb:*', 'RecordsTable')).toEqual([]);
   });
 
   it('the transform cannot write or delete raw objects, only read them', () => {
-    expect(reaching('Transform', 's3:GetObject', 'RawBucket').map((g) => g.resource)).toEqual([
+    expect(reaching(TRANSFORM, 's3:GetObject', 'RawBucket').map((g) => g.resource)).toEqual([
       'RawBucket/raw/*',
     ]);
     for (const pattern of [
@@ -298,24 +372,42 @@ describe('whatever the matrix grows into', () => {
       's3:Abort*',
       's3:Restore*',
     ]) {
-      expect(reaching('Transform', pattern, 'RawBucket'), pattern).toEqual([]);
+      expect(reaching(TRANSFORM, pattern, 'RawBucket'), pattern).toEqual([]);
     }
   });
 
-  it('only the browser collector can read the portal secret, and no role in the template can change it', () => {
-    const everyRole = resourcesOfType(sluice.resources, 'AWS::IAM::Role').map(([roleId]) => roleId);
-    const secretActions = everyRole.flatMap((roleId) =>
-      statementsOfRole(sluice.resources, roleId)
-        .filter(({ statement }) =>
-          (statement.Action ?? []).some((a) => patternsOverlap(a, 'secretsmanager:*')),
-        )
-        .map(({ statement }) => ({ roleId, actions: statement.Action, resource: statement.Resource })),
+  it('only the browser collector of its stack can read a login, and no role in any template can change one', () => {
+    const logins = [...sluice.sourceStacks].flatMap(({ name, stack }) =>
+      [...stack.pipelines.values()].flatMap((p) =>
+        p.login === undefined ? [] : [{ stack: name, source: p.source.name }],
+      ),
     );
-
-    expect(reaching(/.*/, 'secretsmanager:*', 'DemoPortalCredentials')).toEqual([
-      { fn: 'BrowserCollector', resource: 'DemoPortalCredentials', action: 'secretsmanager:GetSecretValue' },
-    ]);
-    expect(secretActions.map((s) => s.roleId)).toEqual([roles.get('BrowserCollector')]);
+    expect(logins.length).toBeGreaterThan(0);
+    for (const { stack, source } of logins) {
+      expect(
+        reaching(/.*/, 'secretsmanager:*', `${pascalCase(source)}/Login`).filter((g) =>
+          g.fn.startsWith(`${stack}:`),
+        ),
+      ).toEqual([
+        {
+          fn: `${stack}:BrowserCollector/Function`,
+          resource: `${pascalCase(source)}/Login`,
+          action: 'secretsmanager:GetSecretValue',
+        },
+      ]);
+    }
+    const secretActions = sluice.stacks.flatMap(({ name, resources }) =>
+      resourcesOfType(resources, 'AWS::IAM::Role').flatMap(([roleId]) =>
+        statementsOfRole(resources, roleId)
+          .filter(({ statement }) =>
+            (statement.Action ?? []).some((a) => patternsOverlap(a, 'secretsmanager:*')),
+          )
+          .flatMap(({ statement }) =>
+            (statement.Action ?? []).map((action) => `${name}/${roleId} ${action}`),
+          ),
+      ),
+    );
+    expect(secretActions.every((entry) => entry.endsWith(' secretsmanager:GetSecretValue'))).toBe(true);
   });
 });
 
@@ -335,17 +427,20 @@ describe('the action matcher those statements rely on', () => {
 
 describe('roles that are not Sluice functions', () => {
   it("are only aws-cdk-lib's bucket-notifications handler, which may only configure the raw bucket's notifications", () => {
-    const functionRoles = new Set(roles.values());
-    const others = resourcesOfType(sluice.resources, 'AWS::IAM::Role').filter(
-      ([roleId]) => !functionRoles.has(roleId),
+    const functionRoles = new Set([...roles.values()].map(({ stack, roleId }) => `${stack.name}/${roleId}`));
+    const others = sluice.stacks.flatMap(({ name, resources }) =>
+      resourcesOfType(resources, 'AWS::IAM::Role')
+        .filter(([roleId]) => !functionRoles.has(`${name}/${roleId}`))
+        .map(([roleId, role]) => ({ stack: name, roleId, role, resources })),
     );
     const [handler, ...rest] = others;
 
     expect(rest).toEqual([]);
-    const [handlerRoleId = '', handlerRole] = handler ?? [];
-    expect(nameOf(handlerRoleId)).toMatch(/^BucketNotificationsHandler[0-9a-f]+\/Role$/);
+    expect(handler?.stack).toBe(sluice.core.name);
+    const { roleId = '', role } = handler ?? {};
+    expect(reader.nameOf(sluice.core.name, roleId)).toMatch(/^BucketNotificationsHandler[0-9a-f]+\/Role$/);
     expect(
-      managedPolicyArnsOfRole(handlerRole ?? resourceById(sluice.resources, handlerRoleId)).every((arn) =>
+      managedPolicyArnsOfRole(role ?? resourceById(sluice.core.resources, roleId)).every((arn) =>
         isDeepStrictEqual(arn, {
           'Fn::Join': [
             '',
@@ -354,16 +449,43 @@ describe('roles that are not Sluice functions', () => {
         }),
       ),
     ).toBe(true);
-    const statements = resourcesOfType(sluice.resources, 'AWS::IAM::Policy')
+    const statements = resourcesOfType(sluice.core.resources, 'AWS::IAM::Policy')
       .filter(([, policy]) =>
         z
           .array(z.unknown())
           .parse(policy.Properties.Roles)
-          .some((role) => refTarget(role) === handlerRoleId),
+          .some((r) => refTarget(r) === roleId),
       )
       .flatMap(([, policy]) => PolicyDocument.parse(policy.Properties.PolicyDocument).Statement);
-    expect(statements.map((s) => ({ action: s.Action, resource: resourceName(s.Resource) }))).toEqual([
-      { action: ['s3:PutBucketNotification'], resource: 'RawBucket' },
-    ]);
+    expect(
+      statements.map((s) => ({
+        action: s.Action,
+        resource: reader.resourceName(sluice.core.name, s.Resource),
+      })),
+    ).toEqual([{ action: ['s3:PutBucketNotification'], resource: 'RawBucket' }]);
+  });
+});
+
+describe('at the size of a real fleet (300 generated sources, 40 teams)', () => {
+  let fleet: SynthesizedSluice;
+  let fleetGrants: Grant[];
+
+  beforeAll(() => {
+    fleet = synthesizeSluice({ extraSources: syntheticSources({ sources: 300, owners: 40 }) });
+    fleetGrants = new GrantReader(fleet).grants();
+  });
+
+  it("every function still may do exactly what its stack's sources need: no grant widened to save bytes", () => {
+    expect(fleet.sourceStacks.length).toBeGreaterThan(10);
+    expect(matrixOf(fleetGrants)).toEqual(expectedMatrix(fleet));
+  });
+
+  it('no collector is granted the whole raw prefix or anything on every resource but tracing', () => {
+    const collectorGrants = fleetGrants.filter((g) => COLLECTOR.test(g.fn));
+
+    expect(
+      collectorGrants.filter((g) => g.resource === 'RawBucket/raw/*' || g.resource === 'RawBucket/*'),
+    ).toEqual([]);
+    expect(collectorGrants.filter((g) => g.resource === '*' && !TRACING.includes(g.action))).toEqual([]);
   });
 });

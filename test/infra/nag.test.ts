@@ -85,7 +85,9 @@ function realApp(): ReturnType<typeof synthesize> {
 
 describe('cdk-nag', () => {
   it('fails the synth on a finding nobody acknowledged, from both packs', () => {
-    const { error, violations } = synthesize(({ stack }) => {
+    const { error, violations } = synthesize(({ sourceStacks }) => {
+      const [stack] = sourceStacks;
+      if (stack === undefined) throw new Error('the app has no source stack');
       new Queue(stack, 'UnprotectedProbe', { encryption: QueueEncryption.UNENCRYPTED });
     });
 

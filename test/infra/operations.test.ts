@@ -1,22 +1,20 @@
 /**
- * The operations side of the synthesized template: every alarm links a runbook that exists and
+ * The operations side of the synthesized templates: every alarm links a runbook that exists and
  * has the fixed sections, notifies its owner, and watches the metric the functions publish; the
- * freshness checker runs on a schedule; the dashboard has a row per source; owner tags follow
- * the source definitions.
+ * freshness checker runs on a schedule; the overview dashboard covers the fleet and each source
+ * stack's dashboard has a row per source; owner tags follow the source definitions.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from '../../functions/observability.js';
-import { sourceAlarmEntries } from '../../infra/alarm-catalogue.js';
-import { buildApp } from '../../infra/app.js';
+import { collectorKindsOf, ROLLUP_KINDS, sourceAlarmEntries } from '../../infra/alarm-catalogue.js';
 import { OWNER_TAG } from '../../infra/ownership.js';
 import { RUNBOOK_SECTIONS, runbookSectionsMissing, runbookUrlIn } from '../../infra/runbook-links.js';
-import type { SluiceStack } from '../../infra/sluice-stack.js';
 import { PROJECT_ROOT } from '../../local/paths.js';
 import { sources } from '../../sources/registry.js';
+import { type SynthesizedSluice, synthesizeSluice } from './sluice-template.js';
 
 const RUNBOOKS = join(PROJECT_ROOT, 'runbooks');
 const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
@@ -25,16 +23,20 @@ const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8'))
 const BASE_URL = cdkJson.context['sluice:runbookBaseUrl'];
 
 type Resource = { Type: string; Properties: { [key: string]: unknown } };
-let stack: SluiceStack;
+let sluice: SynthesizedSluice;
+/** The core stack's template. */
 let template: Template;
+/** Every alarm of every stack, as `<stack>/<logical ID>`. */
 let alarms: [string, Resource][];
 
 beforeAll(() => {
-  // No bundling: these tests read the template, not the functions' code.
-  const app = new App({ context: { 'sluice:runbookBaseUrl': BASE_URL, 'aws:cdk:bundling-stacks': [] } });
-  stack = buildApp(app).stack;
-  template = Template.fromStack(stack);
-  alarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm')) as [string, Resource][];
+  sluice = synthesizeSluice({ context: { 'sluice:runbookBaseUrl': BASE_URL } });
+  template = sluice.core.template;
+  alarms = sluice.stacks.flatMap(({ name, template: t }) =>
+    (Object.entries(t.findResources('AWS::CloudWatch::Alarm')) as [string, Resource][]).map(
+      ([id, alarm]): [string, Resource] => [`${name}/${id}`, alarm],
+    ),
+  );
 });
 
 function description(alarm: Resource): string {
@@ -76,17 +78,27 @@ describe('every alarm', () => {
   });
 
   it("says who owns it and notifies that owner's topic", () => {
-    const topics = template.findResources('AWS::SNS::Topic');
+    const topics = template.findResources('AWS::SNS::Topic') as { [id: string]: Resource };
     for (const [id, alarm] of alarms) {
       const owner = /^Owner: (\S+)$/m.exec(description(alarm))?.[1];
       expect(owner, `${id} names no owner`).toBeDefined();
-      const actions = alarm.Properties.AlarmActions as { Ref: string }[];
+      const actions = alarm.Properties.AlarmActions as unknown[];
       expect(actions, `${id} notifies nobody`).toHaveLength(1);
-      const topic = topics[actions[0]?.Ref ?? ''] as Resource | undefined;
-      expect(topic?.Properties.DisplayName, `${id} notifies the wrong topic`).toBe(
-        `Sluice alarms for ${owner}`,
-      );
+      // Core alarms refer to the topic; source stacks' name it (alarm-topics.test.ts resolves both).
+      const ref = (actions[0] as { Ref?: string }).Ref;
+      const topicName =
+        ref === undefined
+          ? /:([^:]+)$/.exec((actions[0] as { 'Fn::Sub': string })['Fn::Sub'])?.[1]
+          : topics[ref]?.Properties.TopicName;
+      expect(topicName, `${id} notifies the wrong topic`).toBe(`Sluice-alarms-${owner}`);
     }
+  });
+
+  it('has a name that starts with the app name, unique per account and region', () => {
+    const names = alarms.map(([, alarm]) => String(alarm.Properties.AlarmName));
+
+    expect(names.filter((n) => !n.startsWith('Sluice-'))).toEqual([]);
+    expect(new Set(names).size).toBe(names.length);
   });
 });
 
@@ -125,7 +137,7 @@ describe.each(sources.map((s) => [s.name, s] as const))('the alarms of %s', (nam
     { Name: 'source', Value: name },
   ];
 
-  it('alarm when fewer than 95 % of attempts succeed over 15 minutes', () => {
+  it('alarm when fewer than 95 % of attempts succeed over 15 minutes, from one metric', () => {
     const alarm = byName(`Sluice-${name}-success-rate`).Properties;
     const metrics = alarm.Metrics as {
       Id: string;
@@ -139,52 +151,19 @@ describe.each(sources.map((s) => [s.name, s] as const))('the alarms of %s', (nam
       EvaluationPeriods: 1,
       TreatMissingData: 'notBreaching',
     });
-    expect(metrics.find((m) => m.Expression !== undefined)?.Expression).toMatch(
-      /100 \* FILL\(ok, 0\) \/ \(FILL\(ok, 0\) \+ FILL\(retried, 0\)/,
-    );
+    expect(metrics.find((m) => m.Expression !== undefined)?.Expression).toBe('100 * success');
+    // Every attempt publishes 1 (succeeded) or 0: the average is the rate.
     expect(metrics.filter((m) => m.MetricStat !== undefined).map((m) => [m.Id, m.MetricStat])).toEqual([
       [
-        'ok',
+        'success',
         {
           Metric: {
             Namespace: METRICS_NAMESPACE,
-            MetricName: MetricName.JobSucceeded,
+            MetricName: MetricName.AttemptSuccess,
             Dimensions: dimensions,
           },
           Period: 900,
-          Stat: 'Sum',
-        },
-      ],
-      [
-        'retried',
-        {
-          Metric: { Namespace: METRICS_NAMESPACE, MetricName: MetricName.JobRetried, Dimensions: dimensions },
-          Period: 900,
-          Stat: 'Sum',
-        },
-      ],
-      [
-        'deadLettered',
-        {
-          Metric: {
-            Namespace: METRICS_NAMESPACE,
-            MetricName: MetricName.JobDeadLettered,
-            Dimensions: dimensions,
-          },
-          Period: 900,
-          Stat: 'Sum',
-        },
-      ],
-      [
-        'handedOff',
-        {
-          Metric: {
-            Namespace: METRICS_NAMESPACE,
-            MetricName: MetricName.JobHandedOff,
-            Dimensions: dimensions,
-          },
-          Period: 900,
-          Stat: 'Sum',
+          Stat: 'Average',
         },
       ],
     ]);
@@ -194,6 +173,7 @@ describe.each(sources.map((s) => [s.name, s] as const))('the alarms of %s', (nam
     expect(byName(`Sluice-${name}-oldest-job`).Properties).toMatchObject({
       MetricName: 'ApproximateAgeOfOldestMessage',
       Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: `Sluice-${name}-jobs` }],
       Threshold: sla / 2,
       ComparisonOperator: 'GreaterThanThreshold',
     });
@@ -214,9 +194,12 @@ describe.each(sources.map((s) => [s.name, s] as const))('the alarms of %s', (nam
     const alarm = byName(`Sluice-${name}-handoff-backlog`);
 
     expect(alarm.Properties).toMatchObject({
-      MetricName: MetricName.OldestHandoffAge,
+      MetricName: MetricName.HandoffAge,
       Dimensions: dimensions,
+      Statistic: 'Maximum',
       Threshold: sla / 2,
+      // Published only while tasks are open: no data is no backlog.
+      TreatMissingData: 'notBreaching',
     });
     expect(description(alarm)).toContain(`Owner: ${source.owners.businessRules}`);
     expect(tagsOf(alarm)[OWNER_TAG.pagedOwner]).toBe(source.owners.businessRules);
@@ -231,6 +214,8 @@ describe.each(sources.map((s) => [s.name, s] as const))('the alarms of %s', (nam
 
     expect(dlq).toHaveLength(1);
     expect(dlq[0]?.[1].Properties).toMatchObject({
+      AlarmName: `Sluice-${name}-dead-letters`,
+      Dimensions: [{ Name: 'QueueName', Value: `Sluice-${name}-jobs-dlq` }],
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
@@ -249,7 +234,9 @@ describe.each(sources.map((s) => [s.name, s] as const))('the alarms of %s', (nam
   });
 
   it('tag its queues with its owners', () => {
-    const queues = Object.values(template.findResources('AWS::SQS::Queue')) as Resource[];
+    const queues = Object.values(
+      sluice.stackOf(name).template.findResources('AWS::SQS::Queue'),
+    ) as Resource[];
     const own = queues.filter((q) => tagsOf(q)['sluice:source'] === name);
 
     expect(own).toHaveLength(2);
@@ -266,9 +253,21 @@ describe.each(sources.map((s) => [s.name, s] as const))('the alarms of %s', (nam
 });
 
 describe('the pipeline alarms', () => {
-  const roles = ['http-collector', 'browser-collector', 'transform', 'freshness-checker'];
+  // The core stack's functions, and each source stack's collectors (named after their stack).
+  const roles = () => [
+    'transform',
+    'freshness-checker',
+    ...sluice.sourceStacks.flatMap(({ name, stack }) =>
+      collectorKindsOf(stack.sources).map((kind) => `${name.slice('Sluice-'.length)}-${kind}-collector`),
+    ),
+  ];
 
-  it.each(roles)('watch the %s function: errors, throttles, p99 duration near the timeout', (role) => {
+  it('watch every function of every stack: errors, throttles, p99 duration near the timeout', () => {
+    expect(roles()).toContain('Sources-01-http-collector');
+    for (const role of roles()) watches(role);
+  });
+
+  function watches(role: string): void {
     expect(byName(`Sluice-${role}-function-errors`).Properties).toMatchObject({
       MetricName: 'Errors',
       Namespace: 'AWS/Lambda',
@@ -284,7 +283,7 @@ describe('the pipeline alarms', () => {
       MetricName: 'Duration',
       ExtendedStatistic: 'p99',
     });
-  });
+  }
 
   it('alarm on p99 duration at 80 % of each function timeout', () => {
     const transform = template.findResources('AWS::Lambda::Function', {
@@ -333,34 +332,86 @@ describe('the freshness checker', () => {
   });
 });
 
-describe('the dashboard', () => {
-  it('has the alarms, then a row per source, then the pipeline', () => {
-    expect(stack.operations.dashboard.layout.map((row) => row.title)).toEqual([
+describe('each source stack', () => {
+  it('has a dashboard with its alarms, its collectors, then a row per source', () => {
+    for (const { stack } of sluice.sourceStacks) {
+      expect(stack.dashboard.layout.map((row) => row.title)).toEqual([
+        'header',
+        'alarms',
+        'collectors',
+        ...stack.sources.map((s) => s.name),
+      ]);
+    }
+  });
+
+  it("shows each source's SLIs in its row, within the dashboard's 24 columns", () => {
+    for (const { stack } of sluice.sourceStacks) {
+      for (const row of stack.dashboard.layout.slice(3)) {
+        expect(row.widgets.map((w) => w.title.replace(`${row.title} · `, ''))).toEqual([
+          `${row.title}: owners, SLA, workflow map`,
+          'success rate (%)',
+          'collection latency (ms)',
+          'queue',
+          'data age and hand-offs (h)',
+        ]);
+        expect(row.widgets.reduce((sum, w) => sum + w.width, 0)).toBe(24);
+      }
+    }
+  });
+
+  it('rolls its alarms up into one composite alarm per kind, which pages nobody', () => {
+    for (const { name, template: t, stack } of sluice.sourceStacks) {
+      const composites = Object.values(t.findResources('AWS::CloudWatch::CompositeAlarm')) as Resource[];
+      expect(composites.map((c) => c.Properties.AlarmName).sort()).toEqual(
+        ROLLUP_KINDS.map((kind) => `${name}-${kind}`).sort(),
+      );
+      for (const composite of composites) {
+        expect(composite.Properties.AlarmActions).toBeUndefined();
+        // One child per source, or per collector alarm: far below the 100 a rule may hold.
+        const children = JSON.stringify(composite.Properties.AlarmRule).match(/ALARM\(/g) ?? [];
+        expect(children.length).toBeLessThanOrEqual(Math.max(stack.sources.length, 6));
+      }
+    }
+  });
+
+  it('names its dashboard after itself and the region: dashboards are global to the account', () => {
+    for (const { name, template: t } of sluice.sourceStacks) {
+      t.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+        DashboardName: { 'Fn::Join': ['', [`${name}-`, { Ref: 'AWS::Region' }]] },
+      });
+    }
+  });
+});
+
+describe('the overview dashboard', () => {
+  it('has the alarm status, the fleet, the worst sources and the shared pipeline', () => {
+    expect(sluice.core.stack.operations.dashboard.dashboard.layout.map((row) => row.title)).toEqual([
+      'header',
       'alarms',
-      ...sources.map((s) => s.name),
+      'fleet',
+      'worst sources',
       'pipeline',
     ]);
   });
 
-  it("shows each source's SLIs in its row, within the dashboard's 24 columns", () => {
-    for (const row of stack.operations.dashboard.layout.slice(1, -1)) {
-      expect(row.widgets.map((w) => w.title.replace(`${row.title} · `, ''))).toEqual([
-        `${row.title}: owners, SLA, workflow map`,
-        'success rate (%)',
-        'job attempts',
-        'latency (ms)',
-        'queue',
-        'data age (h)',
-        'records',
-        'hand-off backlog',
-      ]);
-      expect(row.widgets.reduce((sum, w) => sum + w.width, 0)).toBe(24);
+  it("shows every source stack's roll-ups", () => {
+    const body = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
+    for (const { name } of sluice.sourceStacks) {
+      for (const kind of ROLLUP_KINDS) expect(body).toContain(`:alarm:${name}-${kind}`);
     }
   });
 
-  it('is one CloudWatch dashboard named Sluice', () => {
+  it('names no source: the worst-source graphs search the metrics', () => {
+    const body = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
+    for (const source of sources) expect(body).not.toContain(source.name);
+    expect(body).toContain(`SORT(SEARCH('{${METRICS_NAMESPACE},service,source} MetricName=`);
+  });
+
+  it('is the one dashboard of the core stack, named after it and the region', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Sluice' });
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      DashboardName: { 'Fn::Join': ['', ['Sluice-', { Ref: 'AWS::Region' }]] },
+    });
   });
 });
 

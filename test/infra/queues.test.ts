@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { jobsQueueName } from '../../functions/core/resource-names.js';
 import { UNREPORTED_RECEIVES_ALLOWED } from '../../functions/core/retry-policy.js';
 import {
   DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
@@ -8,6 +9,7 @@ import { sources } from '../../sources/registry.js';
 import {
   logicalIdOf,
   queueConsumers,
+  type Resources,
   resourceById,
   type SynthesizedSluice,
   synthesizeSluice,
@@ -25,14 +27,16 @@ beforeAll(() => {
   sluice = synthesizeSluice();
 });
 
-function queuePairOf(sourceName: string): { queueId: string; deadLetterId: string } {
-  const pair = sluice.stack.sourceQueues.get(sourceName);
-  if (pair === undefined) throw new Error(`the stack has no queue pair for source ${sourceName}`);
-  return { queueId: logicalIdOf(pair.queue), deadLetterId: logicalIdOf(pair.deadLetterQueue) };
+/** A source's queue pair, in the template of the stack it is deployed in. */
+function queuePairOf(sourceName: string): { queueId: string; deadLetterId: string; resources: Resources } {
+  const { stack, resources } = sluice.stackOf(sourceName);
+  const pair = stack.pipelines.get(sourceName)?.jobs;
+  if (pair === undefined) throw new Error(`no queue pair for source ${sourceName}`);
+  return { queueId: logicalIdOf(pair.queue), deadLetterId: logicalIdOf(pair.deadLetterQueue), resources };
 }
 
-function numberProperty(logicalId: string, property: string, fallback: number): number {
-  const value = resourceById(sluice.resources, logicalId).Properties[property] ?? fallback;
+function numberProperty(resources: Resources, logicalId: string, property: string, fallback: number): number {
+  const value = resourceById(resources, logicalId).Properties[property] ?? fallback;
   if (typeof value !== 'number')
     throw new Error(`${logicalId}.${property} is not a number: ${String(value)}`);
   return value;
@@ -42,9 +46,9 @@ describe.each(sources.map((source) => [source.name, source] as const))(
   'the %s jobs queue',
   (name, source) => {
     it('redrives to its own dead-letter queue only after every attempt of the budget, plus room for unreported receives', () => {
-      const { queueId, deadLetterId } = queuePairOf(name);
+      const { queueId, deadLetterId, resources } = queuePairOf(name);
 
-      expect(resourceById(sluice.resources, queueId).Properties.RedrivePolicy).toEqual({
+      expect(resourceById(resources, queueId).Properties.RedrivePolicy).toEqual({
         deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterId, 'Arn'] },
         maxReceiveCount: source.retry.delaysSeconds.length + 1 + UNREPORTED_RECEIVES_ALLOWED,
       });
@@ -53,50 +57,62 @@ describe.each(sources.map((source) => [source.name, source] as const))(
     });
 
     it('encrypts the jobs queue and its dead-letter queue at rest', () => {
-      const { queueId, deadLetterId } = queuePairOf(name);
+      const { queueId, deadLetterId, resources } = queuePairOf(name);
 
       for (const id of [queueId, deadLetterId]) {
-        const props = resourceById(sluice.resources, id).Properties;
+        const props = resourceById(resources, id).Properties;
         const encrypted = props.SqsManagedSseEnabled === true || props.KmsMasterKeyId !== undefined;
         expect(encrypted, `${id} has neither SQS-managed SSE nor a KMS key`).toBe(true);
       }
     });
 
     it('keeps dead letters for 14 days', () => {
-      const { deadLetterId } = queuePairOf(name);
+      const { deadLetterId, resources } = queuePairOf(name);
 
-      expect(resourceById(sluice.resources, deadLetterId).Properties.MessageRetentionPeriod).toBe(
+      expect(resourceById(resources, deadLetterId).Properties.MessageRetentionPeriod).toBe(
         FOURTEEN_DAYS_SECONDS,
       );
     });
 
     it('tags both queues with the source, their role and the collect stage', () => {
-      const { queueId, deadLetterId } = queuePairOf(name);
+      const { queueId, deadLetterId, resources } = queuePairOf(name);
 
-      expect(tagsOf(resourceById(sluice.resources, queueId))).toMatchObject({
+      expect(tagsOf(resourceById(resources, queueId))).toMatchObject({
         'sluice:source': name,
         'sluice:role': 'work',
         'sluice:stage': 'collect',
       });
-      expect(tagsOf(resourceById(sluice.resources, deadLetterId))).toMatchObject({
+      expect(tagsOf(resourceById(resources, deadLetterId))).toMatchObject({
         'sluice:source': name,
         'sluice:role': 'dead-letter',
         'sluice:stage': 'collect',
       });
+    });
+
+    it('names the jobs queue after the app and the source, and its DLQ after the queue', () => {
+      const { queueId, deadLetterId, resources } = queuePairOf(name);
+
+      expect(resourceById(resources, queueId).Properties.QueueName).toBe(jobsQueueName('Sluice', name));
+      expect(resourceById(resources, deadLetterId).Properties.QueueName).toBe(
+        `${jobsQueueName('Sluice', name)}-dlq`,
+      );
     });
   },
 );
 
 describe('the transform queue', () => {
   it('redrives to its own encrypted dead-letter queue that keeps messages for 14 days', () => {
-    const queueId = logicalIdOf(sluice.stack.transformQueue.queue);
-    const deadLetterId = logicalIdOf(sluice.stack.transformQueue.deadLetterQueue);
+    const { stack, resources } = sluice.core;
+    const queueId = logicalIdOf(stack.transformQueue.queue);
+    const deadLetterId = logicalIdOf(stack.transformQueue.deadLetterQueue);
 
-    expect(resourceById(sluice.resources, queueId).Properties).toMatchObject({
+    expect(resourceById(resources, queueId).Properties).toMatchObject({
+      QueueName: 'Sluice-transform',
       RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterId, 'Arn'] } },
       SqsManagedSseEnabled: true,
     });
-    expect(resourceById(sluice.resources, deadLetterId).Properties).toMatchObject({
+    expect(resourceById(resources, deadLetterId).Properties).toMatchObject({
+      QueueName: 'Sluice-transform-dlq',
       MessageRetentionPeriod: FOURTEEN_DAYS_SECONDS,
       SqsManagedSseEnabled: true,
     });
@@ -105,12 +121,16 @@ describe('the transform queue', () => {
 
 describe('every queue pair', () => {
   it('gives its dead-letter queue room for any message of its work queue plus the reason attributes', () => {
-    const pairs = [...sluice.stack.sourceQueues.values(), sluice.stack.transformQueue];
+    const pairs = [
+      { pair: sluice.core.stack.transformQueue, resources: sluice.core.resources },
+      ...sluice.sourceStacks.flatMap(({ stack, resources }) =>
+        [...stack.pipelines.values()].map((p) => ({ pair: p.jobs, resources })),
+      ),
+    ];
 
-    const sizes = pairs.map((pair) => ({
-      work: resourceById(sluice.resources, logicalIdOf(pair.queue)).Properties.MaximumMessageSize,
-      deadLetter: resourceById(sluice.resources, logicalIdOf(pair.deadLetterQueue)).Properties
-        .MaximumMessageSize,
+    const sizes = pairs.map(({ pair, resources }) => ({
+      work: resourceById(resources, logicalIdOf(pair.queue)).Properties.MaximumMessageSize,
+      deadLetter: resourceById(resources, logicalIdOf(pair.deadLetterQueue)).Properties.MaximumMessageSize,
     }));
 
     expect(pairs.length).toBe(sources.length + 1);
@@ -127,24 +147,48 @@ describe('every queue pair', () => {
   });
 });
 
+/** Every event source mapping of every stack, with the stack's resources. */
+function allConsumers() {
+  return sluice.stacks.flatMap(({ name, resources }) =>
+    queueConsumers(resources).map((consumer) => ({ ...consumer, stack: name, resources })),
+  );
+}
+
 describe('event source mappings', () => {
   it('consume every source jobs queue and the transform queue, once each', () => {
     const expected = [
-      ...sources.map((source) => queuePairOf(source.name).queueId),
-      logicalIdOf(sluice.stack.transformQueue.queue),
+      ...sources.map((source) => `${sluice.stackOf(source.name).name}/${queuePairOf(source.name).queueId}`),
+      `${sluice.core.name}/${logicalIdOf(sluice.core.stack.transformQueue.queue)}`,
     ];
 
-    const consumed = queueConsumers(sluice.resources).map((consumer) => consumer.queueId);
+    const consumed = allConsumers().map((consumer) => `${consumer.stack}/${consumer.queueId}`);
 
     expect(consumed.sort()).toEqual(expected.sort());
   });
 
-  it('give every queue a visibility timeout of at least six times its consumer timeout', () => {
-    const consumers = queueConsumers(sluice.resources);
+  it("join each source's queue to a collector of the source's own stack", () => {
+    for (const source of sources) {
+      const { resources } = queuePairOf(source.name);
+      const consumer = queueConsumers(resources).find((c) => c.queueId === queuePairOf(source.name).queueId);
 
-    const tooShort = consumers.flatMap(({ queueId, functionId }) => {
-      const visibility = numberProperty(queueId, 'VisibilityTimeout', DEFAULT_VISIBILITY_TIMEOUT_SECONDS);
-      const timeout = numberProperty(functionId, 'Timeout', DEFAULT_LAMBDA_TIMEOUT_SECONDS);
+      expect(
+        resourceById(resources, consumer?.functionId ?? '').Metadata?.['sluice:entry'],
+        source.name,
+      ).toBe(`functions/collector/${source.kind}-handler.ts`);
+    }
+  });
+
+  it('give every queue a visibility timeout of at least six times its consumer timeout', () => {
+    const consumers = allConsumers();
+
+    const tooShort = consumers.flatMap(({ queueId, functionId, resources }) => {
+      const visibility = numberProperty(
+        resources,
+        queueId,
+        'VisibilityTimeout',
+        DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
+      );
+      const timeout = numberProperty(resources, functionId, 'Timeout', DEFAULT_LAMBDA_TIMEOUT_SECONDS);
       return visibility >= 6 * timeout
         ? []
         : [`${queueId} visibility ${visibility}s < 6 × ${functionId} timeout ${timeout}s`];
@@ -155,7 +199,7 @@ describe('event source mappings', () => {
   });
 
   it('report partial batch failures so one bad message does not retry its whole batch', () => {
-    const consumers = queueConsumers(sluice.resources);
+    const consumers = allConsumers();
 
     const withoutPartialFailures = consumers
       .filter((consumer) => !consumer.functionResponseTypes.includes('ReportBatchItemFailures'))
@@ -166,21 +210,23 @@ describe('event source mappings', () => {
   });
 
   it("cap each source's collector concurrency at the source's maxConcurrency", () => {
-    const concurrencyByQueue = new Map(
-      queueConsumers(sluice.resources).map((consumer) => [consumer.queueId, consumer.maximumConcurrency]),
-    );
-
     const actual = Object.fromEntries(
-      sources.map((source) => [source.name, concurrencyByQueue.get(queuePairOf(source.name).queueId)]),
+      sources.map((source) => {
+        const { queueId, resources } = queuePairOf(source.name);
+        return [
+          source.name,
+          queueConsumers(resources).find((c) => c.queueId === queueId)?.maximumConcurrency,
+        ];
+      }),
     );
 
     expect(actual).toEqual(Object.fromEntries(sources.map((source) => [source.name, source.maxConcurrency])));
   });
 
   it("caps the transform's concurrency within Lambda's SQS limits (2..1000)", () => {
-    const transformQueueId = logicalIdOf(sluice.stack.transformQueue.queue);
+    const transformQueueId = logicalIdOf(sluice.core.stack.transformQueue.queue);
 
-    const transform = queueConsumers(sluice.resources).find(
+    const transform = queueConsumers(sluice.core.resources).find(
       (consumer) => consumer.queueId === transformQueueId,
     );
 

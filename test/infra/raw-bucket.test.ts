@@ -1,14 +1,15 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Capture } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { CoreStack } from '../../infra/core-stack.js';
 import { PolicyDocument } from './iam-statements.js';
-import { logicalIdOf, resourceById, type SynthesizedSluice, synthesizeSluice } from './sluice-template.js';
+import { logicalIdOf, resourceById, type SynthesizedStack, synthesizeSluice } from './sluice-template.js';
 
-let sluice: SynthesizedSluice;
+let sluice: SynthesizedStack<CoreStack>;
 let rawBucketId: string;
 
 beforeAll(() => {
-  sluice = synthesizeSluice();
+  sluice = synthesizeSluice().core;
   rawBucketId = logicalIdOf(sluice.stack.rawBucket);
 });
 

@@ -1,6 +1,7 @@
 /**
  * Builds the Sluice app the way `cdk synth` does, minus esbuild bundling, and reads the resulting
- * CloudFormation template through small zod schemas so the infra tests never cast template JSON.
+ * CloudFormation templates (the core stack's and every source stack's) through small zod schemas
+ * so the infra tests never cast template JSON.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,8 +11,9 @@ import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { z } from 'zod';
-import { buildApp } from '../../infra/app.js';
-import type { SluiceStack } from '../../infra/sluice-stack.js';
+import { type BuildOptions, buildApp, type SluiceApp } from '../../infra/app.js';
+import type { CoreStack } from '../../infra/core-stack.js';
+import type { SourceStack } from '../../infra/source-stack.js';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RUNBOOK_BASE_URL = 'https://example.com/runbooks';
@@ -22,47 +24,95 @@ const CdkJson = z.object({ context: z.record(z.string(), z.unknown()) });
  * The feature flags in cdk.json change the template (bucket policies instead of ACLs, minimized
  * IAM policies), and only the CDK CLI reads that file; tests load it so they see what deploys.
  */
-function cdkJsonContext(): Record<string, unknown> {
+export function cdkJsonContext(): Record<string, unknown> {
   return CdkJson.parse(JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8'))).context;
 }
 
+export interface SluiceAppOptions extends BuildOptions {
+  readonly outdir?: string;
+  /** Context on top of cdk.json's. @default - none */
+  readonly context?: { readonly [key: string]: unknown };
+}
+
 /** The Sluice app with cdk.json's context, no asset bundling and a fixed runbook base URL. */
-export function sluiceApp(options: { readonly outdir?: string } = {}): { app: App; stack: SluiceStack } {
+export function sluiceApp(options: SluiceAppOptions = {}): SluiceApp {
   const app = new App({
     ...(options.outdir === undefined ? {} : { outdir: options.outdir }),
+    // cfn-lint.test.ts validates the templates; the built-in validator would repeat it in every test.
+    builtinCloudFormationValidation: false,
     context: {
       ...cdkJsonContext(),
       'aws:cdk:bundling-stacks': [],
       'sluice:runbookBaseUrl': RUNBOOK_BASE_URL,
+      ...options.context,
     },
   });
-  return buildApp(app);
+  return buildApp(app, options);
 }
 
 export const CfnResource = z.object({
   Type: z.string(),
   Properties: z.record(z.string(), z.unknown()).default({}),
   Metadata: z.record(z.string(), z.unknown()).optional(),
+  DeletionPolicy: z.string().optional(),
+  UpdateReplacePolicy: z.string().optional(),
 });
 export type CfnResource = z.infer<typeof CfnResource>;
 export type Resources = ReadonlyMap<string, CfnResource>;
 
-const TemplateJson = z.object({ Resources: z.record(z.string(), CfnResource) });
+const TemplateJson = z.object({
+  Resources: z.record(z.string(), CfnResource),
+  Outputs: z.record(z.string(), z.unknown()).optional(),
+});
 
-export interface SynthesizedSluice {
-  readonly stack: SluiceStack;
+export interface SynthesizedStack<S extends Stack = Stack> {
+  readonly stack: S;
+  readonly name: string;
   readonly template: Template;
   readonly resources: Resources;
 }
 
-/** Synthesizes in memory; the cloud assembly CDK writes on the way is removed, not left in /tmp. */
-export function synthesizeSluice(): SynthesizedSluice {
+export interface SynthesizedSluice {
+  readonly app: SluiceApp;
+  readonly core: SynthesizedStack<CoreStack>;
+  readonly sourceStacks: readonly SynthesizedStack<SourceStack>[];
+  /** The core stack, then the source stacks. */
+  readonly stacks: readonly SynthesizedStack[];
+  /** The source stack a source is deployed in. */
+  stackOf(source: string): SynthesizedStack<SourceStack>;
+}
+
+/**
+ * Synthesizes once, in memory, and reads every stack's template from the assembly; the cloud
+ * assembly CDK writes on the way is removed, not left in /tmp.
+ */
+export function synthesizeSluice(options: Omit<SluiceAppOptions, 'outdir'> = {}): SynthesizedSluice {
   const outdir = mkdtempSync(join(tmpdir(), 'sluice-infra-test-'));
   try {
-    const { stack } = sluiceApp({ outdir });
-    const template = Template.fromStack(stack);
-    const resources = new Map(Object.entries(TemplateJson.parse(template.toJSON()).Resources));
-    return { stack, template, resources };
+    const app = sluiceApp({ ...options, outdir });
+    const assembly = app.app.synth();
+    const read = <S extends Stack>(stack: S): SynthesizedStack<S> => {
+      const json = assembly.getStackByName(stack.stackName).template as unknown;
+      return {
+        stack,
+        name: stack.stackName,
+        template: Template.fromJSON(json as { [key: string]: unknown }),
+        resources: new Map(Object.entries(TemplateJson.parse(json).Resources)),
+      };
+    };
+    const core = read(app.core);
+    const sourceStacks = app.sourceStacks.map(read);
+    return {
+      app,
+      core,
+      sourceStacks,
+      stacks: [core, ...sourceStacks],
+      stackOf(source: string) {
+        const found = sourceStacks.find((s) => s.stack.pipelines.has(source));
+        if (found === undefined) throw new Error(`no source stack holds ${source}`);
+        return found;
+      },
+    };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
@@ -124,7 +174,7 @@ export interface QueueConsumer {
   readonly maximumConcurrency: number | undefined;
 }
 
-/** Every SQS event source mapping in the template, resolved to the queue and function it joins. */
+/** Every SQS event source mapping in a template, resolved to the queue and function it joins. */
 export function queueConsumers(resources: Resources): QueueConsumer[] {
   return resourcesOfType(resources, 'AWS::Lambda::EventSourceMapping').map(([mappingId, mapping]) => {
     const props = EventSourceMappingProps.parse(mapping.Properties);

@@ -368,7 +368,7 @@ describe('a login the portal rejects, from Secrets Manager (moto)', () => {
       jobTimeoutMs: 30_000,
       originOverrides: { [demoPortal.origin]: `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
       userAgent: 'sluice-test',
-      credentials: new SecretsManagerCredentials(secrets, { 'demo-portal': ARN ?? '' }),
+      credentials: new SecretsManagerCredentials(secrets, () => ARN ?? ''),
     });
     const source = demoPortal;
     if (source.kind !== 'browser') throw new Error('demo-portal is a browser source');

@@ -268,12 +268,16 @@ describe('a page that needs a person', () => {
     });
     expect(announced).toMatchObject({ reason: 'captcha', evidenceKeys: snapshotKeys });
 
+    // Counted fleet-wide by outcome, and as a failed attempt in the source's success rate.
     const metric = await eventually('the JobHandedOff metric line', async () =>
-      logsMentioning('"JobHandedOff"').find(
-        (line) => line.source === 'demo-faults-browser' && JSON.stringify(line).includes('JobHandedOff'),
-      ),
+      logsMentioning('"JobHandedOff"').find((line) => JSON.stringify(line).includes('JobHandedOff')),
     );
     expect(metric).toMatchObject({ JobHandedOff: 1 });
+    expect(
+      logsMentioning('"AttemptSuccess"').some(
+        (line) => line.source === 'demo-faults-browser' && line.AttemptSuccess === 0,
+      ),
+    ).toBe(true);
     expect(env.demoSite.faults.requestsFor(jobId)).toHaveLength(1);
   });
 });

@@ -132,8 +132,9 @@ describe('one trace ID per job', () => {
       .map(({ fn, line }) => ({ fn, entry: JSON.parse(line) as { [key: string]: unknown } }))
       .filter(({ entry }) => entry.jobKey === manual.jobKey);
 
-    expect(lines.map((l) => l.fn).some((fn) => fn.startsWith('HttpCollector'))).toBe(true);
-    expect(lines.map((l) => l.fn).some((fn) => fn.startsWith('Transform'))).toBe(true);
+    // Functions are `<stack>.<logical ID>` locally: a source stack's collector, the core's transform.
+    expect(lines.map((l) => l.fn).some((fn) => /^Sluice-Sources-\d+\.HttpCollector/.test(fn))).toBe(true);
+    expect(lines.map((l) => l.fn).some((fn) => fn.startsWith('Sluice.Transform'))).toBe(true);
     for (const { entry } of lines) {
       expect(entry).toMatchObject({ traceId: manual.traceId, input: { category: 'tools', page: 2 } });
     }
@@ -190,7 +191,7 @@ describe('metrics and freshness', () => {
       if (code !== 0) return undefined;
       const parsed = JSON.parse(out) as StatusReport;
       const catalog = parsed.sources.find((s) => s.source === 'demo-catalog');
-      return catalog !== undefined && catalog.attempts.succeeded >= 1 && catalog.records.written >= 20
+      return catalog !== undefined && catalog.attempts.succeeded >= 1 && parsed.pipeline.records.written >= 20
         ? parsed
         : undefined;
     });
@@ -202,8 +203,9 @@ describe('metrics and freshness', () => {
       owner: 'team-collection',
       queue: { waiting: 0 },
     });
+    expect(catalog?.attempts.failed).toBe(0);
     expect(catalog?.latencyMs.collectionAverage).toBeGreaterThan(0);
-    expect(catalog?.latencyMs.endToEndMax).toBeGreaterThan(0);
+    expect(report.pipeline.endToEndLatencyMs.max).toBeGreaterThan(0);
     expect(catalog?.dataAgeSeconds).toBeLessThan(600);
     expect(catalog?.newestTraceId).toBe(manual.traceId);
     expect(report.sources.find((s) => s.source === 'demo-rates')?.attention).toContain('no records yet');

@@ -40,7 +40,7 @@ beforeAll(async () => {
   env = await startLocalEnvironment({
     synth: false,
     onLogLine: (functionLogicalId, line) => {
-      if (functionLogicalId.startsWith('Transform')) transformLog.push(line);
+      if (/(^|\.)Transform/.test(functionLogicalId)) transformLog.push(line);
     },
   });
   const poller = env.pollers.find(

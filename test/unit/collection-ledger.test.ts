@@ -250,3 +250,54 @@ describe('DynamoJobLedger.recordAttempt', () => {
     });
   });
 });
+
+describe('DynamoJobLedger retention', () => {
+  const RETENTION_DAYS = 400;
+  const kept = new DynamoJobLedger(documents, 'ledger', { retentionDays: RETENTION_DAYS });
+  const expiresAt = (at: Date) => Math.floor(at.getTime() / 1000) + RETENTION_DAYS * 86_400;
+  const attempt = {
+    jobKey: 'id-42',
+    source: 'demo-catalog',
+    traceId: 'trace-1234',
+    attempt: 1,
+    stage: 'collect' as const,
+    startedAt: new Date('2026-11-27T07:59:58.000Z'),
+    finishedAt: NOW,
+    outcome: 'collected' as const,
+    manifestKey: 'raw/source=demo-catalog/dt=2026-11-27/id-42/f/manifest.json',
+  };
+
+  it('sets every item a write touches to expire the retention after that write: attempt, summary, claim', async () => {
+    mock.on(TransactWriteCommand).resolves({});
+
+    await kept.recordAttempt(attempt);
+
+    const items = mock.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(items).toHaveLength(3);
+    expect(items[0]?.Put?.Item?.expiresAt).toBe(expiresAt(NOW));
+    for (const update of items.slice(1).map((i) => i.Update)) {
+      expect(update?.UpdateExpression).toContain('expiresAt = :expiresAt');
+      expect(update?.ExpressionAttributeValues?.[':expiresAt']).toBe(expiresAt(NOW));
+    }
+  });
+
+  it('moves a claim\u2019s expiry with every claim, so a job still at work never loses it', async () => {
+    mock.on(UpdateCommand).resolves({});
+
+    await kept.claim(request);
+
+    const input = mock.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.UpdateExpression).toContain('expiresAt = :expiresAt');
+    expect(input?.ExpressionAttributeValues?.[':expiresAt']).toBe(expiresAt(request.now));
+  });
+
+  it('writes no expiry when no retention is configured', async () => {
+    mock.on(TransactWriteCommand).resolves({});
+
+    await ledger.recordAttempt(attempt);
+
+    const items = mock.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(items[0]?.Put?.Item).not.toHaveProperty('expiresAt');
+    expect(JSON.stringify(items)).not.toContain('expiresAt');
+  });
+});

@@ -10,7 +10,8 @@ import { SecretsManagerCredentials } from '../../functions/adapters/source-crede
 
 const client = new SecretsManagerClient({ region: 'us-east-1' });
 const mock = mockClient(client);
-const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:portal';
+const SECRET = 'Sluice/demo-portal/login';
+const secretOf = (source: string) => `Sluice/${source}/login`;
 
 beforeEach(() => {
   mock.reset();
@@ -27,7 +28,7 @@ describe('SecretsManagerCredentials', () => {
     mock
       .on(GetSecretValueCommand)
       .resolves({ SecretString: '{"username":"sluice","password":"s3cret-value"}' });
-    const store = new SecretsManagerCredentials(client, { 'demo-portal': ARN });
+    const store = new SecretsManagerCredentials(client, secretOf);
 
     const first = await store.get('demo-portal');
     vi.advanceTimersByTime(4 * 60 * 1000);
@@ -36,12 +37,15 @@ describe('SecretsManagerCredentials', () => {
     await store.get('demo-portal');
 
     expect(first).toEqual({ username: 'sluice', password: 's3cret-value' });
-    expect(mock.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual([ARN, ARN]);
+    expect(mock.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual([
+      SECRET,
+      SECRET,
+    ]);
   });
 
   it('reads again after forget', async () => {
     mock.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"u","password":"p"}' });
-    const store = new SecretsManagerCredentials(client, { 'demo-portal': ARN });
+    const store = new SecretsManagerCredentials(client, secretOf);
 
     await store.get('demo-portal');
     store.forget('demo-portal');
@@ -55,7 +59,7 @@ describe('SecretsManagerCredentials', () => {
       .on(GetSecretValueCommand)
       .resolvesOnce({ SecretString: '{"username":"u"}' })
       .resolves({ SecretString: '{"username":"u","password":"p"}' });
-    const store = new SecretsManagerCredentials(client, { 'demo-portal': ARN });
+    const store = new SecretsManagerCredentials(client, secretOf);
 
     await expect(store.get('demo-portal')).rejects.toThrow('lacks a non-empty password');
     await expect(store.get('demo-portal')).resolves.toEqual({ username: 'u', password: 'p' });
@@ -67,14 +71,14 @@ describe('SecretsManagerCredentials', () => {
       $metadata: { httpStatusCode: 400 },
     });
     mock.on(GetSecretValueCommand).rejects(denied);
-    const store = new SecretsManagerCredentials(client, { 'demo-portal': ARN });
+    const store = new SecretsManagerCredentials(client, secretOf);
 
     await expect(store.get('demo-portal')).rejects.toBe(denied);
   });
 
   it('says which field is missing without showing the value', async () => {
     mock.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"u","pass":"leaked-if-shown"}' });
-    const store = new SecretsManagerCredentials(client, { 'demo-portal': ARN });
+    const store = new SecretsManagerCredentials(client, secretOf);
 
     const error = await store.get('demo-portal').catch((e: Error) => e);
 
@@ -85,15 +89,22 @@ describe('SecretsManagerCredentials', () => {
 
   it('refuses a secret that is not JSON without showing it', async () => {
     mock.on(GetSecretValueCommand).resolves({ SecretString: 'plain-password-value' });
-    const store = new SecretsManagerCredentials(client, { 'demo-portal': ARN });
+    const store = new SecretsManagerCredentials(client, secretOf);
 
     await expect(store.get('demo-portal')).rejects.toThrow(/^the secret for demo-portal is not JSON/);
     await expect(store.get('demo-portal')).rejects.not.toThrow(/plain-password-value/);
   });
 
-  it('refuses a source that has no secret configured', async () => {
-    await expect(new SecretsManagerCredentials(client, {}).get('demo-portal')).rejects.toThrow(
-      'no credentials secret is configured for source demo-portal',
-    );
+  it("reads each source's own secret, by the name the stack gives it", async () => {
+    mock.on(GetSecretValueCommand).resolves({ SecretString: '{"username":"u","password":"p"}' });
+    const store = new SecretsManagerCredentials(client, secretOf);
+
+    await store.get('demo-portal');
+    await store.get('acme-portal');
+
+    expect(mock.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId)).toEqual([
+      'Sluice/demo-portal/login',
+      'Sluice/acme-portal/login',
+    ]);
   });
 });

@@ -18,6 +18,7 @@ import {
 import { findSource } from '../../sources/registry.js';
 import { refusedCharacterIn, SqsContract, workQueuesOver } from './fuzz/sqs-contract.js';
 
+/** A queue and its DLQ, named as the stacks name them: the DLQ is `<queue>-dlq`. */
 const ROUTE = {
   queueArn: 'arn:aws:sqs:us-east-1:123456789012:jobs',
   queueUrl: 'https://sqs.local/jobs',
@@ -30,7 +31,7 @@ const contract = new SqsContract((url) =>
 let sqs: ReturnType<typeof workQueuesOver>;
 
 beforeAll(() => {
-  sqs = workQueuesOver(contract, [ROUTE]);
+  sqs = workQueuesOver(contract);
 });
 
 afterAll(() => sqs.restore());

@@ -3,7 +3,7 @@
  * console, where vitest shows it only for a failing test, instead of going straight to stdout.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { countForSource, logger, MetricName } from '../../functions/observability.js';
+import { logger, MetricName, publishMetric } from '../../functions/observability.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -18,11 +18,11 @@ describe('function output in tests', () => {
 
     logger.info('collected', { jobKey: 'job-1' });
     logger.error('dead-lettered', { jobKey: 'job-2' });
-    countForSource('demo-catalog', MetricName.JobCollected);
+    publishMetric('demo-catalog', MetricName.DataAge, 60);
 
     expect(logged.map((line) => JSON.parse(line))).toEqual([
       expect.objectContaining({ level: 'INFO', message: 'collected', jobKey: 'job-1' }),
-      expect.objectContaining({ _aws: expect.anything(), source: 'demo-catalog', JobCollected: 1 }),
+      expect.objectContaining({ _aws: expect.anything(), source: 'demo-catalog', DataAge: 60 }),
     ]);
     expect(errors.map((line) => JSON.parse(line))).toEqual([
       expect.objectContaining({ level: 'ERROR', message: 'dead-lettered', jobKey: 'job-2' }),

@@ -1,5 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { addJobLogKeys, logger, withJobLogKeys } from '../../functions/observability.js';
+import {
+  addJobLogKeys,
+  FLEET_METRICS,
+  logger,
+  METRIC_SCOPES,
+  MetricName,
+  PER_SOURCE_METRICS,
+  publishMetric,
+  recordAttempt,
+  withJobLogKeys,
+} from '../../functions/observability.js';
 
 let lines: { [key: string]: unknown }[];
 
@@ -52,5 +62,85 @@ describe('job log keys', () => {
 
     expect(lines[0]).not.toHaveProperty('traceId');
     expect(lines[0]).not.toHaveProperty('messageId');
+  });
+});
+
+/** The EMF documents written, as `{ metric: [dimension sets] }` with their values. */
+function emf(): { name: string; dimensions: string[][]; value: unknown; source: unknown }[] {
+  return lines
+    .filter((line) => typeof line._aws === 'object')
+    .flatMap((line) => {
+      const directive = (
+        line._aws as { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }
+      ).CloudWatchMetrics[0];
+      return (directive?.Metrics ?? []).map((m) => ({
+        name: m.Name,
+        dimensions: directive?.Dimensions ?? [],
+        value: line[m.Name],
+        source: line.source,
+      }));
+    });
+}
+
+describe('metrics', () => {
+  it('publish per source only the SLIs an owner is paged on: four series a source', () => {
+    expect([...PER_SOURCE_METRICS].sort()).toEqual(
+      [
+        MetricName.AttemptSuccess,
+        MetricName.CollectionLatency,
+        MetricName.DataAge,
+        MetricName.HandoffAge,
+      ].sort(),
+    );
+    expect(FLEET_METRICS.length).toBeGreaterThan(0);
+  });
+
+  it('write a per-source and fleet-wide metric as one line with both dimension sets', () => {
+    publishMetric('demo-catalog', MetricName.CollectionLatency, 812);
+
+    expect(emf()).toEqual([
+      {
+        name: 'CollectionLatency',
+        dimensions: [['service', 'source'], ['service']],
+        value: 812,
+        source: 'demo-catalog',
+      },
+    ]);
+  });
+
+  it('write a fleet-wide metric without the source dimension', () => {
+    publishMetric('demo-catalog', MetricName.RecordsWritten, 20);
+
+    expect(emf()).toEqual([
+      { name: 'RecordsWritten', dimensions: [['service']], value: 20, source: undefined },
+    ]);
+  });
+
+  it('write one value per open hand-off task, and nothing when none is open', () => {
+    publishMetric('demo-portal', MetricName.HandoffAge, 600, 60);
+    publishMetric('demo-portal', MetricName.HandoffAge);
+
+    expect(emf()).toEqual([
+      { name: 'HandoffAge', dimensions: [['service', 'source']], value: [600, 60], source: 'demo-portal' },
+    ]);
+  });
+
+  it('count a failed attempt as 0 in the success rate and by its outcome fleet-wide', () => {
+    recordAttempt('demo-catalog', 'retried');
+
+    expect(emf().map((m) => [m.name, m.value, m.dimensions])).toEqual([
+      ['JobRetried', 1, [['service']]],
+      ['AttemptSuccess', 0, [['service', 'source'], ['service']]],
+    ]);
+  });
+
+  it('leave the success rate alone for a collection: it is a step, not an ending', () => {
+    recordAttempt('demo-catalog', 'collected');
+
+    expect(emf().map((m) => m.name)).toEqual(['JobCollected']);
+  });
+
+  it('give every metric a scope', () => {
+    for (const name of Object.values(MetricName)) expect(METRIC_SCOPES[name].length, name).toBeGreaterThan(0);
   });
 });

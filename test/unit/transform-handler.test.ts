@@ -216,8 +216,17 @@ describe('the transform handler', () => {
     const [task] = desk.tasks;
     expect(task?.evidenceKeys).toEqual([key.replace(/manifest\.json$/, 'response.bin'), key]);
     expect(task?.message).toContain('#1 (not-an-id): id: Invalid string');
+    // Counted fleet-wide; the source's success rate counts the attempt as failed.
     expect(emitted('RecordsInvalid')).toEqual([
-      expect.objectContaining({ RecordsInvalid: 1, source: 'unit-items' }),
+      expect.objectContaining({
+        RecordsInvalid: 1,
+        _aws: expect.objectContaining({
+          CloudWatchMetrics: [expect.objectContaining({ Dimensions: [['service']] })],
+        }),
+      }),
+    ]);
+    expect(emitted('AttemptSuccess')).toEqual([
+      expect.objectContaining({ AttemptSuccess: 0, source: 'unit-items' }),
     ]);
   });
 });

@@ -3,7 +3,10 @@ import { CliError, explainAwsError, resourcesFrom } from '../../../cli/target.js
 import type { StackResource } from '../../../local/local-env-file.js';
 
 function resource(logicalId: string, type: string, physicalId: string, tags: { [key: string]: string } = {}) {
-  return { logicalId, type, physicalId, tags } satisfies StackResource;
+  // The core stack's resources, and the source stacks' queues and collectors.
+  const stack =
+    /Queue$|Dlq$/.test(logicalId) && !logicalId.startsWith('Transform') ? 'Sluice-Sources-01' : 'Sluice';
+  return { stack, logicalId, type, physicalId, tags } satisfies StackResource;
 }
 
 const queueUrl = (name: string) => `https://sqs.eu-west-1.amazonaws.com/123456789012/${name}`;
@@ -12,7 +15,10 @@ const stack: StackResource[] = [
   resource('RecordsTable', 'AWS::DynamoDB::GlobalTable', 'Sluice-RecordsTable-1', {
     'sluice:role': 'records',
   }),
-  resource('JobLedgerTable', 'AWS::DynamoDB::GlobalTable', 'Sluice-JobLedger-1', { 'sluice:role': 'ledger' }),
+  resource('JobLedgerTable', 'AWS::DynamoDB::GlobalTable', 'Sluice-JobLedger-1', {
+    'sluice:role': 'ledger',
+    'sluice:retention-days': '400',
+  }),
   resource('HandoffTasksTable', 'AWS::DynamoDB::GlobalTable', 'Sluice-Tasks-1', { 'sluice:role': 'tasks' }),
   resource('RawBucket', 'AWS::S3::Bucket', 'sluice-rawbucket-1', { 'sluice:role': 'raw' }),
   resource('AccessLogsBucket', 'AWS::S3::Bucket', 'sluice-logs-1', { 'sluice:role': 'access-logs' }),
@@ -44,10 +50,12 @@ const stack: StackResource[] = [
 
 describe('resourcesFrom', () => {
   it("finds Sluice's tables, bucket, queue pairs and functions by their tags", () => {
-    const found = resourcesFrom(stack);
+    const found = resourcesFrom('Sluice', stack);
 
     expect(found).toMatchObject({
+      appName: 'Sluice',
       ledgerTable: 'Sluice-JobLedger-1',
+      ledgerRetentionDays: 400,
       tasksTable: 'Sluice-Tasks-1',
       recordsTable: 'Sluice-RecordsTable-1',
       rawBucket: 'sluice-rawbucket-1',
@@ -56,7 +64,7 @@ describe('resourcesFrom', () => {
         jobsUrl: queueUrl('transform'),
         deadLetterUrl: queueUrl('transform-dlq'),
       },
-      functions: [{ role: 'transform', name: 'Sluice-Transform-1' }],
+      functions: [{ role: 'transform', stack: 'Sluice', name: 'Sluice-Transform-1' }],
     });
     expect([...found.sourceQueues.values()]).toEqual([
       {
@@ -68,11 +76,11 @@ describe('resourcesFrom', () => {
     ]);
   });
 
-  it('says which resource is missing when the stack is not a Sluice stack', () => {
+  it('says which resource is missing when the stacks are not a Sluice app', () => {
     const withoutLedger = stack.filter((r) => r.logicalId !== 'JobLedgerTable');
 
-    expect(() => resourcesFrom(withoutLedger)).toThrow(
-      new CliError('the stack should have exactly one table tagged sluice:role=ledger, found 0'),
+    expect(() => resourcesFrom('Sluice', withoutLedger)).toThrow(
+      new CliError('the app should have exactly one table tagged sluice:role=ledger, found 0'),
     );
   });
 });
@@ -91,13 +99,13 @@ describe('explainAwsError', () => {
     );
   });
 
-  it('names the stack and region when the stack does not exist', () => {
-    const error = Object.assign(new Error('Stack with id Sluice does not exist'), {
+  it('names the app and region when a stack does not exist', () => {
+    const error = Object.assign(new Error('Stack with id Sluice-Sources-01 does not exist'), {
       name: 'ValidationError',
     });
 
     expect(explainAwsError(error, 'Sluice', 'eu-west-1').message).toMatch(
-      /^stack Sluice does not exist in eu-west-1/,
+      /^a stack of app Sluice does not exist in eu-west-1/,
     );
   });
 });

@@ -35,6 +35,12 @@ import { EgressBlockedError } from '../../../functions/core/egress.js';
 import { HandoffRequiredError, PermanentError, TransientError } from '../../../functions/core/errors.js';
 import type { AttemptEntry, JobClaims, JobLedger, RawStore } from '../../../functions/core/ports.js';
 import {
+  DEFAULT_APP_NAME,
+  jobsQueueName,
+  queueNameOfArn,
+  sourceOfQueueName,
+} from '../../../functions/core/resource-names.js';
+import {
   DEAD_LETTER_QUEUE_MAX_MESSAGE_BYTES,
   WORK_QUEUE_MAX_MESSAGE_BYTES,
 } from '../../../infra/queue-limits.js';
@@ -53,10 +59,10 @@ import {
 import { SqsContract, sqsAcceptable, workQueuesOver } from './sqs-contract.js';
 
 const allSources = [...sources, ...fixtureSources];
+/** Each source's jobs queue, named as the stack names it; the handler learns the source from it. */
 const routes = allSources.map((source) => ({
-  queueArn: `arn:aws:sqs:us-east-1:123456789012:${source.name}-jobs`,
-  queueUrl: `https://sqs.local/${source.name}-jobs`,
-  deadLetterQueueUrl: `https://sqs.local/${source.name}-dlq`,
+  source: source.name,
+  queueArn: `arn:aws:sqs:us-east-1:123456789012:${jobsQueueName(DEFAULT_APP_NAME, source.name)}`,
 }));
 
 const contract = new SqsContract((url) =>
@@ -67,7 +73,7 @@ let queues: ReturnType<typeof workQueuesOver>['queues'];
 let logs: ReturnType<typeof captureLogs>;
 
 beforeAll(() => {
-  ({ queues, restore: restoreSqs } = workQueuesOver(contract, routes));
+  ({ queues, restore: restoreSqs } = workQueuesOver(contract));
   logs = captureLogs();
 });
 
@@ -156,8 +162,8 @@ const deeplyNestedJob = fc
       : `{"source":"${source}","input":{"path":"/x","deep":${deep}}}`;
   });
 
-/** A valid job for some source. */
-const validJob = fc.constantFrom(...allSources.map((s) => s.name)).chain((source) =>
+/** A valid job for `source`. */
+const validJobFor = (source: string) =>
   fc.record(
     {
       source: fc.constant(source),
@@ -166,70 +172,75 @@ const validJob = fc.constantFrom(...allSources.map((s) => s.name)).chain((source
       traceId: fc.uuid(),
     },
     { requiredKeys: ['source', 'input'] },
-  ),
-);
-
-/** A job for some source, changed in one or more ways an upstream system gets wrong. */
-const nearValidJob = fc
-  .constantFrom(...allSources.map((s) => s.name))
-  .chain((source) =>
-    fc.record({
-      source: fc.constant<unknown>(source),
-      input: (validInputs[source] ?? fc.constant({})) as fc.Arbitrary<unknown>,
-      jobId: fc.option(jobIdLike, { nil: undefined }),
-      traceId: fc.option(traceIdLike, { nil: undefined }),
-      requestedAt: fc.option(requestedAtLike, { nil: undefined }),
-      priority: fc.option(fc.constantFrom<unknown>('low', 'normal', 'high', 'urgent', 3), { nil: undefined }),
-    }),
-  )
-  .chain((job) =>
-    fc
-      .array(
-        fc.oneof(
-          fc.record({
-            kind: fc.constant('drop' as const),
-            field: fc.constantFrom('source', 'input', 'jobId'),
-          }),
-          fc.record({
-            kind: fc.constant('replace' as const),
-            field: fc.constantFrom('source', 'input', 'jobId', 'traceId', 'requestedAt', 'priority'),
-            value: anyJsonValue,
-          }),
-          fc.record({ kind: fc.constant('extra' as const), field: anyText, value: anyJsonValue }),
-          fc.record({ kind: fc.constant('input-field' as const), field: anyText, value: anyJsonValue }),
-          fc.record({
-            kind: fc.constant('source' as const),
-            value: fc.constantFrom(
-              'demo-catalog ',
-              'Demo-Catalog',
-              'no-such-source',
-              'demo-portal',
-              'demo-rates',
-            ),
-          }),
-        ),
-        { maxLength: 3 },
-      )
-      .map((mutations) => {
-        const changed: { [key: string]: unknown } = Object.fromEntries(
-          Object.entries(job).filter(([, v]) => v !== undefined),
-        );
-        for (const mutation of mutations) {
-          if (mutation.kind === 'drop') delete changed[mutation.field];
-          else if (mutation.kind === 'replace' || mutation.kind === 'extra')
-            changed[mutation.field] = mutation.value;
-          else if (mutation.kind === 'source') changed.source = mutation.value;
-          else {
-            const input = changed.input;
-            changed.input = {
-              ...(typeof input === 'object' && input !== null ? input : {}),
-              [mutation.field]: mutation.value,
-            };
-          }
-        }
-        return changed;
-      }),
   );
+
+/** A valid job for some source (sent to another source's queue, it is refused: wrong-queue). */
+const validJob = fc.constantFrom(...allSources.map((s) => s.name)).chain(validJobFor);
+
+/** A job for `source`, changed in one or more ways an upstream system gets wrong. */
+const nearValidJobFor = (source: string) =>
+  fc
+    .constant(source)
+    .chain((source) =>
+      fc.record({
+        source: fc.constant<unknown>(source),
+        input: (validInputs[source] ?? fc.constant({})) as fc.Arbitrary<unknown>,
+        jobId: fc.option(jobIdLike, { nil: undefined }),
+        traceId: fc.option(traceIdLike, { nil: undefined }),
+        requestedAt: fc.option(requestedAtLike, { nil: undefined }),
+        priority: fc.option(fc.constantFrom<unknown>('low', 'normal', 'high', 'urgent', 3), {
+          nil: undefined,
+        }),
+      }),
+    )
+    .chain((job) =>
+      fc
+        .array(
+          fc.oneof(
+            fc.record({
+              kind: fc.constant('drop' as const),
+              field: fc.constantFrom('source', 'input', 'jobId'),
+            }),
+            fc.record({
+              kind: fc.constant('replace' as const),
+              field: fc.constantFrom('source', 'input', 'jobId', 'traceId', 'requestedAt', 'priority'),
+              value: anyJsonValue,
+            }),
+            fc.record({ kind: fc.constant('extra' as const), field: anyText, value: anyJsonValue }),
+            fc.record({ kind: fc.constant('input-field' as const), field: anyText, value: anyJsonValue }),
+            fc.record({
+              kind: fc.constant('source' as const),
+              value: fc.constantFrom(
+                'demo-catalog ',
+                'Demo-Catalog',
+                'no-such-source',
+                'demo-portal',
+                'demo-rates',
+              ),
+            }),
+          ),
+          { maxLength: 3 },
+        )
+        .map((mutations) => {
+          const changed: { [key: string]: unknown } = Object.fromEntries(
+            Object.entries(job).filter(([, v]) => v !== undefined),
+          );
+          for (const mutation of mutations) {
+            if (mutation.kind === 'drop') delete changed[mutation.field];
+            else if (mutation.kind === 'replace' || mutation.kind === 'extra')
+              changed[mutation.field] = mutation.value;
+            else if (mutation.kind === 'source') changed.source = mutation.value;
+            else {
+              const input = changed.input;
+              changed.input = {
+                ...(typeof input === 'object' && input !== null ? input : {}),
+                [mutation.field]: mutation.value,
+              };
+            }
+          }
+          return changed;
+        }),
+    );
 
 /** How a serialized job can arrive broken: cut short, a character changed, a BOM, whitespace. */
 const serialized = (value: fc.Arbitrary<unknown>) =>
@@ -271,17 +282,22 @@ const hugeBody = fc
     return asJob ? envelope.replace('"path":""', `"path":"${padding}"`) : padding;
   });
 
-/** Any body SQS could deliver: SQS itself refuses the characters XML 1.0 does not allow. */
-const messageBody = fc
-  .oneof(
-    { weight: 2, arbitrary: anyText },
-    { weight: 2, arbitrary: serialized(fc.jsonValue()) },
-    { weight: 6, arbitrary: validJob.map((job) => JSON.stringify(job)) },
-    { weight: 6, arbitrary: serialized(nearValidJob) },
-    { weight: 1, arbitrary: hugeBody },
-    { weight: 1, arbitrary: deeplyNestedJob },
-  )
-  .map(sqsAcceptable);
+/**
+ * Any body SQS could deliver to `source`'s queue: SQS itself refuses the characters XML 1.0 does
+ * not allow. Most jobs are for the queue's source, some for another one.
+ */
+const messageBodyFor = (source: string) =>
+  fc
+    .oneof(
+      { weight: 2, arbitrary: anyText },
+      { weight: 2, arbitrary: serialized(fc.jsonValue()) },
+      { weight: 6, arbitrary: validJobFor(source).map((job) => JSON.stringify(job)) },
+      { weight: 1, arbitrary: validJob.map((job) => JSON.stringify(job)) },
+      { weight: 6, arbitrary: serialized(nearValidJobFor(source)) },
+      { weight: 1, arbitrary: hugeBody },
+      { weight: 1, arbitrary: deeplyNestedJob },
+    )
+    .map(sqsAcceptable);
 
 // ---- The fetch ---------------------------------------------------------------------------------
 
@@ -490,22 +506,25 @@ interface Message {
  * messages, some repeating an earlier body: a job sent twice, or delivered twice.
  */
 const scenario = fc
-  .record({
-    queue: fc.constantFrom(...routes),
-    rounds: fc.array(
-      fc.array(
-        fc.record({
-          body: messageBody,
-          receiveCount: fc.integer({ min: 1, max: 6 }),
-          sentAt: fc.integer({ min: Date.parse('2026-01-01'), max: Date.parse('2027-01-01') }),
-          repeatOf: fc.option(fc.nat(), { nil: undefined }),
-        }),
-        { minLength: 1, maxLength: 10 },
+  .constantFrom(...routes)
+  .chain((queue) =>
+    fc.record({
+      queue: fc.constant(queue),
+      rounds: fc.array(
+        fc.array(
+          fc.record({
+            body: messageBodyFor(queue.source),
+            receiveCount: fc.integer({ min: 1, max: 6 }),
+            sentAt: fc.integer({ min: Date.parse('2026-01-01'), max: Date.parse('2027-01-01') }),
+            repeatOf: fc.option(fc.nat(), { nil: undefined }),
+          }),
+          { minLength: 1, maxLength: 10 },
+        ),
+        { minLength: 1, maxLength: 3 },
       ),
-      { minLength: 1, maxLength: 3 },
-    ),
-    outcomes: fc.array(fetchOutcome, { minLength: 1, maxLength: 4 }),
-  })
+      outcomes: fc.array(fetchOutcome, { minLength: 1, maxLength: 4 }),
+    }),
+  )
   .map(({ queue, rounds, outcomes }) => {
     const bodies: string[] = [];
     let next = 0;
@@ -558,6 +577,7 @@ async function runBatch(
     claims: ports.ledger,
     queues,
     desk: ports.desk,
+    sourceOfQueue: (queueArn) => sourceOfQueueName(DEFAULT_APP_NAME, queueNameOfArn(queueArn)),
     timeScale: 1,
   });
   const records = messages.map((message) => sqsRecord(input.queue.queueArn, message));
@@ -706,6 +726,7 @@ describe('the collector handler, fuzzed', () => {
       'message-invalid',
       'message-too-large',
       'unknown-source',
+      'wrong-queue',
       'input-invalid',
     ]) {
       expect(seen, reason).toContain(`dead-lettered:${reason}`);

@@ -9,14 +9,20 @@
 import {
   ChangeMessageVisibilityCommand,
   type ChangeMessageVisibilityCommandInput,
+  GetQueueUrlCommand,
+  type GetQueueUrlCommandInput,
   type MessageAttributeValue,
   SendMessageCommand,
   type SendMessageCommandInput,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { QueueRoutes } from '../../../functions/adapters/work-queues.js';
 import { SqsWorkQueues } from '../../../functions/adapters/work-queues.js';
+
+/** The URL the fake SQS gives a queue: its name after `https://sqs.local/`. */
+export function queueUrlOf(name: string): string {
+  return `https://sqs.local/${name}`;
+}
 
 /** Characters SQS accepts in a body or a String attribute value (the XML 1.0 character range). */
 const REFUSED_CHARACTER = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
@@ -130,11 +136,11 @@ export class SqsContract {
  * The real SqsWorkQueues over an SQS client whose every call goes to `contract`. Call `restore`
  * when done: the mock replaces SQSClient's `send` for the whole test file.
  */
-export function workQueuesOver(
-  contract: SqsContract,
-  routes: QueueRoutes,
-): { queues: SqsWorkQueues; restore: () => void } {
+export function workQueuesOver(contract: SqsContract): { queues: SqsWorkQueues; restore: () => void } {
   const mock = mockClient(SQSClient);
+  mock.on(GetQueueUrlCommand).callsFake((input: GetQueueUrlCommandInput) => ({
+    QueueUrl: queueUrlOf(input.QueueName ?? ''),
+  }));
   mock.on(SendMessageCommand).callsFake((input: SendMessageCommandInput) => {
     contract.sendMessage(input);
     return { MessageId: `dlq-${contract.sent.length}` };
@@ -144,7 +150,7 @@ export function workQueuesOver(
     return {};
   });
   return {
-    queues: new SqsWorkQueues(new SQSClient({ region: 'us-east-1' }), routes),
+    queues: new SqsWorkQueues(new SQSClient({ region: 'us-east-1' })),
     restore: () => mock.restore(),
   };
 }

@@ -57,6 +57,7 @@ import {
 import { SqsContract, sqsAcceptable, workQueuesOver } from './sqs-contract.js';
 
 const RAW_BUCKET = 'sluice-raw';
+/** A queue and its DLQ, named as the stacks name them: the DLQ is `<queue>-dlq`. */
 const ROUTE = {
   queueArn: 'arn:aws:sqs:us-east-1:123456789012:transform',
   queueUrl: 'https://sqs.local/transform',
@@ -71,7 +72,7 @@ let restoreSqs: () => void;
 let logs: ReturnType<typeof captureLogs>;
 
 beforeAll(() => {
-  ({ queues, restore: restoreSqs } = workQueuesOver(contract, [ROUTE]));
+  ({ queues, restore: restoreSqs } = workQueuesOver(contract));
   logs = captureLogs();
 });
 

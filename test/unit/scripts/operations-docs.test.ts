@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../../local/paths.js';
 import {
   generatedOperationsDocs,
   handlingText,
@@ -12,8 +13,8 @@ import { sources } from '../../../sources/registry.js';
 
 describe('checked-in operations docs', () => {
   for (const [path, expected] of generatedOperationsDocs()) {
-    const name = path.slice(RUNBOOKS_DIR.length + 1);
-    it(`runbooks/${name} is current (run \`npm run docs\` when this fails)`, () => {
+    const name = relative(PROJECT_ROOT, path);
+    it(`${name} is current (run \`npm run docs\` when this fails)`, () => {
       expect(existsSync(path), `${name} is missing`).toBe(true);
       expect(readFileSync(path, 'utf8')).toBe(expected);
     });

@@ -71,6 +71,28 @@ describe('parseJobMessage', () => {
     expect(result).toMatchObject({ ok: false, error: { reason: 'unknown-source' } });
   });
 
+  it('refuses a job for another source than the queue it came from, and files it under the queue', () => {
+    const result = parseJobMessage(
+      message({ ...catalogJob, jobId: 'erp-1' }, { queueSource: 'demo-inventory' }),
+      findSource,
+    );
+
+    expect(result).toMatchObject({
+      ok: false,
+      error: { reason: 'wrong-queue' },
+      identity: { jobKey: 'id-erp-1', source: 'demo-inventory' },
+    });
+    expect(result.ok ? '' : result.error.message).toBe(
+      'a job for source demo-catalog arrived on the jobs queue of demo-inventory; send it to the queue of demo-catalog',
+    );
+  });
+
+  it("accepts a job on its own source's queue", () => {
+    const result = parseJobMessage(message(catalogJob, { queueSource: 'demo-catalog' }), findSource);
+
+    expect(result).toMatchObject({ ok: true, value: { identity: { source: 'demo-catalog' } } });
+  });
+
   it("keeps the job's trace ID when it refuses an unknown source", () => {
     const result = parseJobMessage(message({ ...catalogJob, source: 'no-such-source' }), findSource);
 
