@@ -6,7 +6,12 @@
  */
 import { fetch, type Response } from 'undici';
 import type { HttpSourceDefinition } from '../../sources/define.js';
-import { FailureWithEvidence, HttpStatusError, parseRetryAfter } from '../core/classify-failure.js';
+import {
+  FailureWithEvidence,
+  HttpStatusError,
+  NoSuchPageError,
+  parseRetryAfter,
+} from '../core/classify-failure.js';
 import type { CollectedArtifact, Collection, CollectRequest } from '../core/collection.js';
 import { assertUrlAllowed, type OriginOverrides, resolveOrigin } from '../core/egress.js';
 import { PermanentError } from '../core/errors.js';
@@ -133,16 +138,25 @@ export class HttpCollector {
           continue;
         }
         if (response.status < 200 || response.status >= 300) {
-          const observed = new HttpStatusError(
-            response.status,
-            url.href,
-            parseRetryAfter(response.headers.get('retry-after'), clock()),
-          );
+          const observed = source.noSuchPageStatuses?.includes(response.status)
+            ? new NoSuchPageError(response.status, url.href)
+            : new HttpStatusError(
+                response.status,
+                url.href,
+                parseRetryAfter(response.headers.get('retry-after'), clock()),
+              );
           throw new FailureWithEvidence(observed, await errorEvidence(response, url));
         }
         const body = await readLimited(response, this.options.maxBodyBytes);
         const contentType = response.headers.get('content-type') ?? 'application/octet-stream';
+        const seen = {
+          url: url.href,
+          status: response.status,
+          headers: Object.fromEntries(response.headers),
+        };
+        const followUps = source.followUps?.fromResponse?.(request.input, seen);
         return {
+          ...(followUps === undefined || followUps.length === 0 ? {} : { followUps }),
           request: { url: firstUrl.href, method: 'GET' },
           response: { status: response.status, finalUrl: url.href, contentType },
           observedAt: clock(),
