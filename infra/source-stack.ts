@@ -1,11 +1,24 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
-import { AlarmRule, AlarmState, CompositeAlarm, type IAlarm, TextWidget } from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  Alarm,
+  AlarmRule,
+  AlarmState,
+  ComparisonOperator,
+  CompositeAlarm,
+  type IAlarm,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { CollectorKind, SourceDefinition } from '../sources/define.js';
 import {
   collectorKindsOf,
+  alarmName,
   collectorRole,
   collectorSubject,
+  PIPELINE_ALARM_ENTRIES,
   PIPELINE_OWNER,
   ROLLUP_KINDS,
   type RollupKind,
@@ -21,10 +34,11 @@ import {
 } from './constructs/dashboard-rows.js';
 import { functionRows } from './constructs/function-widgets.js';
 import { PipelineAlarms, pascalCase, type WatchedFunction } from './constructs/pipeline-alarms.js';
+import { describe } from './constructs/source-alarms.js';
 import { SourcePipeline } from './constructs/source-pipeline.js';
 import { applyTags, sharedOwnerTags } from './ownership.js';
 import { runbookUrl } from './runbook-links.js';
-import { alarmTopicOf, type SharedResources } from './shared-resources.js';
+import { alarmTopicOf, grantFollowUps, type SharedResources } from './shared-resources.js';
 import type { SourceStackPlan } from './source-stacks.js';
 
 export interface SourceStackProps extends StackProps {
@@ -50,6 +64,9 @@ export class SourceStack extends Stack {
   readonly collectorAlarms: PipelineAlarms;
   readonly rollups: ReadonlyMap<RollupKind, CompositeAlarm>;
   readonly dashboard: RowDashboard;
+  /** Where this stack's schedules put runs they could not send; only when a source has a schedule. */
+  readonly scheduleDeadLetterQueue: Queue | undefined;
+  readonly scheduleDeadLetterAlarm: Alarm | undefined;
 
   constructor(scope: Construct, props: SourceStackProps) {
     const { plan, shared } = props;
@@ -71,13 +88,57 @@ export class SourceStack extends Stack {
     }
     this.collectors = collectors;
 
+    // What a collector enqueues: a scheduled run's jobs (its own source's queue) and the
+    // follow-ups its sources ask for from what they see (the queues they name), nothing else.
+    for (const [kind, collector] of collectors) {
+      const targets = new Set<string>();
+      for (const source of plan.sources.filter((s) => s.kind === kind)) {
+        if (source.schedule !== undefined) targets.add(source.name);
+        if (source.followUps?.fromResponse !== undefined) for (const t of source.followUps.targets) targets.add(t);
+      }
+      grantFollowUps(collector.function, appName, [...targets]);
+    }
+
+    const scheduled = plan.sources.some((s) => s.schedule !== undefined);
+    this.scheduleDeadLetterQueue = scheduled
+      ? new Queue(this, 'ScheduleDeadLetterQueue', {
+          encryption: QueueEncryption.SQS_MANAGED,
+          enforceSSL: true,
+          retentionPeriod: Duration.days(14),
+          removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+        })
+      : undefined;
+    if (this.scheduleDeadLetterQueue !== undefined) {
+      const entry = PIPELINE_ALARM_ENTRIES['schedule-dead-letters'];
+      this.scheduleDeadLetterAlarm = new Alarm(this, 'ScheduleDeadLetterAlarm', {
+        alarmName: alarmName(appName, plan.stackName.slice(appName.length + 1), 'schedule-dead-letters'),
+        alarmDescription: describe({ ...entry, summary: `${plan.stackName}: ${entry.summary}` }, runbookBaseUrl),
+        metric: this.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      this.scheduleDeadLetterAlarm.addAlarmAction(new SnsAction(alarmTopicOf(this, appName, PIPELINE_OWNER)));
+    }
+
     const pipelines = new Map<string, SourcePipeline>();
     for (const source of plan.sources) {
       const collector = collectors.get(source.kind);
       if (collector === undefined) throw new Error(`no ${source.kind} collector in ${plan.stackName}`);
       pipelines.set(
         source.name,
-        new SourcePipeline(this, pascalCase(source.name), { source, collector, shared }),
+        new SourcePipeline(this, pascalCase(source.name), {
+          source,
+          collector,
+          shared,
+          ...(this.scheduleDeadLetterQueue === undefined
+            ? {}
+            : { scheduleDeadLetterQueue: this.scheduleDeadLetterQueue }),
+        }),
       );
     }
     this.pipelines = pipelines;
@@ -138,6 +199,7 @@ export class SourceStack extends Stack {
     const allAlarms: IAlarm[] = [
       ...[...pipelines.values()].flatMap((p) => [...p.alarms.values()]),
       ...this.collectorAlarms.alarms,
+      ...(this.scheduleDeadLetterAlarm === undefined ? [] : [this.scheduleDeadLetterAlarm]),
     ];
     this.dashboard = new RowDashboard(this, 'Dashboard', {
       dashboardName: dashboardNameOf(plan.stackName),

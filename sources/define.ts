@@ -405,3 +405,36 @@ export function defineParser<Data extends { [key: string]: unknown }>(
 ): SourceParser<Data> {
   return parser;
 }
+
+/**
+ * What counts as a meaningful change of a source's records, and which entities matter most: the
+ * business-rules owner's rules (DESIGN.md decision 7), in `sources/<name>/changes.ts`. Every
+ * RecordChanged event of the source carries `meaningful` and `priority` from them, so downstream
+ * teams subscribe to what matters with an EventBridge rule instead of re-deciding it.
+ */
+export interface ChangeRules<Data extends { [key: string]: unknown } = { [key: string]: unknown }> {
+  readonly source: string;
+  readonly meaningful: {
+    /** The rule in words, for the workflow map and OWNERS.md, e.g. `the price moves more than 1 %`. */
+    readonly description: string;
+    /** Pure. `before` is undefined when the record was just created. */
+    readonly test: (before: Data | undefined, after: Data) => boolean;
+  };
+  /** @default - every entity is of normal priority */
+  readonly highPriority?: {
+    readonly description: string;
+    /** Pure: whether this entity is high priority, given its new data. */
+    readonly test: (entityId: string, data: Data) => boolean;
+  };
+}
+
+/**
+ * Declares a source's change rules, typed by its record. What the change feed hands them is a
+ * record's stored data, which the transform validated against the same record schema before it
+ * wrote it (DESIGN.md decision 4): the only place that type is taken on trust.
+ */
+export function defineChangeRules<Data extends { [key: string]: unknown }>(
+  rules: ChangeRules<Data>,
+): ChangeRules {
+  return rules as unknown as ChangeRules;
+}

@@ -5,6 +5,7 @@
  */
 import type { FollowUpOf, RecordItem } from './contracts.js';
 import type { PlannedFollowUp, RefusedFollowUp } from './follow-ups.js';
+import type { RecordChangedDetail } from './record-changes.js';
 import type { Observation, UpsertOutcome } from './record-upsert.js';
 import type { ReplayRange } from './replay.js';
 
@@ -155,6 +156,17 @@ export interface JobClaims {
  */
 export interface FollowUpQueue {
   enqueue(followUps: readonly PlannedFollowUp[]): Promise<void>;
+}
+
+// The change feed
+
+/**
+ * Publishes RecordChanged events to the change feed's bus, in the order given, at most 10 at a
+ * time. Resolves with the index of the first event the bus did not accept (everything before it
+ * was), or undefined when it accepted all.
+ */
+export interface ChangePublisher {
+  publish(details: readonly RecordChangedDetail[]): Promise<number | undefined>;
 }
 
 // Source freshness

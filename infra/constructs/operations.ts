@@ -7,6 +7,7 @@ import type { SourceDefinition } from '../../sources/define.js';
 import { PIPELINE_TABLES } from '../alarm-catalogue.js';
 import { applyTags, sharedOwnerTags } from '../ownership.js';
 import type { SourceStackPlan } from '../source-stacks.js';
+import type { ChangeFeed } from './change-feed.js';
 import { FreshnessChecker } from './freshness-checker.js';
 import { OverviewDashboard } from './overview-dashboard.js';
 import { PipelineAlarms, type WatchedFunction, type WatchedTable } from './pipeline-alarms.js';
@@ -26,6 +27,8 @@ export interface OperationsProps {
   /** The pipeline owner's topic: every alarm of the shared pipeline notifies it. */
   readonly alarmTopic: ITopic;
   readonly runbookBaseUrl: string;
+  /** Its function is watched like the others; its own alarms are on the overview. */
+  readonly changeFeed: ChangeFeed;
 }
 
 /**
@@ -52,6 +55,7 @@ export class Operations extends Construct {
     const functions: WatchedFunction[] = [
       { name: 'transform', fn: props.transform },
       { name: 'freshness-checker', fn: this.freshnessChecker.function },
+      { name: 'change-feed', fn: props.changeFeed.function },
     ];
     const [recordsRole, ledgerRole, tasksRole] = PIPELINE_TABLES;
     const tables: WatchedTable[] = [
@@ -86,7 +90,11 @@ export class Operations extends Construct {
       runbookBaseUrl: props.runbookBaseUrl,
     });
 
-    const alarms: Alarm[] = [props.transformQueue.deadLetterAlarm, ...this.pipelineAlarms.alarms];
+    const alarms: Alarm[] = [
+      props.transformQueue.deadLetterAlarm,
+      ...this.pipelineAlarms.alarms,
+      ...props.changeFeed.alarms,
+    ];
     this.dashboard = new OverviewDashboard(this, 'Dashboard', {
       appName,
       sourceStacks: props.sourceStacks,
@@ -105,6 +113,8 @@ export class Operations extends Construct {
     applyTags(props.transformQueue, sharedOwnerTags(sources, ['transformation']));
     applyTags(props.transform, sharedOwnerTags(sources, ['transformation']));
     applyTags(this.freshnessChecker, sharedOwnerTags(sources, []));
+    // The change feed carries every source's business rules: their owners are listed on it.
+    applyTags(props.changeFeed, sharedOwnerTags(sources, ['businessRules']));
     applyTags(this.pipelineAlarms, sharedOwnerTags(sources, []));
     // Functions by role, so the CLI and the console name them plainly rather than by generated name.
     for (const { name, fn } of functions) applyTags(fn, { 'sluice:role': name });
