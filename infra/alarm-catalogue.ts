@@ -153,8 +153,9 @@ export const PIPELINE_ALARM_ENTRIES: { readonly [kind in PipelineAlarmKind]: Ala
   },
   'schedule-dead-letters': {
     kind: 'schedule-dead-letters',
-    summary: "A source's schedule could not send its run to the jobs queue: a scheduled collection did not start.",
-    condition: 'any message in the source stack\'s schedule DLQ (1 min)',
+    summary:
+      "A source's schedule could not send its run to the jobs queue: a scheduled collection did not start.",
+    condition: "any message in the source stack's schedule DLQ (1 min)",
     owner: PIPELINE_OWNER,
     runbook: 'schedule-dead-letters',
   },

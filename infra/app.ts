@@ -141,10 +141,14 @@ export function assertFollowUpTargets(sources: readonly SourceDefinition[]): voi
   for (const source of sources) {
     const unknown = (source.followUps?.targets ?? []).filter((t) => !names.has(t));
     if (unknown.length > 0) {
-      throw new Error(`${source.name}: followUps.targets names ${unknown.join(', ')}, which the app has no source of`);
+      throw new Error(
+        `${source.name}: followUps.targets names ${unknown.join(', ')}, which the app has no source of`,
+      );
     }
     if (findParser(source.name)?.followUps !== undefined && source.followUps === undefined) {
-      throw new Error(`${source.name}: its parser reads follow-ups, but the source declares no followUps bounds`);
+      throw new Error(
+        `${source.name}: its parser reads follow-ups, but the source declares no followUps bounds`,
+      );
     }
   }
 }

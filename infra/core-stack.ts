@@ -12,6 +12,7 @@ import { MANIFEST_NAME, RAW_PREFIX } from '../functions/core/raw-layout.js';
 import { transformQueueName } from '../functions/core/resource-names.js';
 import { TRANSFORM_MAX_RECEIVE_COUNT } from '../functions/core/transform-budget.js';
 import type { SourceDefinition } from '../sources/define.js';
+import { findParser } from '../sources/parsers.js';
 import { alarmOwners, deadLetterAlarmName, PIPELINE_OWNER } from './alarm-catalogue.js';
 import { AlarmTopic } from './constructs/alarm-topic.js';
 import { ChangeFeed } from './constructs/change-feed.js';
@@ -21,7 +22,6 @@ import { pascalCase } from './constructs/pipeline-alarms.js';
 import { PipelineFunction } from './constructs/pipeline-function.js';
 import { RawBucket } from './constructs/raw-bucket.js';
 import { WorkQueue } from './constructs/work-queue.js';
-import { findParser } from '../sources/parsers.js';
 import {
   grantFollowUps,
   grantHandoff,
@@ -231,7 +231,9 @@ export class CoreStack extends Stack {
     grantFollowUps(
       this.transform.function,
       appName,
-      sources.flatMap((s) => (findParser(s.name)?.followUps === undefined ? [] : (s.followUps?.targets ?? []))),
+      sources.flatMap((s) =>
+        findParser(s.name)?.followUps === undefined ? [] : (s.followUps?.targets ?? []),
+      ),
     );
     grantHandoff(this.shared, this.transform.function);
     this.transform.function.addEventSource(

@@ -65,7 +65,9 @@ export function grantFollowUps(grantee: IGrantable, appName: string, sources: re
     resourceArns: [...new Set(sources)]
       .sort()
       .map((source) =>
-        Fn.sub(`arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:${jobsQueueName(appName, source)}`),
+        Fn.sub(
+          `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:${jobsQueueName(appName, source)}`,
+        ),
       ),
   });
 }

@@ -14,8 +14,8 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { CollectorKind, SourceDefinition } from '../sources/define.js';
 import {
-  collectorKindsOf,
   alarmName,
+  collectorKindsOf,
   collectorRole,
   collectorSubject,
   PIPELINE_ALARM_ENTRIES,
@@ -94,7 +94,8 @@ export class SourceStack extends Stack {
       const targets = new Set<string>();
       for (const source of plan.sources.filter((s) => s.kind === kind)) {
         if (source.schedule !== undefined) targets.add(source.name);
-        if (source.followUps?.fromResponse !== undefined) for (const t of source.followUps.targets) targets.add(t);
+        if (source.followUps?.fromResponse !== undefined)
+          for (const t of source.followUps.targets) targets.add(t);
       }
       grantFollowUps(collector.function, appName, [...targets]);
     }
@@ -112,7 +113,10 @@ export class SourceStack extends Stack {
       const entry = PIPELINE_ALARM_ENTRIES['schedule-dead-letters'];
       this.scheduleDeadLetterAlarm = new Alarm(this, 'ScheduleDeadLetterAlarm', {
         alarmName: alarmName(appName, plan.stackName.slice(appName.length + 1), 'schedule-dead-letters'),
-        alarmDescription: describe({ ...entry, summary: `${plan.stackName}: ${entry.summary}` }, runbookBaseUrl),
+        alarmDescription: describe(
+          { ...entry, summary: `${plan.stackName}: ${entry.summary}` },
+          runbookBaseUrl,
+        ),
         metric: this.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(1),
           statistic: 'Maximum',

@@ -15,7 +15,13 @@ import { LOCAL_ENV_FILE, LocalEnvFile } from './local-env-file.js';
 import { PROJECT_ROOT } from './paths.js';
 import { renderReportHtml } from './report-html.js';
 import { gatherReportDetails, type LocalReport } from './run-report.js';
-import { enqueueJobs, type Progress, summarizeRun, waitForOutcomes } from './run-tracker.js';
+import {
+  enqueueJobs,
+  type Progress,
+  summarizeRun,
+  waitForChangeFeed,
+  waitForOutcomes,
+} from './run-tracker.js';
 
 const { values } = parseArgs({
   options: {
@@ -89,7 +95,7 @@ async function main(): Promise<number> {
     });
   }
   try {
-    env = await startLocalEnvironment({ synth: !values['no-synth'], timeScale });
+    env = await startLocalEnvironment({ synth: !values['no-synth'], timeScale, schedules: true });
     step(`emulator: moto ${env.emulatorVersion} at ${env.endpoint}`);
     step(
       `created from the templates of ${env.describe().stacks.join(', ')}: ` +
@@ -108,6 +114,8 @@ async function main(): Promise<number> {
     const summaries = await waitForOutcomes(env, tracked, { timeoutMs, onProgress: showProgress });
     if (process.stdout.isTTY) process.stdout.write('\n');
     const summary = summarizeRun(tracked, summaries);
+    // The change feed trails the records by a poll or two: count its events once it has caught up.
+    await waitForChangeFeed(env, 30_000);
     const details = await gatherReportDetails(env, sources, tracked, summaries);
     const report: LocalReport = {
       runId: env.runId,
@@ -133,6 +141,18 @@ Summary of run ${env.runId}
   handed off           ${summary.handedOff}
   unaccounted          ${summary.unaccounted}
   records written      ${summary.records.created + summary.records.updated} (created ${summary.records.created}, updated ${summary.records.updated}, unchanged ${summary.records.unchanged}, stale ${summary.records.stale})
+  follow-up jobs       ${
+    Object.entries(summary.followUps)
+      .map(([source, f]) => `${source} ${f.jobs} (succeeded ${f.succeeded})`)
+      .join(', ') || 'none'
+  }
+  scheduled runs       ${
+    Object.entries(details.sources)
+      .filter(([, f]) => f.scheduledRuns > 0)
+      .map(([source, f]) => `${source} ${f.scheduledRuns}`)
+      .join(', ') || 'none'
+  }
+  change events        ${Object.values(details.sources).reduce((n, f) => n + f.changeEvents, 0)} (meaningful ${Object.values(details.sources).reduce((n, f) => n + f.meaningfulChangeEvents, 0)})
   enqueue → record     p50 ${ms(summary.latencyMs.p50)}  p95 ${ms(summary.latencyMs.p95)}  max ${ms(summary.latencyMs.max)}
   wall time            ${ms(report.wallTimeMs)}
   report               ${reportPath}

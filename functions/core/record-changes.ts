@@ -15,6 +15,7 @@
  * Each event's ID is `<source>#<entityId>#<version>`: publishing one again (the stream's
  * at-least-once delivery) repeats the same ID, which subscribers deduplicate on.
  */
+import { z } from 'zod';
 import type { ChangeRules } from '../../sources/define.js';
 import { RecordItem } from './contracts.js';
 import { diffData, type FieldChange } from './record-upsert.js';
@@ -22,30 +23,41 @@ import { diffData, type FieldChange } from './record-upsert.js';
 /** The bus event's `source` and `detail-type`: what a subscriber's rule matches. */
 export const RECORD_CHANGED = { source: 'sluice.records', detailType: 'RecordChanged' } as const;
 
-export interface RecordChangedDetail {
-  /** `<source>#<entityId>#<version>`: the same for every publication of one change. */
-  readonly eventId: string;
-  readonly source: string;
-  readonly entityId: string;
-  readonly version: number;
-  /** The version before this change; 0 for a record just created. */
-  readonly previousVersion: number;
-  readonly change: 'created' | 'updated';
-  /** The observation that produced the new data, and where it came from. */
-  readonly observedAt: string;
-  readonly observationId: string;
-  readonly traceId: string;
-  readonly rawKey: string;
-  readonly data: { readonly [key: string]: unknown } | null;
-  readonly previousData: { readonly [key: string]: unknown } | null;
-  /** Field-level differences (nested fields as dotted paths); every field for a created record. */
-  readonly changes: readonly FieldChange[];
-  /** The source's rule (sources/<name>/changes.ts); true when it has none. */
-  readonly meaningful: boolean;
-  readonly priority: 'high' | 'normal';
-  /** Set when the data did not fit an event: read the record by `pk` instead. */
-  readonly truncated?: true;
-}
+/** The detail of a RecordChanged event: the contract downstream teams subscribe to (schemas/). */
+export const RecordChangedDetail = z
+  .object({
+    eventId: z
+      .string()
+      .describe('<source>#<entityId>#<version>: the same for every publication of one change.'),
+    source: z.string(),
+    entityId: z.string(),
+    version: z.number().int().positive(),
+    previousVersion: z
+      .number()
+      .int()
+      .nonnegative()
+      .describe('The version before this change; 0 for a record just created.'),
+    change: z.enum(['created', 'updated']),
+    observedAt: z.iso.datetime().describe('When the fetch that produced the new data received it.'),
+    observationId: z.string(),
+    traceId: z.string(),
+    rawKey: z.string().describe('The raw object the new data was parsed from.'),
+    data: z.record(z.string(), z.unknown()).nullable(),
+    previousData: z.record(z.string(), z.unknown()).nullable(),
+    changes: z
+      .array(z.object({ field: z.string(), before: z.unknown().optional(), after: z.unknown().optional() }))
+      .describe('Field-level differences, nested fields as dotted paths; every field for a created record.'),
+    meaningful: z.boolean().describe("The source's meaningful-change rule (true when it has none)."),
+    priority: z.enum(['high', 'normal']),
+    truncated: z
+      .literal(true)
+      .optional()
+      .describe('Set when the data did not fit an event: read the record (pk <source>#<entityId>) instead.'),
+  })
+  .describe(
+    'A record of a Sluice source was created or its content changed (EventBridge detail-type RecordChanged).',
+  );
+export type RecordChangedDetail = z.infer<typeof RecordChangedDetail>;
 
 /** One write of the records table as its stream reports it, images already unmarshalled. */
 export interface RecordWrite {

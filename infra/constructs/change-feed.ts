@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -10,8 +10,8 @@ import { CfnResourcePolicy, LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { changeBusName, changeLogGroupName } from '../../functions/core/resource-names.js';
 import { RECORD_CHANGED } from '../../functions/core/record-changes.js';
+import { changeBusName, changeLogGroupName } from '../../functions/core/resource-names.js';
 import { alarmName, PIPELINE_ALARM_ENTRIES } from '../alarm-catalogue.js';
 import { PipelineFunction } from './pipeline-function.js';
 import { describe } from './source-alarms.js';
@@ -105,12 +105,19 @@ export class ChangeFeed extends Construct {
               principals: [new ServicePrincipal('events.amazonaws.com')],
               actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
               resources: [this.log.logGroupArn],
-              conditions: { ArnEquals: { 'aws:SourceArn': `arn:${Stack.of(this).partition}:events:${Stack.of(this).region}:${Stack.of(this).account}:rule/${changeBusName(appName)}/*` } },
+              conditions: {
+                ArnEquals: {
+                  'aws:SourceArn': `arn:${Stack.of(this).partition}:events:${Stack.of(this).region}:${Stack.of(this).account}:rule/${changeBusName(appName)}/*`,
+                },
+              },
             }),
           ],
         }).toJSON(),
       ),
     });
+    // How the CLI and the local environment find the log, and the bus, among the app's resources.
+    Tags.of(this.log).add('sluice:role', 'change-log');
+    Tags.of(this.bus).add('sluice:role', 'change-bus');
     const logTarget: IRuleTarget = { bind: () => ({ arn: this.log.logGroupArn }) };
     new Rule(this, 'LogRule', {
       eventBus: this.bus,
@@ -119,7 +126,11 @@ export class ChangeFeed extends Construct {
       targets: [logTarget],
     });
 
-    const alarm = (constructId: string, kind: 'change-feed-dead-letters' | 'change-feed-lag', settings: Pick<ConstructorParameters<typeof Alarm>[2], 'metric' | 'threshold' | 'evaluationPeriods'>) => {
+    const alarm = (
+      constructId: string,
+      kind: 'change-feed-dead-letters' | 'change-feed-lag',
+      settings: Pick<ConstructorParameters<typeof Alarm>[2], 'metric' | 'threshold' | 'evaluationPeriods'>,
+    ) => {
       const created = new Alarm(this, constructId, {
         alarmName: alarmName(appName, 'change-feed', kind.replace(/^change-feed-/, '')),
         alarmDescription: describe(PIPELINE_ALARM_ENTRIES[kind], props.runbookBaseUrl),

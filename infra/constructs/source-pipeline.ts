@@ -89,7 +89,9 @@ export class SourcePipeline extends Construct {
     });
 
     this.schedule =
-      source.schedule === undefined ? undefined : this.createSchedule(source, props, this.jobs.visibilityTimeout);
+      source.schedule === undefined
+        ? undefined
+        : this.createSchedule(source, props, this.jobs.visibilityTimeout);
 
     // Portal logins: one secret per source that signs in, named after it, so the collector finds
     // it without a list in its environment. Operators put the real username and password in it
@@ -146,7 +148,11 @@ export class SourcePipeline extends Construct {
    * role may send to that queue and to the schedule DLQ, nothing else; a run Scheduler cannot
    * deliver within the retry policy lands in the DLQ, whose alarm pages the pipeline owner.
    */
-  private createSchedule(source: SourceDefinition, props: SourcePipelineProps, visibility: Duration): Schedule {
+  private createSchedule(
+    source: SourceDefinition,
+    props: SourcePipelineProps,
+    visibility: Duration,
+  ): Schedule {
     const schedule = source.schedule;
     const deadLetterQueue = props.scheduleDeadLetterQueue;
     if (schedule === undefined || deadLetterQueue === undefined) {
@@ -175,10 +181,7 @@ export class SourcePipeline extends Construct {
     return new Schedule(this, 'Schedule', {
       scheduleName: scheduleName(props.shared.appName, source.name),
       description: `Sluice: collects ${source.name} on its schedule`,
-      schedule: ScheduleExpression.expression(
-        schedule.expression,
-        TimeZone.of(schedule.timeZone ?? 'UTC'),
-      ),
+      schedule: ScheduleExpression.expression(schedule.expression, TimeZone.of(schedule.timeZone ?? 'UTC')),
       // Exactly on time: a flexible window would add to the gap the freshness check counted.
       timeWindow: TimeWindow.off(),
       target: new SqsSendMessage(this.jobs.queue, {
