@@ -165,7 +165,7 @@ export class DynamoStreamPoller {
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        if (this.buffer.length < this.mapping.batchSize) {
+        if (this.buffer.length === 0) {
           const found = await this.read();
           this.caughtUp = !found && this.buffer.length === 0;
         }
