@@ -18,7 +18,7 @@
 import { z } from 'zod';
 import type { ChangeRules } from '../../sources/define.js';
 import { RecordItem } from './contracts.js';
-import { diffData, type FieldChange } from './record-upsert.js';
+import { diffData } from './record-upsert.js';
 
 /** The bus event's `source` and `detail-type`: what a subscriber's rule matches. */
 export const RECORD_CHANGED = { source: 'sluice.records', detailType: 'RecordChanged' } as const;
