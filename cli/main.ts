@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_APP_NAME } from '../functions/core/resource-names.js';
 import { LOCAL_ENV_FILE } from '../local/local-env-file.js';
+import { listChanges, renderChanges } from './commands/changes.js';
 import {
   discardDeadLetters,
   listDeadLetters,
@@ -34,7 +35,8 @@ Commands
                             each source's SLIs: success rate, attempts, latency, records, data age,
                             queue and DLQ depth, hand-off backlog; then the shared pipeline
   job <jobKey|traceId> [--json]
-                            every attempt of a job, its errors, raw and snapshot keys, tasks, notes
+                            every attempt of a job, its errors, raw and snapshot keys, tasks, notes,
+                            and the tree of follow-up jobs it started with each one's outcome
   dlq list [<source>|transform] [--limit <n>]
   dlq show <source>|transform <messageId|jobKey>
   dlq requeue <source>|transform (<messageId|jobKey>... | --all) [--by <name>]
@@ -42,6 +44,9 @@ Commands
   replay <source> --from <yyyy-mm-dd> [--to <yyyy-mm-dd>] [--dry-run] [--rate <n>|max] [--fresh]
                             re-run transforms from raw storage, without fetching again;
                             --dry-run reports new/changed/unchanged/stale/invalid, writes nothing
+  changes [--source <s>] [--limit <n>] [--json]
+                            the RecordChanged events the change feed published (newest last):
+                            version, meaningful, priority and what changed
   tasks list [--source <s>] [--status open|resolved]
   tasks resolve <taskId> --note "<what was decided>" [--by <name>]
   enqueue <source> '<input JSON>' [--job-id <id>] [--trace-id <id>]
@@ -147,7 +152,9 @@ export async function runCli(
         const [key] = rest;
         if (key === undefined) throw new CliError('usage: sluice job <jobKey|traceId>', 2);
         const jobs = await findJobs(await connected(), key);
-        print(values.json ? JSON.stringify(jobs, null, 2) : renderJobs(jobs));
+        // Follow-up keys are a string set in the ledger.
+        const sets = (_key: string, v: unknown) => (v instanceof Set ? [...v] : v);
+        print(values.json ? JSON.stringify(jobs, sets, 2) : renderJobs(jobs));
         return 0;
       }
       case 'dlq': {
@@ -230,6 +237,14 @@ export async function runCli(
           },
           { print, printError: io.stderr },
         );
+      }
+      case 'changes': {
+        const listing = await listChanges(await connected(), {
+          limit: positiveInteger('limit', values.limit),
+          ...(values.source === undefined ? {} : { source: values.source }),
+        });
+        print(values.json ? JSON.stringify(listing, null, 2) : renderChanges(listing, values.source));
+        return 0;
       }
       case 'tasks': {
         const [action, taskId] = rest;

@@ -15,6 +15,7 @@ import {
   type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -62,6 +63,8 @@ export interface SluiceClients {
   readonly documents: DynamoDBDocumentClient;
   readonly cloudwatch: CloudWatchClient;
   readonly s3: S3Client;
+  /** For the change log (`sluice changes`). */
+  readonly logs: CloudWatchLogsClient;
 }
 
 export interface SluiceTarget {
@@ -146,6 +149,7 @@ function clientsFor(config: ClientConfig, local = false): SluiceClients {
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     }),
     cloudwatch: new CloudWatchClient(config),
+    logs: new CloudWatchLogsClient(config),
   };
 }
 
