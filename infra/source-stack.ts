@@ -10,6 +10,7 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { CollectorKind, SourceDefinition } from '../sources/define.js';
@@ -66,6 +67,13 @@ export class SourceStack extends Stack {
   readonly dashboard: RowDashboard;
   /** Where this stack's schedules put runs they could not send; only when a source has a schedule. */
   readonly scheduleDeadLetterQueue: Queue | undefined;
+  /**
+   * The role this stack's schedules send their runs with: it may send to the jobs queue of each
+   * scheduled source of the stack and to the schedule DLQ, nothing else. One per stack, not per
+   * source: a schedule is one resource more per source, and a fleet stays far from the account's
+   * IAM role quota.
+   */
+  readonly scheduleRole: Role | undefined;
   readonly scheduleDeadLetterAlarm: Alarm | undefined;
 
   constructor(scope: Construct, props: SourceStackProps) {
@@ -109,6 +117,14 @@ export class SourceStack extends Stack {
           removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         })
       : undefined;
+    this.scheduleRole = scheduled
+      ? new Role(this, 'ScheduleRole', {
+          assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+            conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+          }),
+          description: `Lets the schedules of ${plan.stackName} send their runs to their sources' jobs queues, and nothing else`,
+        })
+      : undefined;
     if (this.scheduleDeadLetterQueue !== undefined) {
       const entry = PIPELINE_ALARM_ENTRIES['schedule-dead-letters'];
       this.scheduleDeadLetterAlarm = new Alarm(this, 'ScheduleDeadLetterAlarm', {
@@ -139,9 +155,9 @@ export class SourceStack extends Stack {
           source,
           collector,
           shared,
-          ...(this.scheduleDeadLetterQueue === undefined
+          ...(this.scheduleDeadLetterQueue === undefined || this.scheduleRole === undefined
             ? {}
-            : { scheduleDeadLetterQueue: this.scheduleDeadLetterQueue }),
+            : { scheduleDeadLetterQueue: this.scheduleDeadLetterQueue, scheduleRole: this.scheduleRole }),
         }),
       );
     }

@@ -1,6 +1,6 @@
 import { Duration, RemovalPolicy, Stack, Tags, TimeZone } from 'aws-cdk-lib';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IRole } from 'aws-cdk-lib/aws-iam';
 import {
   ContextAttribute,
   Schedule,
@@ -37,6 +37,8 @@ export interface SourcePipelineProps {
    * Required when the source has a schedule. @default - none
    */
   readonly scheduleDeadLetterQueue?: IQueue;
+  /** The role its stack's schedules send with. Required when the source has a schedule. @default - none */
+  readonly scheduleRole?: IRole;
 }
 
 /**
@@ -144,9 +146,9 @@ export class SourcePipeline extends Construct {
 
   /**
    * The source's schedule: a ScheduledRun to its own jobs queue each time it fires, with the
-   * scheduled time filled in by Scheduler, so a schedule firing twice for one time runs once. Its
-   * role may send to that queue and to the schedule DLQ, nothing else; a run Scheduler cannot
-   * deliver within the retry policy lands in the DLQ, whose alarm pages the pipeline owner.
+   * scheduled time filled in by Scheduler, so a schedule firing twice for one time runs once. It
+   * sends with its stack's schedule role (granted this queue and the schedule DLQ); a run Scheduler
+   * cannot deliver within the retry policy lands in the DLQ, whose alarm pages the pipeline owner.
    */
   private createSchedule(
     source: SourceDefinition,
@@ -155,8 +157,9 @@ export class SourcePipeline extends Construct {
   ): Schedule {
     const schedule = source.schedule;
     const deadLetterQueue = props.scheduleDeadLetterQueue;
-    if (schedule === undefined || deadLetterQueue === undefined) {
-      throw new Error(`${source.name}: a schedule needs its stack's schedule dead-letter queue`);
+    const role = props.scheduleRole;
+    if (schedule === undefined || deadLetterQueue === undefined || role === undefined) {
+      throw new Error(`${source.name}: a schedule needs its stack's schedule dead-letter queue and role`);
     }
     this.node.addValidation({
       validate: () => {
@@ -166,13 +169,6 @@ export class SourcePipeline extends Construct {
         });
         return problem === undefined ? [] : [problem];
       },
-    });
-    const stack = Stack.of(this);
-    const role = new Role(this, 'ScheduleRole', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-      }),
-      description: `Lets the schedule of ${source.name} send its runs to its jobs queue, and nothing else`,
     });
     const run: ScheduledRun = {
       source: source.name,
