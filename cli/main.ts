@@ -15,6 +15,7 @@ import {
 } from './commands/dlq.js';
 import { enqueueJob } from './commands/enqueue.js';
 import { findJobs, renderJobs } from './commands/job.js';
+import { nextSteps, scaffoldSource } from './commands/new-source.js';
 import { collectStatus, renderStatus } from './commands/status.js';
 import { listTasks, renderTasks, resolveTask } from './commands/tasks.js';
 import { operatorName } from './operator-notes.js';
@@ -44,8 +45,17 @@ Commands
                             --dry-run reports new/changed/unchanged/stale/invalid, writes nothing
   tasks list [--source <s>] [--status open|resolved]
   tasks resolve <taskId> --note "<what was decided>" [--by <name>]
-  enqueue <source> '<input JSON>' [--job-id <id>] [--trace-id <id>]
-                            a manual re-run: a new job with a fresh job ID
+  enqueue <source> ['<input JSON>'] [--job-id <id>] [--trace-id <id>]
+                            a manual re-run: a new job with a fresh job ID (no input: {})
+
+Your own sources
+  new-source <name> --kind http|browser [--login form|bearer|basic] [--origin <url>]
+             [--download] [--owner <team>]
+                            a new source folder (definition, parser, sample, parser test),
+                            registered, with its schema and workflow map: \`npm test\` passes
+  credentials set <source> [--from-stdin]
+                            the source's login or token, typed without echo (with --local: in
+                            the local environment), into its secret <app>/<source>/login
 
 Exit codes: 0 done, 1 failed or nothing to act on, 2 wrong usage.`;
 
@@ -76,6 +86,12 @@ const OPTIONS = {
   'dry-run': { type: 'boolean', default: false },
   rate: { type: 'string' },
   fresh: { type: 'boolean', default: false },
+  kind: { type: 'string' },
+  login: { type: 'string' },
+  origin: { type: 'string' },
+  download: { type: 'boolean', default: false },
+  owner: { type: 'string' },
+  'from-stdin': { type: 'boolean', default: false },
 } as const;
 
 function positiveInteger(name: string, text: string): number {
@@ -134,6 +150,18 @@ export async function runCli(
 
   try {
     switch (command) {
+      case 'new-source': {
+        const options = {
+          name: rest[0],
+          kind: values.kind,
+          login: values.login,
+          origin: values.origin,
+          download: values.download,
+          owner: values.owner,
+        };
+        print(nextSteps(scaffoldSource(options), options));
+        return 0;
+      }
       case 'status': {
         const windowMinutes = positiveInteger('window', values.window);
         const report = await collectStatus(await connected(), {
