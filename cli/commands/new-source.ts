@@ -266,7 +266,7 @@ import { defineParser } from '../define.js';
 /** One record: change it to what the source's answer holds. Every field is validated before any write. */
 export const ${Record} = z
   .object({
-    id: z.string().min(1).max(100),
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
     name: z.string().min(1).max(500),
   })
   .strict();
@@ -296,7 +296,8 @@ export const ${camel(name)}Parser = defineParser<${Record}>({
   if (plan.kind === 'http') {
     return `${header}
 /** The answer's envelope; its items are loose here so the record schema says what is wrong. */
-const Answer = z.object({ data: z.array(z.object({ id: z.unknown(), name: z.unknown() })) });
+const Item = z.object({ id: z.unknown(), name: z.unknown() }).catch({ id: undefined, name: undefined });
+const Answer = z.object({ data: z.array(Item) });
 
 /** A JSON answer \`{"data": [{"id", "name"}, ...]}\`; a body that is not one throws (a person looks). */
 export const ${camel(name)}Parser = defineParser<${Record}>({

@@ -65,10 +65,14 @@ describe('assertAddressAllowed', () => {
     expect(error.message).toContain(`${address}, a ${range} address`);
   });
 
-  it('allows loopback for the local profile host and port only', () => {
+  it('allows this machine and its network for the local profile host and port only', () => {
     expect(() => assertAddressAllowed('demo.local', 4000, '127.0.0.1', policy)).not.toThrow();
+    expect(() => assertAddressAllowed('demo.local', 4000, '10.0.0.1', policy)).not.toThrow();
     expect(() => assertAddressAllowed('demo.local', 4001, '127.0.0.1', policy)).toThrow(EgressBlockedError);
-    expect(() => assertAddressAllowed('demo.local', 4000, '10.0.0.1', policy)).toThrow(EgressBlockedError);
+    expect(() => assertAddressAllowed('demo.local', 4001, '10.0.0.1', policy)).toThrow(EgressBlockedError);
+    expect(() => assertAddressAllowed('demo.local', 4000, '169.254.169.254', policy)).toThrow(
+      EgressBlockedError,
+    );
   });
 
   it('refuses something that is not an address', () => {
@@ -115,14 +119,27 @@ describe('the local profile', () => {
     });
   });
 
-  it.each(['http://10.0.0.5:80', 'http://169.254.169.254', 'http://partner.example', 'not a url'])(
-    'refuses an override that points at %s',
-    (target) => {
-      expect(() => assertLocalOverrides({ 'https://a.example': target })).toThrow(
-        /override for https:\/\/a\.example/,
-      );
-    },
-  );
+  it.each([
+    'http://169.254.169.254',
+    'http://partner.example',
+    'http://8.8.8.8:80',
+    'http://127.0.0.1:4000/some/path',
+    'ftp://127.0.0.1',
+    'not a url',
+  ])('refuses an override that points at %s', (target) => {
+    expect(() => assertLocalOverrides({ 'https://a.example': target })).toThrow(
+      /override for https:\/\/a\.example/,
+    );
+  });
+
+  it.each([
+    'http://127.0.0.1:8123',
+    'http://localhost:8123',
+    'http://[::1]:8123',
+    'http://192.168.1.20:8080',
+  ])('accepts an override to this machine or its network: %s', (target) => {
+    expect(assertLocalOverrides({ 'https://a.example': target })).toEqual({ 'https://a.example': target });
+  });
 
   it('allows loopback only for the overriding host and port', () => {
     const { policy: local } = resolveOrigin(
