@@ -80,6 +80,29 @@ describe('assertAddressAllowed', () => {
   });
 });
 
+describe('a source that declares private ranges', () => {
+  const declared: EgressPolicy = {
+    allowedHosts: new Set(['prices.corp.internal']),
+    loopbackHosts: new Set(),
+    privateCidrs: ['10.20.0.0/16', 'fd12:3456::/32'],
+  };
+
+  it('may connect to exactly those ranges besides public addresses', () => {
+    expect(() => assertAddressAllowed('prices.corp.internal', 443, '10.20.5.9', declared)).not.toThrow();
+    expect(() => assertAddressAllowed('prices.corp.internal', 443, 'fd12:3456::9', declared)).not.toThrow();
+    expect(() => assertAddressAllowed('prices.corp.internal', 443, '93.184.216.34', declared)).not.toThrow();
+  });
+
+  it.each(['10.21.0.1', '192.168.1.1', '127.0.0.1', '169.254.169.254', '::1', 'fe80::1', '100.64.0.1'])(
+    'is still refused %s',
+    (address) => {
+      expect(() => assertAddressAllowed('prices.corp.internal', 443, address, declared)).toThrow(
+        /only public addresses and the source's private ranges \(10\.20\.0\.0\/16, fd12:3456::\/32\) are allowed/,
+      );
+    },
+  );
+});
+
 describe('assertHostAllowed', () => {
   it('matches IPv6 literals with or without brackets', () => {
     expect(() => assertHostAllowed('[2001:db8::5]', 443, policy)).not.toThrow();
