@@ -153,7 +153,12 @@ export function assertAddressAllowed(
   const range = addressRange(address);
   if (range === 'unicast') return;
   const shown = hostWithPort(hostname, port);
-  if (LOCAL_PROFILE_RANGES.has(range) && policy.loopbackHosts.has(shown)) return;
+  if (policy.loopbackHosts.has(shown)) {
+    // This machine, under the name the local profile gave it; a private address of its network
+    // only as the literal the target named, so no name can rebind the guard onto the network.
+    if (range === 'loopback') return;
+    if (LOCAL_PROFILE_RANGES.has(range) && bareHost(hostname) === ipaddr.process(address).toString()) return;
+  }
   const declared = policy.privateCidrs ?? [];
   if (DECLARABLE_RANGES.has(range) && inDeclaredRange(address, declared)) return;
   const what = range === 'linkLocal' && address === '169.254.169.254' ? 'linkLocal (cloud metadata)' : range;

@@ -65,9 +65,15 @@ describe('assertAddressAllowed', () => {
     expect(error.message).toContain(`${address}, a ${range} address`);
   });
 
-  it('allows this machine and its network for the local profile host and port only', () => {
+  it('allows this machine, and a private address it names literally, for the local profile host and port only', () => {
+    const lan: EgressPolicy = {
+      ...policy,
+      loopbackHosts: new Set([...policy.loopbackHosts, '10.0.0.1:4000']),
+    };
     expect(() => assertAddressAllowed('demo.local', 4000, '127.0.0.1', policy)).not.toThrow();
-    expect(() => assertAddressAllowed('demo.local', 4000, '10.0.0.1', policy)).not.toThrow();
+    expect(() => assertAddressAllowed('10.0.0.1', 4000, '10.0.0.1', lan)).not.toThrow();
+    // A name of the local profile that resolves to the network could be rebound onto any of it.
+    expect(() => assertAddressAllowed('demo.local', 4000, '10.0.0.1', policy)).toThrow(EgressBlockedError);
     expect(() => assertAddressAllowed('demo.local', 4001, '127.0.0.1', policy)).toThrow(EgressBlockedError);
     expect(() => assertAddressAllowed('demo.local', 4001, '10.0.0.1', policy)).toThrow(EgressBlockedError);
     expect(() => assertAddressAllowed('demo.local', 4000, '169.254.169.254', policy)).toThrow(
