@@ -5,6 +5,13 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_APP_NAME } from '../functions/core/resource-names.js';
 import { LOCAL_ENV_FILE } from '../local/local-env-file.js';
+import { askFrom } from './ask.js';
+import {
+  type AskValue,
+  credentialShapeFor,
+  renderCredentialsSet,
+  setCredentials,
+} from './commands/credentials.js';
 import {
   discardDeadLetters,
   listDeadLetters,
@@ -53,15 +60,17 @@ Your own sources
              [--download] [--owner <team>]
                             a new source folder (definition, parser, sample, parser test),
                             registered, with its schema and workflow map: \`npm test\` passes
-  credentials set <source> [--from-stdin]
-                            the source's login or token, typed without echo (with --local: in
-                            the local environment), into its secret <app>/<source>/login
+  credentials set <source>  the source's login or token into its secret <app>/<source>/login
+                            (with --local: the local environment's); typed without echo, or
+                            piped one value per line (username, password; or the token)
 
 Exit codes: 0 done, 1 failed or nothing to act on, 2 wrong usage.`;
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
+  /** Where `credentials set` reads values. @default the terminal without echo, or piped stdin */
+  readonly ask?: AskValue;
 }
 
 const OPTIONS = {
@@ -91,7 +100,6 @@ const OPTIONS = {
   origin: { type: 'string' },
   download: { type: 'boolean', default: false },
   owner: { type: 'string' },
-  'from-stdin': { type: 'boolean', default: false },
 } as const;
 
 function positiveInteger(name: string, text: string): number {
@@ -160,6 +168,20 @@ export async function runCli(
           owner: values.owner,
         };
         print(nextSteps(scaffoldSource(options), options));
+        return 0;
+      }
+      case 'credentials': {
+        const [action, source] = rest;
+        if (action !== 'set')
+          throw new CliError(`usage: sluice credentials set <source> (got ${action ?? 'nothing'})`, 2);
+        credentialShapeFor(source);
+        const connectedTarget = await connected();
+        const done = await setCredentials(
+          connectedTarget,
+          source,
+          io.ask ?? askFrom(process.stdin, process.stderr),
+        );
+        print(renderCredentialsSet(done, connectedTarget.description));
         return 0;
       }
       case 'status': {
