@@ -396,18 +396,30 @@ function run(root: string, command: string, args: string[]): void {
   }
 }
 
+/**
+ * The new files of a source, by path relative to the root, before formatting: its definition,
+ * parser, sample answer and parser test. Pure: `scaffoldSource` writes them and registers the source.
+ */
+export function scaffoldFiles(options: NewSourceOptions): ReadonlyMap<string, string> {
+  const plan = planOf(options);
+  const { ext } = format(plan);
+  const folder = join('sources', plan.name);
+  return new Map([
+    [join(folder, 'source.ts'), sourceFile(plan)],
+    [join(folder, 'parser.ts'), parserFile(plan)],
+    [join(folder, 'fixtures', `sample.${ext}`), sampleFile(plan)],
+    [join('test', 'unit', 'sources', plan.name, 'parser.test.ts'), parserTestFile(plan)],
+  ]);
+}
+
 export function scaffoldSource(options: NewSourceOptions): ScaffoldedSource {
   const plan = planOf(options);
   const root = options.root ?? PROJECT_ROOT;
   const folder = join(root, 'sources', plan.name);
   if (existsSync(folder)) throw new CliError(`sources/${plan.name} exists already; pick another name`);
-  const { ext } = format(plan);
-  const written = new Map<string, string>([
-    [join(folder, 'source.ts'), sourceFile(plan)],
-    [join(folder, 'parser.ts'), parserFile(plan)],
-    [join(folder, 'fixtures', `sample.${ext}`), sampleFile(plan)],
-    [join(root, 'test', 'unit', 'sources', plan.name, 'parser.test.ts'), parserTestFile(plan)],
-  ]);
+  const written = new Map(
+    [...scaffoldFiles(options)].map(([path, content]): [string, string] => [join(root, path), content]),
+  );
   for (const [path, content] of written) {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, content);

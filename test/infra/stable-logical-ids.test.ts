@@ -60,6 +60,14 @@ function newSource(template: SourceDefinition, name: string): SourceDefinition {
   });
 }
 
+/** A name no source has yet: a new user's first source may well be `acme-prices`. */
+function unusedName(base: string): string {
+  const taken = new Set(sources.map((s) => s.name));
+  let name = base;
+  for (let n = 2; taken.has(name); n += 1) name = `${base}-${n}`;
+  return name;
+}
+
 let today: SynthesizedSluice;
 
 beforeAll(() => {
@@ -123,7 +131,10 @@ describe('adding sources', () => {
   beforeAll(() => {
     // One more source of each kind, in the stack that has room...
     grown = synthesizeSluice({
-      extraSources: [newSource(demoCatalog, 'acme-prices'), newSource(demoPortal, 'acme-portal')],
+      extraSources: [
+        newSource(demoCatalog, unusedName('acme-prices')),
+        newSource(demoPortal, unusedName('acme-portal')),
+      ],
     });
     // ...and enough to open more stacks.
     fleet = synthesizeSluice({ extraSources: syntheticSources({ sources: 60, owners: 5 }) });
