@@ -220,10 +220,12 @@ function sourceFile(plan: Plan): string {
 import { ${imports.join(', ')} } from '../workflow.js';
 
 /**
- * ${title(name)}, collected from ${origin.host} with ${what}. Scaffolded by \`npx sluice new-source\`:
- * set its owners, SLA and budgets; make the ${kind === 'http' ? 'request' : 'page plan'} ask for what you need (give the source an
- * \`input\` schema when a job must say which page or account); put a real answer in fixtures/ and
- * teach parser.ts to read it. No input schema: a job for it needs no \`input\`.
+ * ${title(name)}, collected from ${origin.host} with ${what}.
+ *
+ * Scaffolded by \`npx sluice new-source\`: set its owners, SLA and budgets; make the
+ * ${kind === 'http' ? 'request' : 'page plan'} ask for what you need (give the source an \`input\` schema when a job must say
+ * which page or account); put a real answer in fixtures/ and teach parser.ts to read it. No
+ * input schema: a job for it needs no \`input\`.
  */
 export const ${camel(name)} = defineSource({
   name: '${name}',
