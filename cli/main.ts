@@ -5,6 +5,13 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_APP_NAME } from '../functions/core/resource-names.js';
 import { LOCAL_ENV_FILE } from '../local/local-env-file.js';
+import { askFrom } from './ask.js';
+import {
+  type AskValue,
+  credentialShapeFor,
+  renderCredentialsSet,
+  setCredentials,
+} from './commands/credentials.js';
 import {
   discardDeadLetters,
   listDeadLetters,
@@ -15,6 +22,7 @@ import {
 } from './commands/dlq.js';
 import { enqueueJob } from './commands/enqueue.js';
 import { findJobs, renderJobs } from './commands/job.js';
+import { nextSteps, scaffoldSource } from './commands/new-source.js';
 import { collectStatus, renderStatus } from './commands/status.js';
 import { listTasks, renderTasks, resolveTask } from './commands/tasks.js';
 import { operatorName } from './operator-notes.js';
@@ -44,14 +52,25 @@ Commands
                             --dry-run reports new/changed/unchanged/stale/invalid, writes nothing
   tasks list [--source <s>] [--status open|resolved]
   tasks resolve <taskId> --note "<what was decided>" [--by <name>]
-  enqueue <source> '<input JSON>' [--job-id <id>] [--trace-id <id>]
-                            a manual re-run: a new job with a fresh job ID
+  enqueue <source> ['<input JSON>'] [--job-id <id>] [--trace-id <id>]
+                            a manual re-run: a new job with a fresh job ID (no input: {})
+
+Your own sources
+  new-source <name> --kind http|browser [--login form|bearer|basic] [--origin <url>]
+             [--download] [--owner <team>]
+                            a new source folder (definition, parser, sample, parser test),
+                            registered, with its schema and workflow map: \`npm test\` passes
+  credentials set <source>  the source's login or token into its secret <app>/<source>/login
+                            (with --local: the local environment's); typed without echo, or
+                            piped one value per line (username, password; or the token)
 
 Exit codes: 0 done, 1 failed or nothing to act on, 2 wrong usage.`;
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
+  /** Where `credentials set` reads values. @default the terminal without echo, or piped stdin */
+  readonly ask?: AskValue;
 }
 
 const OPTIONS = {
@@ -76,6 +95,11 @@ const OPTIONS = {
   'dry-run': { type: 'boolean', default: false },
   rate: { type: 'string' },
   fresh: { type: 'boolean', default: false },
+  kind: { type: 'string' },
+  login: { type: 'string' },
+  origin: { type: 'string' },
+  download: { type: 'boolean', default: false },
+  owner: { type: 'string' },
 } as const;
 
 function positiveInteger(name: string, text: string): number {
@@ -134,6 +158,32 @@ export async function runCli(
 
   try {
     switch (command) {
+      case 'new-source': {
+        const options = {
+          name: rest[0],
+          kind: values.kind,
+          login: values.login,
+          origin: values.origin,
+          download: values.download,
+          owner: values.owner,
+        };
+        print(nextSteps(scaffoldSource(options), options));
+        return 0;
+      }
+      case 'credentials': {
+        const [action, source] = rest;
+        if (action !== 'set')
+          throw new CliError(`usage: sluice credentials set <source> (got ${action ?? 'nothing'})`, 2);
+        credentialShapeFor(source);
+        const connectedTarget = await connected();
+        const done = await setCredentials(
+          connectedTarget,
+          source,
+          io.ask ?? askFrom(process.stdin, process.stderr),
+        );
+        print(renderCredentialsSet(done, connectedTarget.description));
+        return 0;
+      }
       case 'status': {
         const windowMinutes = positiveInteger('window', values.window);
         const report = await collectStatus(await connected(), {

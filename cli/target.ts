@@ -17,6 +17,7 @@ import {
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_APP_NAME } from '../functions/core/resource-names.js';
@@ -53,6 +54,8 @@ export interface SluiceResources {
   readonly rawBucket: string;
   readonly sourceQueues: ReadonlyMap<string, QueuePair>;
   readonly transformQueues: QueuePair;
+  /** Each signing-in source's secret (`<app>/<source>/login`), by source: its physical ID. */
+  readonly loginSecrets: ReadonlyMap<string, string>;
   /** Sluice's functions: their role (`http-collector`, `transform`, ...), stack and deployed name. */
   readonly functions: readonly { readonly role: string; readonly stack: string; readonly name: string }[];
 }
@@ -62,6 +65,7 @@ export interface SluiceClients {
   readonly documents: DynamoDBDocumentClient;
   readonly cloudwatch: CloudWatchClient;
   readonly s3: S3Client;
+  readonly secrets: SecretsManagerClient;
 }
 
 export interface SluiceTarget {
@@ -123,6 +127,16 @@ export function resourcesFrom(appName: string, resources: readonly StackResource
       sourceNames.map((name) => [name, pair(name, { 'sluice:stage': 'collect', 'sluice:source': name })]),
     ),
     transformQueues: pair('transform', { 'sluice:stage': 'transform' }),
+    loginSecrets: new Map(
+      resources
+        .filter(
+          (r) =>
+            r.type === 'AWS::SecretsManager::Secret' &&
+            r.tags['sluice:role'] === 'credentials' &&
+            r.tags['sluice:source'] !== undefined,
+        )
+        .map((r) => [r.tags['sluice:source'] as string, r.physicalId]),
+    ),
     functions: resources
       // Sluice's own functions are tagged with their role; CDK's helper functions are not.
       .filter((r) => r.type === 'AWS::Lambda::Function' && r.tags['sluice:role'] !== undefined)
@@ -146,6 +160,7 @@ function clientsFor(config: ClientConfig, local = false): SluiceClients {
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     }),
     cloudwatch: new CloudWatchClient(config),
+    secrets: new SecretsManagerClient(config),
   };
 }
 

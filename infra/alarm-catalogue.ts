@@ -155,13 +155,36 @@ export function rollupAlarmName(sourceStackName: string, kind: RollupKind): stri
 }
 
 /** The subject of a source stack's collector alarms: `Sources-01-http-collector`. */
-export function collectorSubject(sourceStackName: string, appName: string, kind: CollectorKind): string {
-  return `${sourceStackName.slice(appName.length + 1)}-${collectorRole(kind)}`;
+export function collectorSubject(sourceStackName: string, appName: string, group: CollectorGroup): string {
+  return `${sourceStackName.slice(appName.length + 1)}-${collectorRole(group)}`;
 }
 
-/** The role name of the collector function for a kind of source. */
-export function collectorRole(kind: CollectorKind): string {
-  return `${kind}-collector`;
+/** The role name of the collector function for a group of sources (`http-collector`, `http-vpc-collector`). */
+export function collectorRole(group: CollectorGroup): string {
+  return `${group}-collector`;
+}
+
+/**
+ * Which collector of its stack collects a source: one per kind, and one more per kind for the
+ * sources that reach private ranges (`network.privateCidrs`): that one runs in the team's VPC,
+ * the others never do.
+ */
+export type CollectorGroup = CollectorKind | `${CollectorKind}-vpc`;
+
+export const COLLECTOR_GROUPS: readonly CollectorGroup[] = ['http', 'browser', 'http-vpc', 'browser-vpc'];
+
+export function collectorGroupOf(source: SourceDefinition): CollectorGroup {
+  return (source.network?.privateCidrs.length ?? 0) > 0 ? `${source.kind}-vpc` : source.kind;
+}
+
+/** The kind of source a collector group collects. */
+export function kindOfGroup(group: CollectorGroup): CollectorKind {
+  return group.startsWith('browser') ? 'browser' : 'http';
+}
+
+/** The collector groups a set of sources needs, in a fixed order. */
+export function collectorGroupsOf(sources: readonly SourceDefinition[]): CollectorGroup[] {
+  return COLLECTOR_GROUPS.filter((group) => sources.some((s) => collectorGroupOf(s) === group));
 }
 
 /** The functions of the core stack the pipeline alarms watch, by role. */

@@ -22,6 +22,7 @@ import {
   type SourceStackPlan,
   type StackAssignment,
 } from './source-stacks.js';
+import { vpcPlacementOf } from './vpc.js';
 
 /** Where `npm run docs` pins which stack each registered source is deployed in. */
 export const STACK_ASSIGNMENT_FILE = join(PROJECT_ROOT, 'infra', 'source-stacks.json');
@@ -162,6 +163,8 @@ export function buildApp(app: App = new App(), options: BuildOptions = {}): Slui
     sources,
     assignSourceStacks(sources, options.pinned ?? readStackAssignment(), sourcesPerStackOf(app)),
   );
+  // Private networks only on purpose: a source's private ranges need the team's VPC named.
+  const vpc = vpcPlacementOf(app, sources);
   // Every stack in the same account and region: the source stacks find the core's alarm topics by name.
   const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
 
@@ -182,6 +185,7 @@ export function buildApp(app: App = new App(), options: BuildOptions = {}): Slui
         plan: stackPlan,
         shared: core.shared,
         coreStackName: core.stackName,
+        ...(vpc === undefined ? {} : { vpc }),
         description: `Sluice ${appName}: queues, collectors and alarms of ${stackPlan.sources.length} source(s)`,
         env,
       }),

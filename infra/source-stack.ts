@@ -1,9 +1,11 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import { AlarmRule, AlarmState, CompositeAlarm, type IAlarm, TextWidget } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
-import type { CollectorKind, SourceDefinition } from '../sources/define.js';
+import type { SourceDefinition } from '../sources/define.js';
 import {
-  collectorKindsOf,
+  type CollectorGroup,
+  collectorGroupOf,
+  collectorGroupsOf,
   collectorRole,
   collectorSubject,
   PIPELINE_OWNER,
@@ -26,6 +28,7 @@ import { applyTags, sharedOwnerTags } from './ownership.js';
 import { runbookUrl } from './runbook-links.js';
 import { alarmTopicOf, type SharedResources } from './shared-resources.js';
 import type { SourceStackPlan } from './source-stacks.js';
+import type { VpcPlacement } from './vpc.js';
 
 export interface SourceStackProps extends StackProps {
   /** Which sources this stack holds (infra/source-stacks.ts). */
@@ -34,6 +37,8 @@ export interface SourceStackProps extends StackProps {
   readonly shared: SharedResources;
   /** The core stack's name, for links from this stack's dashboard to the overview. */
   readonly coreStackName: string;
+  /** Where the collectors of sources with private ranges run (context `sluice:vpc`). @default - none */
+  readonly vpc?: VpcPlacement;
 }
 
 /**
@@ -45,7 +50,8 @@ export interface SourceStackProps extends StackProps {
 export class SourceStack extends Stack {
   readonly key: string;
   readonly sources: readonly SourceDefinition[];
-  readonly collectors: ReadonlyMap<CollectorKind, CollectorFunction>;
+  /** One collector per kind, and per kind one in the VPC for sources with private ranges. */
+  readonly collectors: ReadonlyMap<CollectorGroup, CollectorFunction>;
   readonly pipelines: ReadonlyMap<string, SourcePipeline>;
   readonly collectorAlarms: PipelineAlarms;
   readonly rollups: ReadonlyMap<RollupKind, CompositeAlarm>;
@@ -58,14 +64,15 @@ export class SourceStack extends Stack {
     this.sources = plan.sources;
     const { appName, runbookBaseUrl } = shared;
 
-    const collectors = new Map<CollectorKind, CollectorFunction>();
-    for (const kind of collectorKindsOf(plan.sources)) {
+    const collectors = new Map<CollectorGroup, CollectorFunction>();
+    for (const group of collectorGroupsOf(plan.sources)) {
       collectors.set(
-        kind,
-        new CollectorFunction(this, `${pascalCase(kind)}Collector`, {
-          kind,
-          sources: plan.sources.filter((s) => s.kind === kind),
+        group,
+        new CollectorFunction(this, `${pascalCase(group)}Collector`, {
+          group,
+          sources: plan.sources.filter((s) => collectorGroupOf(s) === group),
           shared,
+          ...(props.vpc === undefined ? {} : { vpc: props.vpc }),
         }),
       );
     }
@@ -73,8 +80,9 @@ export class SourceStack extends Stack {
 
     const pipelines = new Map<string, SourcePipeline>();
     for (const source of plan.sources) {
-      const collector = collectors.get(source.kind);
-      if (collector === undefined) throw new Error(`no ${source.kind} collector in ${plan.stackName}`);
+      const collector = collectors.get(collectorGroupOf(source));
+      if (collector === undefined)
+        throw new Error(`no ${collectorGroupOf(source)} collector in ${plan.stackName}`);
       pipelines.set(
         source.name,
         new SourcePipeline(this, pascalCase(source.name), { source, collector, shared }),
@@ -152,13 +160,10 @@ export class SourceStack extends Stack {
       ],
     });
 
-    for (const [kind, collector] of collectors) {
+    for (const [group, collector] of collectors) {
       applyTags(collector, {
-        ...sharedOwnerTags(
-          plan.sources.filter((s) => s.kind === kind),
-          ['collection'],
-        ),
-        'sluice:role': collectorRole(kind),
+        ...sharedOwnerTags(collector.sources, ['collection']),
+        'sluice:role': collectorRole(group),
       });
     }
     applyTags(this.collectorAlarms, sharedOwnerTags(plan.sources, []));

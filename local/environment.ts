@@ -15,6 +15,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SourceCredentialsSecret } from '../functions/adapters/source-credentials.js';
+import type { OriginOverrides } from '../functions/core/egress.js';
 import { fixtureSources, sources } from '../sources/registry.js';
 import {
   type AwsFaultProxy,
@@ -38,6 +39,7 @@ import {
   SqsEventSourcePoller,
   type SqsPollerOptions,
 } from './sqs-poller.js';
+import { type LocalTarget, mergeOriginOverrides } from './targets.js';
 
 // The AWS SDK warns once per process that Node 20 support ends in 2027; locally that is noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -68,6 +70,11 @@ export interface LocalEnvironmentOptions {
    * pollers deliver some messages twice. @default - none
    */
   readonly chaos?: LocalChaosOptions;
+  /**
+   * Sources collected from a site of your own instead of their origin (local/targets.ts): merged
+   * with the demo site's overrides and any SLUICE_ORIGIN_OVERRIDES in the shell. @default - none
+   */
+  readonly targets?: readonly LocalTarget[];
 }
 
 export interface LocalChaosOptions {
@@ -101,6 +108,8 @@ export interface LocalEnvironment {
   readonly schedules: ScheduledRuleRunner;
   /** Function logs' EMF metrics and Lambda's own metrics, put into the emulator's CloudWatch. */
   readonly metrics: LocalCloudWatch;
+  /** Where each production origin is collected from locally (SLUICE_ORIGIN_OVERRIDES of the functions). */
+  readonly originOverrides: OriginOverrides;
   readonly rawBucket: string;
   readonly recordsTable: string;
   readonly ledgerTable: string;
@@ -243,16 +252,20 @@ export async function startLocalEnvironment(
         : await startAwsFaultProxy({ ...options.chaos.aws, upstream: emulator.endpoint });
     if (awsFaultProxy !== undefined) cleanups.push(() => awsFaultProxy.stop());
 
+    // The local profile: demo origins point at the bundled demo site, targets at your own site,
+    // and an override set in the shell is kept (local/targets.ts). Only this process sets these;
+    // the deployed stack never contains them (an infra test asserts it).
+    const originOverrides = mergeOriginOverrides(
+      demoOriginOverrides([...sources, ...fixtureSources], demoSite.origin),
+      process.env.SLUICE_ORIGIN_OVERRIDES,
+      options.targets ?? [],
+    );
     const extraEnvironment = {
       AWS_ENDPOINT_URL: awsFaultProxy?.endpoint ?? emulator.endpoint,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      // The local profile: demo origins point at the bundled demo site. Only this process sets
-      // these; the deployed stack never contains them (an infra test asserts it).
-      SLUICE_ORIGIN_OVERRIDES: JSON.stringify(
-        demoOriginOverrides([...sources, ...fixtureSources], demoSite.origin),
-      ),
+      SLUICE_ORIGIN_OVERRIDES: JSON.stringify(originOverrides),
       SLUICE_TIME_SCALE: String(timeScale),
       ...options.functionEnvironment,
     };
@@ -352,6 +365,7 @@ export async function startLocalEnvironment(
       pollers,
       schedules,
       metrics,
+      originOverrides,
       rawBucket: provisioned.buckets.get(findTagged(provisioned, bucketIds, { 'sluice:role': 'raw' })) ?? '',
       recordsTable: tableTagged('records'),
       ledgerTable: tableTagged('ledger'),

@@ -7,7 +7,8 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sources } from '../sources/registry.js';
+import type { CollectJob } from '../functions/core/contracts.js';
+import { findSource, sources } from '../sources/registry.js';
 import { demoBatch } from './demo-batch.js';
 import { EmulatorMissingError } from './emulator.js';
 import { DEFAULT_TIME_SCALE, type LocalEnvironment, startLocalEnvironment } from './environment.js';
@@ -16,6 +17,7 @@ import { PROJECT_ROOT } from './paths.js';
 import { renderReportHtml } from './report-html.js';
 import { gatherReportDetails, type LocalReport } from './run-report.js';
 import { enqueueJobs, type Progress, summarizeRun, waitForOutcomes } from './run-tracker.js';
+import { type LocalTarget, readTargets, sourceGlob, TARGETS_FILE, TargetError } from './targets.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,19 +26,34 @@ const { values } = parseArgs({
     'timeout-seconds': { type: 'string', default: '900' },
     'no-synth': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    target: { type: 'string', multiple: true, default: [] },
+    sources: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (values.help) {
-  console.log(`usage: npm start -- [--jobs N] [--time-scale F] [--timeout-seconds S] [--no-synth]
-  --jobs N             demo jobs to enqueue (default 50)
+  console.log(`usage: npm start -- [--jobs N] [--sources GLOB] [--target SOURCE=URL]... [--keep] [--time-scale F] [--timeout-seconds S] [--no-synth]
+  --jobs N             jobs to enqueue (default 50); 0 starts with no batch
+  --sources GLOB       only these sources get jobs, e.g. demo-c* or acme-prices,demo-rates; a source
+                       of your own gets one job (no input, or the first of fixtures/inputs.json)
+  --target S=URL       collect source S from URL, a site on this machine or its network (repeatable;
+                       also .sluice/targets.json: {"S": "URL"}); the local profile only
   --time-scale F       local time factor for visibility timeouts and retry delays (default ${DEFAULT_TIME_SCALE})
   --timeout-seconds S  give up waiting after S seconds (default 900)
   --no-synth           reuse cdk.out instead of synthesizing first
   --keep               keep the environment running after the run (Ctrl-C stops it), for
                        \`npx sluice --local ...\`; it is described in .sluice/local-env.json`);
   process.exit(0);
+}
+
+function nonNegative(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) {
+    console.error(`--${name} must be a whole number >= 0, got ${text}`);
+    process.exit(2);
+  }
+  return value;
 }
 
 function positive(name: string, text: string): number {
@@ -48,7 +65,7 @@ function positive(name: string, text: string): number {
   return value;
 }
 
-const jobCount = positive('jobs', values.jobs);
+const jobCount = nonNegative('jobs', values.jobs);
 const timeScale = positive('time-scale', values['time-scale']);
 const timeoutMs = positive('timeout-seconds', values['timeout-seconds']) * 1000;
 const step = (text: string) => console.log(`• ${text}`);
@@ -70,8 +87,60 @@ function showProgress(progress: Progress): void {
   else console.log(line);
 }
 
+/** One job for a source of your own, if its input can be known without asking. */
+function ownSourceJob(name: string, runId: string): CollectJob | undefined {
+  const source = findSource(name);
+  if (source === undefined) return undefined;
+  const examples = join(PROJECT_ROOT, 'sources', name, 'fixtures', 'inputs.json');
+  const candidates: unknown[] = [{}];
+  if (existsSync(examples)) {
+    const listed: unknown = JSON.parse(readFileSync(examples, 'utf8'));
+    if (Array.isArray(listed)) candidates.unshift(...listed);
+  }
+  const input = candidates.find((c) => source.input.safeParse(c).success);
+  if (input === undefined) return undefined;
+  return {
+    source: name,
+    input: input as { [key: string]: unknown },
+    jobId: `local-${runId}-${name}`,
+    priority: 'normal',
+  };
+}
+
+/** The batch: the demo rotation (or only its sources that match), plus a job per own source that matches. */
+function batchOf(count: number, runId: string, only: ((name: string) => boolean) | undefined): CollectJob[] {
+  if (count === 0) return [];
+  if (only === undefined) return demoBatch(count, runId);
+  const demo = demoBatch(count * 5, runId)
+    .filter((job) => only(job.source))
+    .slice(0, count);
+  const demoSources = new Set(demoBatch(5, runId).map((j) => j.source));
+  const own = sources
+    .filter((s) => only(s.name) && !demoSources.has(s.name))
+    .map((s) => ownSourceJob(s.name, runId) ?? s.name);
+  const unknown = own.filter((j): j is string => typeof j === 'string');
+  if (unknown.length > 0) {
+    throw new TargetError(
+      `--sources: ${unknown.join(', ')} need(s) an input; add sources/<name>/fixtures/inputs.json, or enqueue by hand with npx sluice --local enqueue <source> '<input>'`,
+    );
+  }
+  const jobs = [...demo, ...own.filter((j): j is CollectJob => typeof j !== 'string')];
+  if (jobs.length === 0) throw new TargetError(`--sources ${values.sources} matches no source`);
+  return jobs;
+}
+
 async function main(): Promise<number> {
   const started = Date.now();
+  let targets: LocalTarget[];
+  let only: ((name: string) => boolean) | undefined;
+  try {
+    targets = readTargets(values.target, findSource);
+    only = values.sources === undefined ? undefined : sourceGlob(values.sources);
+  } catch (error) {
+    if (!(error instanceof TargetError)) throw error;
+    console.error(error.message);
+    return 2;
+  }
   step(
     values['no-synth'] ? 'using the template already in cdk.out' : 'synthesizing the CDK app (cdk synth)…',
   );
@@ -89,7 +158,7 @@ async function main(): Promise<number> {
     });
   }
   try {
-    env = await startLocalEnvironment({ synth: !values['no-synth'], timeScale });
+    env = await startLocalEnvironment({ synth: !values['no-synth'], timeScale, targets });
     step(`emulator: moto ${env.emulatorVersion} at ${env.endpoint}`);
     step(
       `created from the templates of ${env.describe().stacks.join(', ')}: ` +
@@ -98,11 +167,16 @@ async function main(): Promise<number> {
         `${env.pollers.length} event source mappings`,
     );
     step(`demo site: ${env.demoSite.origin}`);
+    for (const target of targets) {
+      step(
+        `target: ${target.source} (${target.origin}) → ${target.url}  (from ${target.from === TARGETS_FILE ? '.sluice/targets.json' : target.from})`,
+      );
+    }
     step(`logs: ${env.logDir}`);
     writeFileSync(LOCAL_ENV_FILE, `${JSON.stringify(env.describe(), null, 2)}\n`);
     step(`described for \`npx sluice --local\` in ${LOCAL_ENV_FILE}`);
 
-    const jobs = demoBatch(jobCount, env.runId);
+    const jobs = batchOf(jobCount, env.runId, only);
     const tracked = await enqueueJobs(env, jobs);
     step(`enqueued ${tracked.length} jobs; waiting for every job to finish…`);
     const summaries = await waitForOutcomes(env, tracked, { timeoutMs, onProgress: showProgress });
@@ -152,6 +226,10 @@ Summary of run ${env.runId}
     if (error instanceof EmulatorMissingError) {
       console.error(`\n${error.message}`);
       return 3;
+    }
+    if (error instanceof TargetError) {
+      console.error(`\n${error.message}`);
+      return 2;
     }
     throw error;
   } finally {

@@ -15,7 +15,7 @@ import { jobsQueueName } from '../functions/core/resource-names.js';
 import {
   alarmName,
   CORE_FUNCTION_ROLES,
-  collectorKindsOf,
+  collectorGroupsOf,
   collectorSubject,
   deadLetterAlarmName,
   PIPELINE_ALARM_ENTRIES,
@@ -197,6 +197,31 @@ export function workflowMap(source: SourceDefinition): string {
   return ['flowchart TD', ...nodes.values(), ...edges].join('\n');
 }
 
+function collectedWith(source: SourceDefinition): string {
+  if (source.kind === 'browser') {
+    const login = source.login === undefined ? '' : ', signed in through its login form';
+    return `headless Chromium${login}`;
+  }
+  switch (source.auth?.kind) {
+    case undefined:
+      return 'plain HTTP';
+    case 'bearer':
+      return `plain HTTP with a token (${source.auth.header ?? 'authorization'} header)`;
+    case 'basic':
+      return 'plain HTTP with basic auth';
+    case 'form':
+      return `plain HTTP, signed in through the form at \`${source.auth.path}\` (a session cookie)`;
+  }
+}
+
+/** Where the collector may connect: public addresses, plus any private ranges declared on purpose. */
+function networkText(source: SourceDefinition): string {
+  const cidrs = source.network?.privateCidrs ?? [];
+  if (cidrs.length === 0)
+    return 'public addresses only (the egress guard refuses private, loopback and metadata addresses)';
+  return `**private ranges ${cidrs.map((c) => `\`${c}\``).join(', ')}** besides public addresses: its collector runs in the VPC named by the context \`sluice:vpc\`; the egress guard admits exactly these ranges (never loopback, link-local or metadata)`;
+}
+
 export function workflowDocument(source: SourceDefinition, appName: string, stackName: string): string {
   const { workflow, owners } = source;
   const team = (role: OwnerRole) => `${owners[role]} (${ROLE_TITLE[role]})`;
@@ -247,7 +272,8 @@ export function workflowDocument(source: SourceDefinition, appName: string, stac
 
 ${source.title}. ${source.description}
 
-- Collected with: ${source.kind === 'http' ? 'plain HTTP' : 'headless Chromium'} from \`${source.origin}\` (allowed hosts: ${source.allowedHosts.map((h) => `\`${h}\``).join(', ')})
+- Collected with: ${collectedWith(source)} from \`${source.origin}\` (allowed hosts: ${source.allowedHosts.map((h) => `\`${h}\``).join(', ')})
+- Network: ${networkText(source)}
 - Jobs queue: \`${jobsQueueName(appName, source.name)}\` (its DLQ: \`${jobsQueueName(appName, source.name)}-dlq\`), in stack \`${stackName}\`
 - Freshness SLA: ${humanMinutes(source.freshnessSlaMinutes)} · retry budget: ${retryBudget(source)} · dedupe window: ${humanSeconds(source.dedupeWindowSeconds)}
 - At most ${source.maxConcurrency} collections at once, ${source.batchSize} job(s) per invocation
@@ -322,7 +348,7 @@ export function ownersDocument(
   const functions = [
     ...CORE_FUNCTION_ROLES,
     ...plan.flatMap((stack) =>
-      collectorKindsOf(stack.sources).map((kind) => collectorSubject(stack.stackName, appName, kind)),
+      collectorGroupsOf(stack.sources).map((group) => collectorSubject(stack.stackName, appName, group)),
     ),
   ];
   for (const [kind, entry] of Object.entries(PIPELINE_ALARM_ENTRIES)) {

@@ -1,12 +1,6 @@
 import { defineSource } from '../define.js';
 import { FaultsInput } from '../demo-faults/source.js';
-import { browserDecisions, browserFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
-
-const transform = transformStage({
-  parses: 'the fault page, when it renders, becomes one record (a test fixture)',
-  noRecordsDecidedBy: 'transformation',
-  invalidRecordsDecidedBy: 'transformation',
-});
+import { sourceWorkflow } from '../workflow.js';
 
 /**
  * The demo site's fault routes in headless Chromium: hanging pages, changed layouts, captchas,
@@ -31,25 +25,21 @@ export const demoFaultsBrowser = defineSource<FaultsInput>({
   batchSize: 2,
   origin: 'https://faults-browser.demo.sluice.example',
   allowedHosts: ['faults-browser.demo.sluice.example'],
-  workflow: {
-    steps: [
-      ...jobIntake.steps,
+  workflow: sourceWorkflow({
+    kind: 'browser',
+    collect: [
       {
         id: 'render',
         does: 'Open the path the job names on faults-browser.demo.sluice.example in headless Chromium (a test fixture)',
         owner: 'collection',
         stage: 'collect',
       },
-      ...rawStorage.steps,
-      ...transform.steps,
     ],
-    failurePoints: [
-      ...jobIntake.failurePoints,
-      ...browserFailures('render'),
-      ...rawStorage.failurePoints,
-      ...transform.failurePoints,
-    ],
-    decisions: [...transform.decisions, ...browserDecisions('render')],
-  },
+    transform: {
+      parses: 'the fault page, when it renders, becomes one record (a test fixture)',
+      noRecordsDecidedBy: 'transformation',
+      invalidRecordsDecidedBy: 'transformation',
+    },
+  }),
   browse: (input) => ({ path: input.path, readyWhen: 'main[data-ready="true"]' }),
 });

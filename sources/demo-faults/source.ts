@@ -1,12 +1,6 @@
 import { z } from 'zod';
 import { defineSource } from '../define.js';
-import { httpFetchFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
-
-const transform = transformStage({
-  parses: 'the fault page, when it renders, becomes one record (a test fixture)',
-  noRecordsDecidedBy: 'transformation',
-  invalidRecordsDecidedBy: 'transformation',
-});
+import { sourceWorkflow } from '../workflow.js';
 
 /**
  * Any path on the faults site. The input is deliberately a free-form path taken from the message
@@ -38,25 +32,21 @@ export const demoFaults = defineSource<FaultsInput>({
   batchSize: 5,
   origin: 'https://faults.demo.sluice.example',
   allowedHosts: ['faults.demo.sluice.example'],
-  workflow: {
-    steps: [
-      ...jobIntake.steps,
+  workflow: sourceWorkflow({
+    kind: 'http',
+    collect: [
       {
         id: 'fetch',
         does: 'GET the path the job names from faults.demo.sluice.example over plain HTTP (a test fixture)',
         owner: 'collection',
         stage: 'collect',
       },
-      ...rawStorage.steps,
-      ...transform.steps,
     ],
-    failurePoints: [
-      ...jobIntake.failurePoints,
-      ...httpFetchFailures('fetch'),
-      ...rawStorage.failurePoints,
-      ...transform.failurePoints,
-    ],
-    decisions: transform.decisions,
-  },
+    transform: {
+      parses: 'the fault page, when it renders, becomes one record (a test fixture)',
+      noRecordsDecidedBy: 'transformation',
+      invalidRecordsDecidedBy: 'transformation',
+    },
+  }),
   request: (input) => ({ path: input.path, accept: 'text/html' }),
 });

@@ -1,15 +1,9 @@
 import { z } from 'zod';
 import { defineSource } from '../define.js';
-import { httpFetchFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
+import { sourceWorkflow } from '../workflow.js';
 
 export const ShipmentsInput = z.object({ page: z.number().int().min(1).max(1000) }).strict();
 export type ShipmentsInput = z.infer<typeof ShipmentsInput>;
-
-const transform = transformStage({
-  parses: 'each shipment in the JSON envelope becomes one record (status, carrier, weight, destination)',
-  noRecordsDecidedBy: 'transformation',
-  invalidRecordsDecidedBy: 'businessRules',
-});
 
 /**
  * A partner's paginated JSON API of shipments, collected over plain HTTP: one job fetches one
@@ -35,9 +29,9 @@ export const demoShipments = defineSource<ShipmentsInput>({
   batchSize: 5,
   origin: 'https://api.demo.sluice.example',
   allowedHosts: ['api.demo.sluice.example'],
-  workflow: {
-    steps: [
-      ...jobIntake.steps,
+  workflow: sourceWorkflow({
+    kind: 'http',
+    collect: [
       {
         id: 'fetch',
         does: 'GET /api/v1/shipments?page=<page>&page_size=25 from api.demo.sluice.example over plain HTTP',
@@ -50,17 +44,13 @@ export const demoShipments = defineSource<ShipmentsInput>({
           },
         ],
       },
-      ...rawStorage.steps,
-      ...transform.steps,
     ],
-    failurePoints: [
-      ...jobIntake.failurePoints,
-      ...httpFetchFailures('fetch'),
-      ...rawStorage.failurePoints,
-      ...transform.failurePoints,
-    ],
-    decisions: transform.decisions,
-  },
+    transform: {
+      parses: 'each shipment in the JSON envelope becomes one record (status, carrier, weight, destination)',
+      noRecordsDecidedBy: 'transformation',
+      invalidRecordsDecidedBy: 'businessRules',
+    },
+  }),
   request: (input) => ({
     path: `/api/v1/shipments?page=${input.page}&page_size=25`,
     accept: 'application/json',
