@@ -16,6 +16,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SourceCredentialsSecret } from '../functions/adapters/source-credentials.js';
 import { fixtureSources, sources } from '../sources/registry.js';
+import { AlarmMonitor } from './alarms/alarm-monitor.js';
 import {
   type AwsFaultProxy,
   type AwsFaultProxyOptions,
@@ -31,6 +32,7 @@ import { LocalFunction } from './lambda-runtime.js';
 import type { LocalEnvFile, StackResource } from './local-env-file.js';
 import { CDK_OUT_DIR, PROJECT_ROOT, SCRATCH_DIR } from './paths.js';
 import { type EmulatorClients, type LocalQueue, type Provisioned, provisionApp } from './provision.js';
+import { QueueMetricsPublisher } from './queue-metrics.js';
 import { ScheduledRuleRunner } from './scheduled-rules.js';
 import {
   type BatchReport,
@@ -68,6 +70,12 @@ export interface LocalEnvironmentOptions {
    * pollers deliver some messages twice. @default - none
    */
   readonly chaos?: LocalChaosOptions;
+  /**
+   * Evaluate every alarm of the templates as CloudWatch would (local/alarms/), with the AWS/SQS
+   * metrics the pollers measure. The chaos run turns it off: its figures are the pipeline's alone.
+   * @default true
+   */
+  readonly alarms?: boolean;
 }
 
 export interface LocalChaosOptions {
@@ -84,6 +92,8 @@ export interface SourceQueues {
 
 export interface LocalEnvironment {
   readonly runId: string;
+  /** How much faster than the template's time local time runs (see DEFAULT_TIME_SCALE). */
+  readonly timeScale: number;
   readonly endpoint: string;
   readonly emulatorVersion: string;
   readonly logDir: string;
@@ -101,6 +111,8 @@ export interface LocalEnvironment {
   readonly schedules: ScheduledRuleRunner;
   /** Function logs' EMF metrics and Lambda's own metrics, put into the emulator's CloudWatch. */
   readonly metrics: LocalCloudWatch;
+  /** Every alarm of the templates, evaluated as CloudWatch would; undefined when turned off. */
+  readonly alarms: AlarmMonitor | undefined;
   readonly rawBucket: string;
   readonly recordsTable: string;
   readonly ledgerTable: string;
@@ -295,6 +307,33 @@ export async function startLocalEnvironment(
       return poller;
     });
 
+    // Alarms are evaluated against what the functions and the pollers publish, SQS's own metrics
+    // measured every local minute like CloudWatch's evaluations.
+    const alarms =
+      options.alarms === false
+        ? undefined
+        : new AlarmMonitor(
+            [...provisioned.alarms.values()],
+            (metric, from, to) => metrics.samples(metric, from, to),
+            {
+              timeScale,
+              cloudwatch: clients.cloudwatch,
+            },
+          );
+    if (alarms !== undefined) {
+      const queueMetrics = new QueueMetricsPublisher(
+        [...provisioned.queues.values()],
+        pollers,
+        clients.sqs,
+        (data) => metrics.accept(data),
+        { timeScale, intervalMs: alarms.intervalMs },
+      );
+      queueMetrics.start();
+      alarms.start();
+      cleanups.push(() => queueMetrics.stop());
+      cleanups.push(() => alarms.stop());
+    }
+
     const schedules = new ScheduledRuleRunner(provisioned.scheduledRules, functions, {
       timeScale,
       region: LOCAL_REGION,
@@ -341,6 +380,7 @@ export async function startLocalEnvironment(
 
     return {
       runId,
+      timeScale,
       endpoint: emulator.endpoint,
       emulatorVersion: emulator.version,
       logDir,
@@ -352,6 +392,7 @@ export async function startLocalEnvironment(
       pollers,
       schedules,
       metrics,
+      alarms,
       rawBucket: provisioned.buckets.get(findTagged(provisioned, bucketIds, { 'sluice:role': 'raw' })) ?? '',
       recordsTable: tableTagged('records'),
       ledgerTable: tableTagged('ledger'),

@@ -5,12 +5,13 @@
  * error response is kept as evidence.
  */
 import { fetch, type Response } from 'undici';
-import type { HttpSourceDefinition } from '../../sources/define.js';
+import { DEFAULT_HANDOFF_SIGNS, type HttpSourceDefinition } from '../../sources/define.js';
 import { FailureWithEvidence, HttpStatusError, parseRetryAfter } from '../core/classify-failure.js';
 import type { CollectedArtifact, Collection, CollectRequest } from '../core/collection.js';
 import { assertUrlAllowed, type OriginOverrides, resolveOrigin } from '../core/egress.js';
-import { PermanentError } from '../core/errors.js';
+import { HandoffRequiredError, PermanentError } from '../core/errors.js';
 import { extensionFor } from '../core/raw-layout.js';
+import { screenResponse } from '../core/response-screen.js';
 import { EgressGuard, guardedDispatcher, type Resolver, systemResolver } from './egress-guard.js';
 
 export interface HttpCollectorOptions {
@@ -142,6 +143,24 @@ export class HttpCollector {
         }
         const body = await readLimited(response, this.options.maxBodyBytes);
         const contentType = response.headers.get('content-type') ?? 'application/octet-stream';
+        // A captcha (or another sign the source declares) answers 200: not a collection, a person's job.
+        const verdict = screenResponse(
+          { body, contentType },
+          { handoffSigns: source.handoffWhen ?? DEFAULT_HANDOFF_SIGNS },
+        );
+        if (verdict.kind === 'hand-off') {
+          throw new FailureWithEvidence(
+            new HandoffRequiredError(`${url.href}: ${verdict.sign.message}`, { reason: verdict.sign.reason }),
+            [
+              {
+                name: `handoff-response.${extensionFor(contentType)}`,
+                role: 'failure-dom',
+                contentType,
+                body,
+              },
+            ],
+          );
+        }
         return {
           request: { url: firstUrl.href, method: 'GET' },
           response: { status: response.status, finalUrl: url.href, contentType },

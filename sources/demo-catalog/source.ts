@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineSource } from '../define.js';
-import { httpFetchFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
+import { httpDecisions, httpFetchFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
 
 export const CatalogInput = z
   .object({
@@ -60,7 +60,7 @@ export const demoCatalog = defineSource<CatalogInput>({
       ...rawStorage.failurePoints,
       ...transform.failurePoints,
     ],
-    decisions: transform.decisions,
+    decisions: [...transform.decisions, ...httpDecisions('fetch')],
   },
   request: (input) => ({
     path: `/catalog/${encodeURIComponent(input.category)}?page=${input.page}`,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineSource } from '../define.js';
-import { httpFetchFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
+import { httpDecisions, httpFetchFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
 
 export const InventoryInput = z
   .object({
@@ -53,7 +53,7 @@ export const demoInventory = defineSource<InventoryInput>({
       ...rawStorage.failurePoints,
       ...transform.failurePoints,
     ],
-    decisions: transform.decisions,
+    decisions: [...transform.decisions, ...httpDecisions('fetch')],
   },
   request: (input) => ({
     path: `/exports/inventory/${encodeURIComponent(input.warehouse)}.csv`,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineSource } from '../define.js';
-import { httpFetchFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
+import { httpDecisions, httpFetchFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
 
 export const ShipmentsInput = z.object({ page: z.number().int().min(1).max(1000) }).strict();
 export type ShipmentsInput = z.infer<typeof ShipmentsInput>;
@@ -59,7 +59,7 @@ export const demoShipments = defineSource<ShipmentsInput>({
       ...rawStorage.failurePoints,
       ...transform.failurePoints,
     ],
-    decisions: transform.decisions,
+    decisions: [...transform.decisions, ...httpDecisions('fetch')],
   },
   request: (input) => ({
     path: `/api/v1/shipments?page=${input.page}&page_size=25`,

@@ -137,7 +137,7 @@ describe.each(sources.map((s) => [s.name, s] as const))('the alarms of %s', (nam
     { Name: 'source', Value: name },
   ];
 
-  it('alarm when fewer than 95 % of attempts succeed over 15 minutes, from one metric', () => {
+  it('alarm when fewer than 95 % of the jobs that ended succeeded over 15 minutes, from one metric', () => {
     const alarm = byName(`Sluice-${name}-success-rate`).Properties;
     const metrics = alarm.Metrics as {
       Id: string;
@@ -149,17 +149,18 @@ describe.each(sources.map((s) => [s.name, s] as const))('the alarms of %s', (nam
       Threshold: 95,
       ComparisonOperator: 'LessThanThreshold',
       EvaluationPeriods: 1,
-      TreatMissingData: 'notBreaching',
+      // A window in which no job ended keeps the state: neither clears nor raises it.
+      TreatMissingData: 'ignore',
     });
     expect(metrics.find((m) => m.Expression !== undefined)?.Expression).toBe('100 * success');
-    // Every attempt publishes 1 (succeeded) or 0: the average is the rate.
+    // Every job that ends publishes 1 (records written) or 0: the average is the rate.
     expect(metrics.filter((m) => m.MetricStat !== undefined).map((m) => [m.Id, m.MetricStat])).toEqual([
       [
         'success',
         {
           Metric: {
             Namespace: METRICS_NAMESPACE,
-            MetricName: MetricName.AttemptSuccess,
+            MetricName: MetricName.JobSuccess,
             Dimensions: dimensions,
           },
           Period: 900,
@@ -179,14 +180,14 @@ describe.each(sources.map((s) => [s.name, s] as const))('the alarms of %s', (nam
     });
   });
 
-  it('alarm when the data is older than the SLA, or no age is published at all', () => {
+  it("alarm when the data is older than the SLA; a missing age is the checker heartbeat alarm's", () => {
     expect(byName(`Sluice-${name}-data-age`).Properties).toMatchObject({
       Namespace: METRICS_NAMESPACE,
       MetricName: MetricName.DataAge,
       Dimensions: dimensions,
       Threshold: sla,
       ComparisonOperator: 'GreaterThanThreshold',
-      TreatMissingData: 'breaching',
+      TreatMissingData: 'notBreaching',
     });
   });
 
@@ -333,12 +334,13 @@ describe('the freshness checker', () => {
 });
 
 describe('each source stack', () => {
-  it('has a dashboard with its alarms, its collectors, then a row per source', () => {
+  it('has a dashboard with its alarms, its collectors, their retries, then a row per source', () => {
     for (const { stack } of sluice.sourceStacks) {
       expect(stack.dashboard.layout.map((row) => row.title)).toEqual([
         'header',
         'alarms',
         'collectors',
+        'retries',
         ...stack.sources.map((s) => s.name),
       ]);
     }
@@ -346,7 +348,7 @@ describe('each source stack', () => {
 
   it("shows each source's SLIs in its row, within the dashboard's 24 columns", () => {
     for (const { stack } of sluice.sourceStacks) {
-      for (const row of stack.dashboard.layout.slice(3)) {
+      for (const row of stack.dashboard.layout.slice(4)) {
         expect(row.widgets.map((w) => w.title.replace(`${row.title} · `, ''))).toEqual([
           `${row.title}: owners, SLA, workflow map`,
           'success rate (%)',

@@ -191,7 +191,7 @@ describe('metrics and freshness', () => {
       if (code !== 0) return undefined;
       const parsed = JSON.parse(out) as StatusReport;
       const catalog = parsed.sources.find((s) => s.source === 'demo-catalog');
-      return catalog !== undefined && catalog.attempts.succeeded >= 1 && parsed.pipeline.records.written >= 20
+      return catalog !== undefined && catalog.jobs.succeeded >= 1 && parsed.pipeline.records.written >= 20
         ? parsed
         : undefined;
     });
@@ -203,7 +203,7 @@ describe('metrics and freshness', () => {
       owner: 'team-collection',
       queue: { waiting: 0 },
     });
-    expect(catalog?.attempts.failed).toBe(0);
+    expect(catalog?.jobs.failed).toBe(0);
     expect(catalog?.latencyMs.collectionAverage).toBeGreaterThan(0);
     expect(report.pipeline.endToEndLatencyMs.max).toBeGreaterThan(0);
     expect(catalog?.dataAgeSeconds).toBeLessThan(600);
