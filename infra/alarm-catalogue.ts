@@ -172,6 +172,16 @@ export function alarmName(appName: string, subject: string, kind: string): strin
   return `${appName}-${subject}-${kind}`;
 }
 
+/** The fleet's own alarms, one each however many sources (infra/constructs/fleet-alarms.ts). */
+export type FleetAlarmKind = 'retry-spike' | 'freshness-checks-missing';
+
+/** `Sluice-fleet-retry-spike`, `Sluice-freshness-checker-checks-missing`. */
+export function fleetAlarmName(appName: string, kind: FleetAlarmKind): string {
+  return kind === 'retry-spike'
+    ? alarmName(appName, 'fleet', 'retry-spike')
+    : alarmName(appName, 'freshness-checker', 'checks-missing');
+}
+
 /** A source's DLQ alarm (`Sluice-demo-catalog-dead-letters`); the transform's is `Sluice-transform-dead-letters`. */
 export function deadLetterAlarmName(appName: string, subject: string): string {
   return alarmName(appName, subject, 'dead-letters');

@@ -4,8 +4,8 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import {
-  alarmName,
   FRESHNESS_CHECK_MINUTES,
+  fleetAlarmName,
   PIPELINE_ALARM_ENTRIES,
   PIPELINE_OWNER,
   RETRY_SPIKE_MIN_ATTEMPTS,
@@ -41,7 +41,7 @@ export class FleetAlarms extends Construct {
     const entry = PIPELINE_ALARM_ENTRIES;
 
     this.retrySpike = new Alarm(this, 'RetrySpikeAlarm', {
-      alarmName: alarmName(appName, 'fleet', 'retry-spike'),
+      alarmName: fleetAlarmName(appName, 'retry-spike'),
       alarmDescription: describe(entry['retry-spike'], props.runbookBaseUrl),
       metric: fleetRetryShare(
         appName,
@@ -62,7 +62,7 @@ export class FleetAlarms extends Construct {
     // runs stop, and that state notifies. A new alarm starts in INSUFFICIENT_DATA, and a state it
     // starts in is no change, so a fresh deploy pages nobody before the first run.
     this.freshnessChecksMissing = new Alarm(this, 'FreshnessChecksMissingAlarm', {
-      alarmName: alarmName(appName, 'freshness-checker', 'checks-missing'),
+      alarmName: fleetAlarmName(appName, 'freshness-checks-missing'),
       alarmDescription: describe(entry['freshness-checks-missing'], props.runbookBaseUrl),
       metric: props.freshnessChecker.function.metricInvocations({
         period: Duration.minutes(FRESHNESS_CHECK_MINUTES),

@@ -122,6 +122,27 @@ describe('runbooks', () => {
     for (const link of links) expect(existsSync(join(RUNBOOKS, link)), `${file} links ${link}`).toBe(true);
   });
 
+  it('OWNERS.md names exactly the alarms the templates define, each under its owner', () => {
+    const owners = readFileSync(join(RUNBOOKS, 'OWNERS.md'), 'utf8');
+    const listed = new Map<string, string>();
+    let owner = '';
+    for (const line of owners.split('\n')) {
+      owner = /^### (\S+)/.exec(line)?.[1] ?? owner;
+      if (!line.startsWith('| alarm |')) continue;
+      const which = line.split('|')[2] ?? '';
+      for (const match of which.matchAll(/`([^`]+)`/g)) listed.set(match[1] as string, owner);
+    }
+    const defined = new Map(
+      alarms.map(([, alarm]) => [
+        String(alarm.Properties.AlarmName),
+        /^Owner: (\S+)$/m.exec(description(alarm))?.[1] ?? '',
+      ]),
+    );
+
+    expect([...listed.keys()].sort()).toEqual([...defined.keys()].sort());
+    for (const [name, paged] of defined) expect(listed.get(name), name).toBe(paged);
+  });
+
   it('finds a section missing from a runbook', () => {
     expect(runbookSectionsMissing('# x\n\n## What it means\n\n## Fixes\n\n## Owner\n')).toEqual([
       'First checks',
