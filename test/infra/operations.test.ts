@@ -318,15 +318,19 @@ describe('the pipeline alarms', () => {
 
   it.each(['records', 'job-ledger', 'handoff-tasks'])('watch the %s table for throttling', (table) => {
     const metrics = byName(`Sluice-${table}-table-throttling`).Properties.Metrics as {
+      Id: string;
       Expression?: string;
       MetricStat?: { Metric: { MetricName: string } };
     }[];
+    const operands = metrics.filter((m) => m.MetricStat !== undefined);
 
-    expect(
-      metrics
-        .filter((m) => m.MetricStat !== undefined)
-        .every((m) => m.MetricStat?.Metric.MetricName === 'ThrottledRequests'),
-    ).toBe(true);
+    expect(operands.length).toBeGreaterThan(0);
+    expect(operands.every((m) => m.MetricStat?.Metric.MetricName === 'ThrottledRequests')).toBe(true);
+    // DynamoDB publishes an operation's ThrottledRequests only when it is throttled: every
+    // operand is FILLed with 0, or one quiet operation would leave the sum without a value.
+    expect(metrics.find((m) => m.Expression !== undefined)?.Expression).toBe(
+      operands.map((m) => `FILL(${m.Id}, 0)`).join(' + '),
+    );
     // CloudWatch refuses alarms whose math uses more than 10 metrics.
     expect(metrics.length).toBeLessThanOrEqual(11);
   });

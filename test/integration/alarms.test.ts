@@ -8,21 +8,44 @@
  * The expected set is built here from the run's own facts (which sources the fault jobs went
  * to), not from the scenario's expectation, so a wrong expectation fails too.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../cli/main.js';
 import { alarmName, rollupAlarmName, type SourceAlarmKind } from '../../infra/alarm-catalogue.js';
 import { type LocalEnvironment, startLocalEnvironment } from '../../local/environment.js';
 import { runScenario } from '../../local/scenario-run.js';
 import { planScenario } from '../../local/scenarios.js';
 
 let env: LocalEnvironment;
+let scratch: string;
 
 beforeAll(async () => {
   env = await startLocalEnvironment({ synth: false });
+  scratch = mkdtempSync(join(tmpdir(), 'sluice-alarms-'));
 });
 
 afterAll(async () => {
   await env?.stop();
+  if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
 });
+
+/** `npx sluice --local alarms ...` against this environment. */
+async function sluiceAlarms(...args: string[]): Promise<{ code: number; out: string }> {
+  const envFile = join(scratch, 'local-env.json');
+  writeFileSync(envFile, JSON.stringify(env.describe()));
+  let out = '';
+  const code = await runCli(['--local', '--local-env', envFile, 'alarms', ...args], {
+    stdout: (text) => {
+      out += `${text}\n`;
+    },
+    stderr: (text) => {
+      out += `${text}\n`;
+    },
+  });
+  return { code, out };
+}
 
 const inAlarm = (alarms: readonly { name: string; state: string }[]) =>
   alarms
@@ -77,5 +100,12 @@ describe('alarms evaluated locally', () => {
     expect(inAlarm(run.alarms)).toEqual([...new Set(expected)].sort());
     expect(run.unexpectedAlarms).toEqual([]);
     expect(run.missingAlarms).toEqual([]);
+
+    // The states are set on the emulator's alarms: `sluice alarms` lists the same ones in ALARM.
+    const cli = await sluiceAlarms('--state', 'ALARM', '--json');
+    expect(cli.code).toBe(0);
+    const listed = JSON.parse(cli.out) as { alarms: { name: string; state: string; reason: string }[] };
+    expect(listed.alarms.map((a) => a.name).sort()).toEqual(inAlarm(run.alarms));
+    expect(listed.alarms.every((a) => a.state === 'ALARM' && a.reason !== '')).toBe(true);
   }, 600_000);
 });

@@ -54,7 +54,7 @@ describe('sluice dlq show', () => {
         MessageId: 'm-1',
         Body: 'this is not a job {',
         MessageAttributes: {
-          [DeadLetterAttribute.Reason]: { DataType: 'String', StringValue: 'invalid-json' },
+          [DeadLetterAttribute.Reason]: { DataType: 'String', StringValue: 'message-not-json' },
           // What the collector wrote before poison was attributed to its queue's source.
           [DeadLetterAttribute.Source]: { DataType: 'String', StringValue: 'unknown' },
         },
@@ -62,7 +62,7 @@ describe('sluice dlq show', () => {
       'demo-catalog',
     );
 
-    expect(letter).toMatchObject({ source: 'demo-catalog', jobKey: 'msg-m-1', reason: 'invalid-json' });
+    expect(letter).toMatchObject({ source: 'demo-catalog', jobKey: 'msg-m-1', reason: 'message-not-json' });
   });
 
   it('keeps the source a message itself names', () => {
