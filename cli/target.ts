@@ -58,6 +58,8 @@ export interface SluiceResources {
   readonly loginSecrets: ReadonlyMap<string, string>;
   /** Sluice's functions: their role (`http-collector`, `transform`, ...), stack and deployed name. */
   readonly functions: readonly { readonly role: string; readonly stack: string; readonly name: string }[];
+  /** The names of the app's alarms, metric and composite, every stack's. */
+  readonly alarms: readonly string[];
 }
 
 export interface SluiceClients {
@@ -141,6 +143,11 @@ export function resourcesFrom(appName: string, resources: readonly StackResource
       // Sluice's own functions are tagged with their role; CDK's helper functions are not.
       .filter((r) => r.type === 'AWS::Lambda::Function' && r.tags['sluice:role'] !== undefined)
       .map((r) => ({ role: r.tags['sluice:role'] as string, stack: r.stack, name: r.physicalId })),
+    // An alarm's physical ID is its name.
+    alarms: resources
+      .filter((r) => r.type === 'AWS::CloudWatch::Alarm' || r.type === 'AWS::CloudWatch::CompositeAlarm')
+      .map((r) => r.physicalId)
+      .sort(),
   };
 }
 

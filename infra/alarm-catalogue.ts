@@ -8,9 +8,18 @@ import type { CollectorKind, SourceDefinition } from '../sources/define.js';
 /** Owns everything shared by all sources: the transform stage, functions, tables. */
 export const PIPELINE_OWNER = 'team-platform';
 
-/** Attempts that must succeed, in percent, over SUCCESS_RATE_WINDOW_MINUTES (the playbook's rule). */
+/** Jobs that must succeed, in percent, over SUCCESS_RATE_WINDOW_MINUTES (the playbook's rule). */
 export const SUCCESS_RATE_THRESHOLD = 95;
 export const SUCCESS_RATE_WINDOW_MINUTES = 15;
+/**
+ * The failure-spike signal: the share of attempts, fleet-wide, that failed transiently and were
+ * retried. Retries are how Sluice absorbs a flaky world, so this pages only a sustained spike:
+ * above RETRY_SPIKE_PERCENT in 2 of 3 periods of RETRY_SPIKE_PERIOD_MINUTES, counting only
+ * periods with at least RETRY_SPIKE_MIN_ATTEMPTS attempts (two retries of three attempts are noise).
+ */
+export const RETRY_SPIKE_PERCENT = 25;
+export const RETRY_SPIKE_PERIOD_MINUTES = 5;
+export const RETRY_SPIKE_MIN_ATTEMPTS = 20;
 /** How often the freshness checker runs; the data-age alarm's period is three runs. */
 export const FRESHNESS_CHECK_MINUTES = 5;
 /** A function whose p99 duration passes this share of its timeout is about to time out. */
@@ -35,7 +44,9 @@ export type PipelineAlarmKind =
   | 'function-errors'
   | 'function-throttles'
   | 'function-duration'
-  | 'table-throttling';
+  | 'table-throttling'
+  | 'retry-spike'
+  | 'freshness-checks-missing';
 
 export interface AlarmEntry<Kind extends string> {
   readonly kind: Kind;
@@ -60,8 +71,8 @@ export function sourceAlarmEntries(source: SourceDefinition): AlarmEntry<SourceA
   return [
     {
       kind: 'success-rate',
-      summary: `Fewer than ${SUCCESS_RATE_THRESHOLD}% of ${source.name} job attempts succeeded in the last ${SUCCESS_RATE_WINDOW_MINUTES} minutes.`,
-      condition: `succeeded / (succeeded + retried + dead-lettered + handed off) < ${SUCCESS_RATE_THRESHOLD}% over ${SUCCESS_RATE_WINDOW_MINUTES} min`,
+      summary: `Fewer than ${SUCCESS_RATE_THRESHOLD}% of the ${source.name} jobs that ended in the last ${SUCCESS_RATE_WINDOW_MINUTES} minutes wrote their records; the others were dead-lettered or handed off.`,
+      condition: `jobs with records / jobs ended (records, dead-lettered, handed off) < ${SUCCESS_RATE_THRESHOLD}% over ${SUCCESS_RATE_WINDOW_MINUTES} min; retried jobs that end in records count as successes; stays until a window with jobs recovers`,
       owner: source.owners.collection,
       runbook: 'success-rate',
     },
@@ -81,8 +92,8 @@ export function sourceAlarmEntries(source: SourceDefinition): AlarmEntry<SourceA
     },
     {
       kind: 'data-age',
-      summary: `The newest ${source.name} record is older than its freshness SLA of ${sla}, or the source has none.`,
-      condition: `data age > ${sla}, or no data age published (15 min)`,
+      summary: `The newest ${source.name} record is older than its freshness SLA of ${sla}; a source with no records yet ages from when it was first tracked.`,
+      condition: `data age > ${sla} (15 min); no records yet: time since first tracked > ${sla}`,
       owner: source.owners.collection,
       runbook: 'data-stale',
     },
@@ -129,9 +140,26 @@ export const PIPELINE_ALARM_ENTRIES: { readonly [kind in PipelineAlarmKind]: Ala
   'table-throttling': {
     kind: 'table-throttling',
     summary: 'DynamoDB is throttling requests to a Sluice table.',
-    condition: 'throttled requests ≥ 1 in 2 of 3 five-minute periods',
+    condition:
+      'throttled requests (all operations, a missing one counted 0) ≥ 1 in 2 of 3 five-minute periods',
     owner: PIPELINE_OWNER,
     runbook: 'dynamodb-throttling',
+  },
+  'retry-spike': {
+    kind: 'retry-spike',
+    summary:
+      'Across the fleet, an unusual share of job attempts fail transiently and are retried: a failure spike (sources, network, AWS) that may soon exhaust retry budgets.',
+    condition: `retried attempts > ${RETRY_SPIKE_PERCENT}% of attempts in 2 of 3 ${RETRY_SPIKE_PERIOD_MINUTES}-minute periods with at least ${RETRY_SPIKE_MIN_ATTEMPTS} attempts`,
+    owner: PIPELINE_OWNER,
+    runbook: 'retry-spike',
+  },
+  'freshness-checks-missing': {
+    kind: 'freshness-checks-missing',
+    summary:
+      'The freshness checker has not run for 15 minutes: no source publishes a data age, so no data-age alarm can fire.',
+    condition: `no freshness check in ${FRESHNESS_CHECK_MINUTES * 3} min (the alarm goes to INSUFFICIENT_DATA, which notifies; a new deploy starts there and notifies nobody)`,
+    owner: PIPELINE_OWNER,
+    runbook: 'freshness-checks-missing',
   },
 };
 
@@ -142,6 +170,16 @@ export const PIPELINE_ALARM_ENTRIES: { readonly [kind in PipelineAlarmKind]: Ala
  */
 export function alarmName(appName: string, subject: string, kind: string): string {
   return `${appName}-${subject}-${kind}`;
+}
+
+/** The fleet's own alarms, one each however many sources (infra/constructs/fleet-alarms.ts). */
+export type FleetAlarmKind = 'retry-spike' | 'freshness-checks-missing';
+
+/** `Sluice-fleet-retry-spike`, `Sluice-freshness-checker-checks-missing`. */
+export function fleetAlarmName(appName: string, kind: FleetAlarmKind): string {
+  return kind === 'retry-spike'
+    ? alarmName(appName, 'fleet', 'retry-spike')
+    : alarmName(appName, 'freshness-checker', 'checks-missing');
 }
 
 /** A source's DLQ alarm (`Sluice-demo-catalog-dead-letters`); the transform's is `Sluice-transform-dead-letters`. */

@@ -176,6 +176,7 @@ export function buildApp(app: App = new App(), options: BuildOptions = {}): Slui
     rawStorage: rawStorageOf(app),
     ledgerRetentionDays: ledgerRetentionDaysOf(app, sources),
     tableDeletionProtection: flag(app, 'sluice:tableDeletionProtection'),
+    fixtureSources: withFixtureSources(app),
     description: `Sluice ${appName}: shared storage, the transform and operations`,
     env,
   });

@@ -21,7 +21,7 @@ import {
   RowDashboard,
   type WidgetRow,
 } from './constructs/dashboard-rows.js';
-import { functionRows } from './constructs/function-widgets.js';
+import { functionRows, retryBreakdown } from './constructs/function-widgets.js';
 import { PipelineAlarms, pascalCase, type WatchedFunction } from './constructs/pipeline-alarms.js';
 import { SourcePipeline } from './constructs/source-pipeline.js';
 import { applyTags, sharedOwnerTags } from './ownership.js';
@@ -156,6 +156,10 @@ export class SourceStack extends Stack {
           widgets: alarmStatusRows('Alarms of this stack (each links its runbook)', allAlarms),
         },
         { title: 'collectors', widgets: functionRows(watched, ROW_HEIGHT) },
+        {
+          title: 'retries',
+          widgets: [retryBreakdown('collection retries by source and reason (logs)', watched, ROW_HEIGHT)],
+        },
         ...[...pipelines.values()].map((p) => p.dashboardRow),
       ],
     });

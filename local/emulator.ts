@@ -97,6 +97,10 @@ export interface StartEmulatorOptions {
  * a ledger of a few thousand items, a 1,000-job chaos run grew moto past 20 GB and each
  * transaction took longer than the last. The transaction now backs up only the items it names and
  * puts exactly those back when it is cancelled — the same all-or-nothing outcome.
+ *
+ * And one addition: moto has no PutCompositeAlarm, though its PutMetricAlarm already stores an
+ * `AlarmRule` as a composite alarm, so the local environment can put the template's composite
+ * alarms into CloudWatch like the others (local/provision-resources.ts).
  */
 const MOTO_LAUNCHER = `
 import copy
@@ -144,6 +148,9 @@ def transact_write_items(self, transact_items):
         raise
 
 dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
+from moto.cloudwatch.responses import CloudWatchResponse
+if not hasattr(CloudWatchResponse, "put_composite_alarm"):
+    CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm
 
 _run_simple = server.run_simple
 

@@ -17,6 +17,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SourceCredentialsSecret } from '../functions/adapters/source-credentials.js';
 import type { OriginOverrides } from '../functions/core/egress.js';
 import { fixtureSources, sources } from '../sources/registry.js';
+import { AlarmMonitor } from './alarms/alarm-monitor.js';
 import {
   type AwsFaultProxy,
   type AwsFaultProxyOptions,
@@ -32,6 +33,7 @@ import { LocalFunction } from './lambda-runtime.js';
 import type { LocalEnvFile, StackResource } from './local-env-file.js';
 import { CDK_OUT_DIR, PROJECT_ROOT, SCRATCH_DIR } from './paths.js';
 import { type EmulatorClients, type LocalQueue, type Provisioned, provisionApp } from './provision.js';
+import { QueueMetricsPublisher } from './queue-metrics.js';
 import { ScheduledRuleRunner } from './scheduled-rules.js';
 import {
   type BatchReport,
@@ -75,6 +77,12 @@ export interface LocalEnvironmentOptions {
    * with the demo site's overrides and any SLUICE_ORIGIN_OVERRIDES in the shell. @default - none
    */
   readonly targets?: readonly LocalTarget[];
+  /**
+   * Evaluate every alarm of the templates as CloudWatch would (local/alarms/), with the AWS/SQS
+   * metrics the pollers measure. The chaos run turns it off: its figures are the pipeline's alone.
+   * @default true
+   */
+  readonly alarms?: boolean;
 }
 
 export interface LocalChaosOptions {
@@ -91,6 +99,8 @@ export interface SourceQueues {
 
 export interface LocalEnvironment {
   readonly runId: string;
+  /** How much faster than the template's time local time runs (see DEFAULT_TIME_SCALE). */
+  readonly timeScale: number;
   readonly endpoint: string;
   readonly emulatorVersion: string;
   readonly logDir: string;
@@ -110,6 +120,8 @@ export interface LocalEnvironment {
   readonly metrics: LocalCloudWatch;
   /** Where each production origin is collected from locally (SLUICE_ORIGIN_OVERRIDES of the functions). */
   readonly originOverrides: OriginOverrides;
+  /** Every alarm of the templates, evaluated as CloudWatch would; undefined when turned off. */
+  readonly alarms: AlarmMonitor | undefined;
   readonly rawBucket: string;
   readonly recordsTable: string;
   readonly ledgerTable: string;
@@ -308,6 +320,33 @@ export async function startLocalEnvironment(
       return poller;
     });
 
+    // Alarms are evaluated against what the functions and the pollers publish, SQS's own metrics
+    // measured every local minute like CloudWatch's evaluations.
+    const alarms =
+      options.alarms === false
+        ? undefined
+        : new AlarmMonitor(
+            [...provisioned.alarms.values()],
+            (metric, from, to) => metrics.samples(metric, from, to),
+            {
+              timeScale,
+              cloudwatch: clients.cloudwatch,
+            },
+          );
+    if (alarms !== undefined) {
+      const queueMetrics = new QueueMetricsPublisher(
+        [...provisioned.queues.values()],
+        pollers,
+        clients.sqs,
+        (data) => metrics.accept(data),
+        { timeScale, intervalMs: alarms.intervalMs },
+      );
+      queueMetrics.start();
+      alarms.start();
+      cleanups.push(() => queueMetrics.stop());
+      cleanups.push(() => alarms.stop());
+    }
+
     const schedules = new ScheduledRuleRunner(provisioned.scheduledRules, functions, {
       timeScale,
       region: LOCAL_REGION,
@@ -354,6 +393,7 @@ export async function startLocalEnvironment(
 
     return {
       runId,
+      timeScale,
       endpoint: emulator.endpoint,
       emulatorVersion: emulator.version,
       logDir,
@@ -366,6 +406,7 @@ export async function startLocalEnvironment(
       schedules,
       metrics,
       originOverrides,
+      alarms,
       rawBucket: provisioned.buckets.get(findTagged(provisioned, bucketIds, { 'sluice:role': 'raw' })) ?? '',
       recordsTable: tableTagged('records'),
       ledgerTable: tableTagged('ledger'),

@@ -9,6 +9,7 @@
  * before it export, as CloudFormation would. The resources of each type are made by the creators
  * in local/provision-resources.ts.
  */
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -35,6 +36,18 @@ export interface EmulatorClients {
   readonly dynamodb: DynamoDBClient;
   readonly sns: SNSClient;
   readonly secrets: SecretsManagerClient;
+  /** Where alarms are put; without it they are only described. @default - none */
+  readonly cloudwatch?: CloudWatchClient;
+}
+
+/** A CloudWatch alarm of the template, its properties resolved (local/alarms/ evaluates it). */
+export interface LocalAlarm {
+  /** Its ID in the results (see LocalQueue.logicalId). */
+  readonly id: string;
+  readonly stackName: string;
+  readonly type: 'AWS::CloudWatch::Alarm' | 'AWS::CloudWatch::CompositeAlarm';
+  readonly name: string;
+  readonly properties: { readonly [key: string]: unknown };
 }
 
 export interface LocalQueue {
@@ -103,13 +116,15 @@ export interface Provisioned {
   readonly functions: ReadonlyMap<string, LocalFunctionSpec>;
   readonly eventSourceMappings: readonly LocalEventSourceMapping[];
   readonly scheduledRules: readonly LocalScheduledRule[];
+  /** Every alarm, by its ID in the results. */
+  readonly alarms: ReadonlyMap<string, LocalAlarm>;
   /** What each resource answers to Ref and GetAtt, by its ID in the results. */
   readonly resolved: ReadonlyMap<string, ResolvedResource>;
   /** Each resource's tags (`sluice:role`, `sluice:source`, ...), by its ID in the results. */
   readonly tags: ReadonlyMap<string, { readonly [key: string]: string }>;
   /** Every resource created or described, stack by stack. */
   readonly resources: readonly ProvisionedResource[];
-  /** Resource types in the templates that have no local counterpart (IAM, alarms, ...). */
+  /** Resource types in the templates that have no local counterpart (IAM, dashboards, ...). */
   readonly notEmulated: ReadonlyMap<string, number>;
 }
 
@@ -238,6 +253,7 @@ async function provisionStack(
     functions: new Map(),
     mappings: [],
     scheduledRules: [],
+    alarms: new Map(),
     notEmulated: new Map(),
   };
   await createInDependencyOrder(stack, template);
@@ -252,6 +268,7 @@ async function provisionStack(
     functions: stack.functions,
     eventSourceMappings: stack.mappings,
     scheduledRules: stack.scheduledRules,
+    alarms: stack.alarms,
     resolved: new Map([...resolved].map(([id, r]) => [`${idPrefix}${id}`, r])),
     tags: new Map(entries.map(([id, resource]) => [`${idPrefix}${id}`, tagsOf(resource)])),
     resources: entries.flatMap(([logicalId, resource]): ProvisionedResource[] => {
@@ -318,6 +335,7 @@ export async function provisionApp(
     functions: merged((p) => p.functions),
     eventSourceMappings: parts.flatMap((p) => p.eventSourceMappings),
     scheduledRules: parts.flatMap((p) => p.scheduledRules),
+    alarms: merged((p) => p.alarms),
     resolved: merged((p) => p.resolved),
     tags: merged((p) => p.tags),
     resources: parts.flatMap((p) => p.resources),

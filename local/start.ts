@@ -1,14 +1,16 @@
 /**
  * `npm start`: the whole pipeline on this machine. Starts the emulator, creates the resources of
- * the synthesized template, starts the demo site and the local Lambda pollers, enqueues a demo
- * batch, follows every job to its end and prints a summary (also in local-report.json).
- * Exits non-zero when any job is unaccounted for.
+ * the synthesized template, starts the demo site and the local Lambda pollers, plays a scenario
+ * (the demo batch; or, with `--scenario faults`, the fault fixtures first), follows every job to
+ * its end, evaluates every alarm as CloudWatch would and prints a summary with the alarms in
+ * ALARM (also in local-report.json and local-report.html). Exits non-zero when any job is
+ * unaccounted for, or the alarms are not the ones the scenario expects.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CollectJob } from '../functions/core/contracts.js';
-import { findSource, sources } from '../sources/registry.js';
+import { findSource, fixtureSources, sources } from '../sources/registry.js';
 import { demoBatch } from './demo-batch.js';
 import { EmulatorMissingError } from './emulator.js';
 import { DEFAULT_TIME_SCALE, type LocalEnvironment, startLocalEnvironment } from './environment.js';
@@ -16,12 +18,15 @@ import { LOCAL_ENV_FILE, LocalEnvFile } from './local-env-file.js';
 import { PROJECT_ROOT } from './paths.js';
 import { renderReportHtml } from './report-html.js';
 import { gatherReportDetails, type LocalReport } from './run-report.js';
-import { enqueueJobs, type Progress, summarizeRun, waitForOutcomes } from './run-tracker.js';
+import { type Progress, summarizeRun } from './run-tracker.js';
+import { runScenario } from './scenario-run.js';
+import { planScenario, SCENARIOS, type ScenarioName } from './scenarios.js';
 import { type LocalTarget, readTargets, sourceGlob, TARGETS_FILE, TargetError } from './targets.js';
 
 const { values } = parseArgs({
   options: {
     jobs: { type: 'string', default: '50' },
+    scenario: { type: 'string', default: 'healthy' },
     'time-scale': { type: 'string', default: String(DEFAULT_TIME_SCALE) },
     'timeout-seconds': { type: 'string', default: '900' },
     'no-synth': { type: 'boolean', default: false },
@@ -33,8 +38,13 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log(`usage: npm start -- [--jobs N] [--sources GLOB] [--target SOURCE=URL]... [--keep] [--time-scale F] [--timeout-seconds S] [--no-synth]
+  console.log(`usage: npm start -- [--jobs N] [--scenario healthy|faults] [--sources GLOB] [--target SOURCE=URL]... [--keep] [--time-scale F] [--timeout-seconds S] [--no-synth]
   --jobs N             jobs to enqueue (default 50); 0 starts with no batch
+  --scenario S         healthy (default): the batch, and no alarm may fire;
+                       faults: the fault fixtures (500s, a 404, changed layouts, captchas, a poison
+                       message) first, then the batch: exactly the dead-letter, success-rate and
+                       hand-off alarms of the failing sources fire (it waits for the hand-off tasks
+                       to age past half their SLA, about 90 s at the default time scale)
   --sources GLOB       only these sources get jobs, e.g. demo-c* or acme-prices,demo-rates; a source
                        of your own gets one job (no input, or the first of fixtures/inputs.json)
   --target S=URL       collect source S from URL, a site on this machine or its network (repeatable;
@@ -66,6 +76,11 @@ function positive(name: string, text: string): number {
 }
 
 const jobCount = nonNegative('jobs', values.jobs);
+if (!(SCENARIOS as readonly string[]).includes(values.scenario)) {
+  console.error(`--scenario must be one of ${SCENARIOS.join(', ')}, got ${values.scenario}`);
+  process.exit(2);
+}
+const scenarioName = values.scenario as ScenarioName;
 const timeScale = positive('time-scale', values['time-scale']);
 const timeoutMs = positive('timeout-seconds', values['timeout-seconds']) * 1000;
 const step = (text: string) => console.log(`• ${text}`);
@@ -176,13 +191,16 @@ async function main(): Promise<number> {
     writeFileSync(LOCAL_ENV_FILE, `${JSON.stringify(env.describe(), null, 2)}\n`);
     step(`described for \`npx sluice --local\` in ${LOCAL_ENV_FILE}`);
 
-    const jobs = batchOf(jobCount, env.runId, only);
-    const tracked = await enqueueJobs(env, jobs);
-    step(`enqueued ${tracked.length} jobs; waiting for every job to finish…`);
-    const summaries = await waitForOutcomes(env, tracked, { timeoutMs, onProgress: showProgress });
+    const plan = planScenario(scenarioName, batchOf(jobCount, env.runId, only), env.runId);
+    const run = await runScenario(env, plan, { timeoutMs, onProgress: showProgress, onStep: step });
     if (process.stdout.isTTY) process.stdout.write('\n');
-    const summary = summarizeRun(tracked, summaries);
-    const details = await gatherReportDetails(env, sources, tracked, summaries);
+    const summary = summarizeRun(run.tracked, run.summaries);
+    // The fixture sources are in the report when the scenario sent them jobs.
+    const reported = [
+      ...sources,
+      ...fixtureSources.filter((f) => run.tracked.some((t) => t.job.source === f.name)),
+    ];
+    const details = await gatherReportDetails(env, reported, run.tracked, run.summaries);
     const report: LocalReport = {
       runId: env.runId,
       finishedAt: new Date().toISOString(),
@@ -192,6 +210,24 @@ async function main(): Promise<number> {
       demoSiteRequests: env.demoSite.totalRequests(),
       ...summary,
       ...details,
+      alarms: run.alarms.map(({ name, state, reason, firing, since }) => ({
+        name,
+        state,
+        reason,
+        firing,
+        since,
+      })),
+      scenario: {
+        name: scenarioName,
+        expectedAlarms: run.expectedAlarms,
+        unexpectedAlarms: run.unexpectedAlarms,
+        missingAlarms: run.missingAlarms,
+        poison: run.poison.map(({ source, jobKey, status }) => ({
+          source,
+          jobKey,
+          ...(status === undefined ? {} : { status }),
+        })),
+      },
     };
     const reportPath = join(PROJECT_ROOT, 'local-report.json');
     const htmlPath = join(PROJECT_ROOT, 'local-report.html');
@@ -199,16 +235,20 @@ async function main(): Promise<number> {
     writeFileSync(htmlPath, renderReportHtml(report));
 
     const ms = (value: number | undefined) => (value === undefined ? '—' : `${(value / 1000).toFixed(2)} s`);
+    const inAlarm = run.alarms.filter((a) => a.state === 'ALARM');
+    const silentChecks = run.alarms.filter((a) => a.firing && a.state === 'INSUFFICIENT_DATA');
     console.log(`
-Summary of run ${env.runId}
+Summary of run ${env.runId} (scenario ${scenarioName})
   jobs                 ${summary.jobs}
   succeeded            ${summary.succeeded}
   dead-lettered        ${summary.deadLettered}${Object.keys(summary.deadLetterReasons).length > 0 ? `  (${JSON.stringify(summary.deadLetterReasons)})` : ''}
   handed off           ${summary.handedOff}
-  unaccounted          ${summary.unaccounted}
+  unaccounted          ${summary.unaccounted}${run.poison.length > 0 ? `\n  poison messages      ${run.poison.length}: ${run.poison.map((p) => `${p.source} ${p.status ?? 'not ended'}`).join(', ')}` : ''}
   records written      ${summary.records.created + summary.records.updated} (created ${summary.records.created}, updated ${summary.records.updated}, unchanged ${summary.records.unchanged}, stale ${summary.records.stale})
   enqueue → record     p50 ${ms(summary.latencyMs.p50)}  p95 ${ms(summary.latencyMs.p95)}  max ${ms(summary.latencyMs.max)}
   wall time            ${ms(report.wallTimeMs)}
+  alarms               ${inAlarm.length} of ${run.alarms.length} in ALARM (evaluated as CloudWatch would, at local time)${inAlarm.map((a) => `\n    ALARM  ${a.name}: ${a.reason}`).join('')}${silentChecks.map((a) => `\n    INSUFFICIENT_DATA (notifies)  ${a.name}: ${a.reason}`).join('')}
+  expected in ALARM    ${run.expectedAlarms.length === 0 ? 'none' : run.expectedAlarms.join(', ')}
   report               ${reportPath}
                        ${htmlPath}`);
     if (summary.unaccounted > 0) {
@@ -217,8 +257,16 @@ Summary of run ${env.runId}
       );
       return 1;
     }
+    if (run.unexpectedAlarms.length > 0 || run.missingAlarms.length > 0) {
+      console.error(
+        `\nthe alarms are not what the ${scenarioName} scenario expects: in ALARM unexpectedly: ${run.unexpectedAlarms.join(', ') || 'none'}; expected but not in ALARM: ${run.missingAlarms.join(', ') || 'none'} (reasons in ${reportPath})`,
+      );
+      return 1;
+    }
     if (values.keep) {
-      step('the environment keeps running; try `npx sluice --local status` (Ctrl-C stops it)');
+      step(
+        'the environment keeps running, alarms evaluated every local minute; try `npx sluice --local status` or `npx sluice --local alarms` (Ctrl-C stops it)',
+      );
       await new Promise(() => undefined);
     }
     return 0;

@@ -18,6 +18,7 @@ import {
   collectorGroupsOf,
   collectorSubject,
   deadLetterAlarmName,
+  fleetAlarmName,
   PIPELINE_ALARM_ENTRIES,
   PIPELINE_OWNER,
   PIPELINE_TABLES,
@@ -355,9 +356,11 @@ export function ownersDocument(
     const subjects =
       kind === 'transform-dead-letters'
         ? [`\`${deadLetterAlarmName(appName, 'transform')}\``]
-        : kind === 'table-throttling'
-          ? PIPELINE_TABLES.map((t) => `\`${alarmName(appName, t, kind)}\``)
-          : functions.map((f) => `\`${alarmName(appName, f, kind)}\``);
+        : kind === 'retry-spike' || kind === 'freshness-checks-missing'
+          ? [`\`${fleetAlarmName(appName, kind)}\``]
+          : kind === 'table-throttling'
+            ? PIPELINE_TABLES.map((t) => `\`${alarmName(appName, t, kind)}\``)
+            : functions.map((f) => `\`${alarmName(appName, f, kind)}\``);
     duty(entry.owner, [
       'alarm',
       subjects.join(', '),

@@ -174,7 +174,7 @@ export interface HandoffSign {
   readonly message: string;
 }
 
-/** Captcha widgets Sluice recognises on every browser source. */
+/** Captcha widgets Sluice recognises on every source, in the browser and over HTTP. */
 export const DEFAULT_HANDOFF_SIGNS: readonly HandoffSign[] = [
   {
     selector: '[data-captcha], .g-recaptcha, .h-captcha, iframe[src*="captcha"], #captcha',
@@ -248,6 +248,12 @@ interface SourceDefinitionBase<Input> {
   readonly network?: SourceNetwork;
   /** Required: the workflow map, ownership docs and runbooks are generated from it. */
   readonly workflow: SourceWorkflow;
+  /**
+   * Pages that stop the job for a person: the browser collector watches for them while a page
+   * renders, the HTTP collector looks for them in every HTML answer (functions/core/response-screen.ts).
+   * @default DEFAULT_HANDOFF_SIGNS
+   */
+  readonly handoffWhen?: readonly HandoffSign[];
 }
 
 export interface HttpSourceDefinition<Input = unknown> extends SourceDefinitionBase<Input> {
@@ -263,8 +269,6 @@ export interface BrowserSourceDefinition<Input = unknown> extends SourceDefiniti
   browse(input: Input): BrowserPlan;
   /** Resource types never loaded for this source. @default DEFAULT_BLOCKED_RESOURCES */
   readonly blockedResources?: readonly BrowserResourceType[];
-  /** Pages that stop the job for a person. @default DEFAULT_HANDOFF_SIGNS */
-  readonly handoffWhen?: readonly HandoffSign[];
   /** Sign in before browsing. @default - no login */
   readonly login?: LoginPlan;
   /** A form to submit once per job, checked on the browse page first. @default - read only */

@@ -153,6 +153,13 @@ export function httpFetchFailures(step: string): FailurePoint[] {
       reasons: ['body-too-large', 'too-many-redirects'],
       handling: 'dead-letter',
     },
+    {
+      step,
+      failure: 'the source answers with a captcha page instead of the data',
+      reasons: ['captcha'],
+      handling: 'hand-off',
+      decision: 'captcha',
+    },
     ...loginWallFailures(step),
   ];
 }
@@ -183,6 +190,7 @@ export function loginWallFailures(step: string): FailurePoint[] {
 /** The decisions an HTTP collection can hand to a person, at step `step`. */
 export function httpDecisions(step: string): DecisionPoint[] {
   return [
+    captchaDecision(step),
     {
       id: 'login-required',
       step,
@@ -284,20 +292,23 @@ export function browserFailures(step: string): FailurePoint[] {
   ];
 }
 
+/** A captcha in place of the page: is Sluice being blocked? */
+function captchaDecision(step: string): DecisionPoint {
+  return {
+    id: 'captcha',
+    step,
+    question: 'The source showed a captcha: is Sluice being blocked, or is it a one-off?',
+    decidedBy: 'collection',
+    options: [
+      'a one-off: requeue the job from its DLQ message or task (sluice enqueue with the same input)',
+      "blocked: lower the source's concurrency or arrange access with the source owner, then requeue",
+    ],
+  };
+}
+
 /** The decisions a browser collection can hand to a person, at step `step`. */
 export function browserDecisions(step: string): DecisionPoint[] {
-  return [
-    {
-      id: 'captcha',
-      step,
-      question: 'The source showed a captcha: is Sluice being blocked, or is it a one-off?',
-      decidedBy: 'collection',
-      options: [
-        'a one-off: requeue the job from its DLQ message or task (sluice enqueue with the same input)',
-        "blocked: lower the source's concurrency or arrange access with the source owner, then requeue",
-      ],
-    },
-  ];
+  return [captchaDecision(step)];
 }
 
 /** Raw storage: the exact response, snapshots, then the manifest, which starts the transform. */

@@ -8,7 +8,7 @@
  * stored as a success (checkLoginWall).
  */
 import { type Dispatcher, fetch, type Response } from 'undici';
-import type { HttpSourceDefinition } from '../../sources/define.js';
+import { DEFAULT_HANDOFF_SIGNS, type HttpSourceDefinition } from '../../sources/define.js';
 import {
   FailureWithEvidence,
   HttpStatusError,
@@ -18,9 +18,10 @@ import {
 } from '../core/classify-failure.js';
 import type { CollectedArtifact, Collection, CollectRequest } from '../core/collection.js';
 import { assertUrlAllowed, type EgressPolicy, type OriginOverrides, resolveOrigin } from '../core/egress.js';
-import { PermanentError } from '../core/errors.js';
+import { HandoffRequiredError, PermanentError } from '../core/errors.js';
 import { isLoginPage, LOGIN_WALL_SCAN_BYTES, loginWallOf } from '../core/login-wall.js';
 import { extensionFor } from '../core/raw-layout.js';
+import { screenResponse } from '../core/response-screen.js';
 import { redactBody, redactSecrets } from '../core/secret-redaction.js';
 import { EgressGuard, guardedDispatcher, type Resolver, systemResolver } from './egress-guard.js';
 import { HttpSessions, HttpSignIn } from './http-sign-in.js';
@@ -262,6 +263,17 @@ export class HttpCollector {
       // Raw storage keeps exact bytes, but never a credential the source echoed back.
       const { body, redacted } = redactBody(received, contentType, signIn?.secrets() ?? []);
       if (redacted) branches.push('secret-redacted');
+      // A captcha (or another sign the source declares) answers 200: not a collection, a person's job.
+      const verdict = screenResponse(
+        { body, contentType },
+        { handoffSigns: job.source.handoffWhen ?? DEFAULT_HANDOFF_SIGNS },
+      );
+      if (verdict.kind === 'hand-off') {
+        throw new FailureWithEvidence(
+          new HandoffRequiredError(`${url.href}: ${verdict.sign.message}`, { reason: verdict.sign.reason }),
+          [{ name: `handoff-response.${extensionFor(contentType)}`, role: 'failure-dom', contentType, body }],
+        );
+      }
       return {
         request: { url: firstUrl.href, method: 'GET' },
         response: { status, finalUrl: url.href, contentType },

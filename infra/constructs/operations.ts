@@ -7,6 +7,7 @@ import type { SourceDefinition } from '../../sources/define.js';
 import { PIPELINE_TABLES } from '../alarm-catalogue.js';
 import { applyTags, sharedOwnerTags } from '../ownership.js';
 import type { SourceStackPlan } from '../source-stacks.js';
+import { FleetAlarms } from './fleet-alarms.js';
 import { FreshnessChecker } from './freshness-checker.js';
 import { OverviewDashboard } from './overview-dashboard.js';
 import { PipelineAlarms, type WatchedFunction, type WatchedTable } from './pipeline-alarms.js';
@@ -26,6 +27,8 @@ export interface OperationsProps {
   /** The pipeline owner's topic: every alarm of the shared pipeline notifies it. */
   readonly alarmTopic: ITopic;
   readonly runbookBaseUrl: string;
+  /** The freshness checker checks the test-fixture sources too. @default false */
+  readonly includeFixtureSources?: boolean;
 }
 
 /**
@@ -37,6 +40,7 @@ export interface OperationsProps {
 export class Operations extends Construct {
   readonly freshnessChecker: FreshnessChecker;
   readonly pipelineAlarms: PipelineAlarms;
+  readonly fleetAlarms: FleetAlarms;
   readonly dashboard: OverviewDashboard;
 
   constructor(scope: Construct, id: string, props: OperationsProps) {
@@ -47,6 +51,7 @@ export class Operations extends Construct {
       appName,
       ledgerTable: props.ledgerTable,
       tasksTable: props.tasksTable,
+      includeFixtureSources: props.includeFixtureSources ?? false,
     });
 
     const functions: WatchedFunction[] = [
@@ -86,7 +91,18 @@ export class Operations extends Construct {
       runbookBaseUrl: props.runbookBaseUrl,
     });
 
-    const alarms: Alarm[] = [props.transformQueue.deadLetterAlarm, ...this.pipelineAlarms.alarms];
+    this.fleetAlarms = new FleetAlarms(this, 'FleetAlarms', {
+      appName,
+      freshnessChecker: this.freshnessChecker.function,
+      topic: props.alarmTopic,
+      runbookBaseUrl: props.runbookBaseUrl,
+    });
+
+    const alarms: Alarm[] = [
+      props.transformQueue.deadLetterAlarm,
+      ...this.pipelineAlarms.alarms,
+      ...this.fleetAlarms.alarms,
+    ];
     this.dashboard = new OverviewDashboard(this, 'Dashboard', {
       appName,
       sourceStacks: props.sourceStacks,
@@ -106,6 +122,7 @@ export class Operations extends Construct {
     applyTags(props.transform, sharedOwnerTags(sources, ['transformation']));
     applyTags(this.freshnessChecker, sharedOwnerTags(sources, []));
     applyTags(this.pipelineAlarms, sharedOwnerTags(sources, []));
+    applyTags(this.fleetAlarms, sharedOwnerTags(sources, []));
     // Functions by role, so the CLI and the console name them plainly rather than by generated name.
     for (const { name, fn } of functions) applyTags(fn, { 'sluice:role': name });
   }

@@ -18,9 +18,13 @@ export const demoFaultsBrowser = defineSource<FaultsInput>({
     dataStore: 'team-data',
     businessRules: 'team-collection',
   },
-  freshnessSlaMinutes: 24 * 60,
+  // Short enough that the local environment sees its alarms both ways within minutes (local time
+  // runs 60 times faster): a hand-off's backlog alarm after 90 s, a source no job reached stale
+  // after 3 minutes; long enough that no healthy `npm start` comes near either.
+  freshnessSlaMinutes: 3 * 60,
   dedupeWindowSeconds: 3600,
-  retry: { delaysSeconds: [30, 300, 1800] },
+  // Retry-After capped so the budget surfaces a persistent failure within half the 3-hour SLA.
+  retry: { delaysSeconds: [30, 300, 1800], maxRetryAfterSeconds: 300 },
   maxConcurrency: 2,
   batchSize: 2,
   origin: 'https://faults-browser.demo.sluice.example',

@@ -97,7 +97,8 @@ const CORE: Matrix = {
   'Operations/FreshnessChecker/Function': {
     '*': TRACING,
     'Operations/FreshnessChecker/Function/Logs': LOGS,
-    JobLedgerTable: ['dynamodb:BatchGetItem'],
+    // UpdateItem: it records once when it first tracked each source (its age before any records).
+    JobLedgerTable: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
     'HandoffTasksTable/index/byStatus': ['dynamodb:Query'],
   },
 };

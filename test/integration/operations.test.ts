@@ -195,7 +195,7 @@ describe('metrics and freshness', () => {
       if (code !== 0) return undefined;
       const parsed = JSON.parse(out) as StatusReport;
       const catalog = parsed.sources.find((s) => s.source === 'demo-catalog');
-      return catalog !== undefined && catalog.attempts.succeeded >= 1 && parsed.pipeline.records.written >= 20
+      return catalog !== undefined && catalog.jobs.succeeded >= 1 && parsed.pipeline.records.written >= 20
         ? parsed
         : undefined;
     });
@@ -207,7 +207,7 @@ describe('metrics and freshness', () => {
       owner: 'team-collection',
       queue: { waiting: 0 },
     });
-    expect(catalog?.attempts.failed).toBe(0);
+    expect(catalog?.jobs.failed).toBe(0);
     expect(catalog?.latencyMs.collectionAverage).toBeGreaterThan(0);
     expect(report.pipeline.endToEndLatencyMs.max).toBeGreaterThan(0);
     expect(catalog?.dataAgeSeconds).toBeLessThan(600);
@@ -382,7 +382,24 @@ describe('sluice replay', () => {
 
     expect(unknown.code).toBe(2);
     expect(noDay.code).toBe(2);
-    expect(noDay.err).toContain('usage: sluice replay <source> --from <day>');
+    expect(noDay.err).toContain('usage: sluice replay <source> (--from <day>');
+    expect(noDay.err).toContain('--job <jobKey>');
+  });
+
+  it('dry-runs every collection of one job, the command runbooks/replay-backfill.md names', async () => {
+    const { code, out, err } = await sluice('replay', 'demo-catalog', '--job', manual.jobKey, '--dry-run');
+    const nobody = await sluice('replay', 'demo-catalog', '--job', 'id-nobody', '--dry-run');
+    const wrongSource = await sluice('replay', 'demo-rates', '--job', manual.jobKey, '--dry-run');
+
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out).toMatch(
+      new RegExp(`^job ${manual.jobKey}: dry run demo-catalog .*: 1 manifest\\(s\\); nothing was written`),
+    );
+    expect(nobody.code).toBe(1);
+    expect(nobody.err).toContain('no job "id-nobody" in the ledger');
+    expect(wrongSource.code).toBe(1);
+    expect(wrongSource.err).toContain(`job ${manual.jobKey} is not a demo-rates job`);
   });
 
   it("dry-runs today's raw data of a source through the replay module and writes nothing", async () => {
