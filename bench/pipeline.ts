@@ -167,7 +167,11 @@ async function measureCapacity(options: {
   readonly log: (line: string) => void;
 }): Promise<Omit<PipelineResult, 'steady'>> {
   const reports: BatchReport[] = [];
-  const env = await startLocalEnvironment({ synth: false, onBatch: (report) => reports.push(report) });
+  const env = await startLocalEnvironment({
+    synth: false,
+    alarms: false,
+    onBatch: (report) => reports.push(report),
+  });
   try {
     // Every SQS call the pollers (our event source mappings) and the enqueue make, by command.
     const sqsCalls: { [command: string]: number } = {};
@@ -339,7 +343,7 @@ async function measureSteadyRate(
     readonly log: (line: string) => void;
   },
 ): Promise<SteadyRateResult> {
-  const env = await startLocalEnvironment({ synth: false });
+  const env = await startLocalEnvironment({ synth: false, alarms: false });
   try {
     const poller = transformPoller(env);
     const templateWindow = poller.mapping.maxBatchingWindowSeconds;

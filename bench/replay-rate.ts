@@ -28,8 +28,16 @@ const { values } = parseArgs({
     objects: { type: 'string', default: '200' },
     rate: { type: 'string', default: 'max' },
     'no-synth': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
+if (values.help) {
+  console.log(`usage: npm run bench:replay -- [--objects N] [--rate <messages/s>|max] [--no-synth]
+  --objects N   raw collections to replay (default 200)
+  --rate R      replay messages sent per second, or max (default max)
+  --no-synth    reuse cdk.out instead of synthesizing first`);
+  process.exit(0);
+}
 const objects = Number(values.objects);
 if (!Number.isInteger(objects) || objects < 1)
   throw new RangeError(`--objects must be a positive whole number, got ${values.objects}`);
@@ -40,6 +48,8 @@ let transformed = 0;
 let transformFailures = 0;
 const env = await startLocalEnvironment({
   synth: !values['no-synth'],
+  // A benchmark measures the pipeline alone.
+  alarms: false,
   onBatch: (report) => {
     if (!/(^|\.)TransformFunction/.test(report.mapping)) return;
     transformed += report.size - report.failed;

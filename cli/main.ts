@@ -2,10 +2,17 @@
  * `sluice`: the operator's command line, against the deployed app (default AWS credentials) or
  * the local environment (`--local`). `runCli` is the whole program; `cli/sluice.mjs` only starts it.
  */
-import { parseArgs } from 'node:util';
 import { DEFAULT_APP_NAME } from '../functions/core/resource-names.js';
 import { LOCAL_ENV_FILE } from '../local/local-env-file.js';
+import { askFrom } from './ask.js';
+import { collectAlarms, renderAlarms } from './commands/alarms.js';
 import { listChanges, renderChanges } from './commands/changes.js';
+import {
+  type AskValue,
+  credentialShapeFor,
+  renderCredentialsSet,
+  setCredentials,
+} from './commands/credentials.js';
 import {
   discardDeadLetters,
   listDeadLetters,
@@ -16,10 +23,12 @@ import {
 } from './commands/dlq.js';
 import { enqueueJob } from './commands/enqueue.js';
 import { findJobs, renderJobs } from './commands/job.js';
+import { nextSteps, scaffoldSource } from './commands/new-source.js';
 import { collectStatus, renderStatus } from './commands/status.js';
 import { listTasks, renderTasks, resolveTask } from './commands/tasks.js';
+import { parseCommandLine } from './grammar.js';
 import { operatorName } from './operator-notes.js';
-import { runReplay } from './replay-bridge.js';
+import { runReplay, runReplayOfJob } from './replay-bridge.js';
 import { awsTarget, CliError, explainAwsError, localTarget, type SluiceTarget } from './target.js';
 
 export const USAGE = `usage: sluice [--local] <command> [options]
@@ -41,47 +50,40 @@ Commands
   dlq show <source>|transform <messageId|jobKey>
   dlq requeue <source>|transform (<messageId|jobKey>... | --all) [--by <name>]
   dlq discard <source>|transform (<messageId|jobKey>... | --all) --reason "<why>" [--by <name>]
+  alarms [--state ALARM|OK|INSUFFICIENT_DATA|all]
+                            the app's alarms, those not OK unless --state says otherwise: state,
+                            since when, why, and the runbook (locally: as the environment evaluates them)
   replay <source> --from <yyyy-mm-dd> [--to <yyyy-mm-dd>] [--dry-run] [--rate <n>|max] [--fresh]
-                            re-run transforms from raw storage, without fetching again;
-                            --dry-run reports new/changed/unchanged/stale/invalid, writes nothing
+  replay <source> --job <jobKey> [--dry-run]
+                            re-run transforms from raw storage, without fetching again: a range of
+                            days, or every collection of one job; --dry-run reports
+                            new/changed/unchanged/stale/invalid, writes nothing
   changes [--source <s>] [--limit <n>] [--json]
                             the RecordChanged events the change feed published (newest last):
                             version, meaningful, priority and what changed
   tasks list [--source <s>] [--status open|resolved]
+                            open tasks with their evidence; resolved ones with who resolved them and why
   tasks resolve <taskId> --note "<what was decided>" [--by <name>]
-  enqueue <source> '<input JSON>' [--job-id <id>] [--trace-id <id>]
-                            a manual re-run: a new job with a fresh job ID
+  enqueue <source> ['<input JSON>'] [--job-id <id>] [--trace-id <id>]
+                            a manual re-run: a new job with a fresh job ID (no input: {})
+
+Your own sources
+  new-source <name> --kind http|browser [--login form|bearer|basic] [--origin <url>]
+             [--download] [--owner <team>]
+                            a new source folder (definition, parser, sample, parser test),
+                            registered, with its schema and workflow map: \`npm test\` passes
+  credentials set <source>  the source's login or token into its secret <app>/<source>/login
+                            (with --local: the local environment's); typed without echo, or
+                            piped one value per line (username, password; or the token)
 
 Exit codes: 0 done, 1 failed or nothing to act on, 2 wrong usage.`;
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
+  /** Where `credentials set` reads values. @default the terminal without echo, or piped stdin */
+  readonly ask?: AskValue;
 }
-
-const OPTIONS = {
-  local: { type: 'boolean', default: false },
-  'local-env': { type: 'string' },
-  region: { type: 'string' },
-  app: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-  source: { type: 'string' },
-  window: { type: 'string', default: '60' },
-  limit: { type: 'string', default: '100' },
-  all: { type: 'boolean', default: false },
-  reason: { type: 'string' },
-  note: { type: 'string' },
-  by: { type: 'string' },
-  status: { type: 'string', default: 'open' },
-  'job-id': { type: 'string' },
-  'trace-id': { type: 'string' },
-  from: { type: 'string' },
-  to: { type: 'string' },
-  'dry-run': { type: 'boolean', default: false },
-  rate: { type: 'string' },
-  fresh: { type: 'boolean', default: false },
-} as const;
 
 function positiveInteger(name: string, text: string): number {
   const value = Number(text);
@@ -110,18 +112,19 @@ export async function runCli(
       ? localTarget(o.localEnv)
       : awsTarget({ ...(o.region ? { region: o.region } : {}), ...(o.app ? { appName: o.app } : {}) }),
 ): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
+  let parsed: ReturnType<typeof parseCommandLine>;
   try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseCommandLine(argv);
   } catch (error) {
     io.stderr(`sluice: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  if (values.help || command === undefined || command === 'help') {
-    (command === undefined && !values.help ? io.stderr : io.stdout)(USAGE);
-    return command === undefined && !values.help ? 2 : 0;
+  const { values, args: rest } = parsed;
+  const command = parsed.command?.words.join(' ');
+  if (values.help || command === undefined) {
+    const asked = values.help || argv.includes('help');
+    (asked ? io.stdout : io.stderr)(USAGE);
+    return asked ? 0 : 2;
   }
 
   let target: SluiceTarget | undefined;
@@ -139,6 +142,30 @@ export async function runCli(
 
   try {
     switch (command) {
+      case 'new-source': {
+        const options = {
+          name: rest[0],
+          kind: values.kind,
+          login: values.login,
+          origin: values.origin,
+          download: values.download,
+          owner: values.owner,
+        };
+        print(nextSteps(scaffoldSource(options), options));
+        return 0;
+      }
+      case 'credentials set': {
+        const [source] = rest;
+        credentialShapeFor(source);
+        const connectedTarget = await connected();
+        const done = await setCredentials(
+          connectedTarget,
+          source,
+          io.ask ?? askFrom(process.stdin, process.stderr),
+        );
+        print(renderCredentialsSet(done, connectedTarget.description));
+        return 0;
+      }
       case 'status': {
         const windowMinutes = positiveInteger('window', values.window);
         const report = await collectStatus(await connected(), {
@@ -149,87 +176,84 @@ export async function runCli(
         return 0;
       }
       case 'job': {
-        const [key] = rest;
-        if (key === undefined) throw new CliError('usage: sluice job <jobKey|traceId>', 2);
+        const [key = ''] = rest;
         const jobs = await findJobs(await connected(), key);
         // Follow-up keys are a string set in the ledger.
         const sets = (_key: string, v: unknown) => (v instanceof Set ? [...v] : v);
         print(values.json ? JSON.stringify(jobs, sets, 2) : renderJobs(jobs));
         return 0;
       }
-      case 'dlq': {
-        const [action, queue, ...ids] = rest;
-        switch (action) {
-          case 'list': {
-            const listings = await listDeadLetters(
-              await connected(),
-              queue,
-              positiveInteger('limit', values.limit),
-            );
-            print(values.json ? JSON.stringify(listings, null, 2) : renderListings(listings));
-            return 0;
-          }
-          case 'show': {
-            const [id] = ids;
-            if (queue === undefined || id === undefined)
-              throw new CliError('usage: sluice dlq show <source>|transform <messageId|jobKey>', 2);
-            const letter = await showDeadLetter(await connected(), queue, id);
-            print(values.json ? JSON.stringify(letter, null, 2) : renderDeadLetter(letter));
-            return 0;
-          }
-          case 'requeue': {
-            if (queue === undefined)
-              throw new CliError('usage: sluice dlq requeue <source>|transform (<id>... | --all)', 2);
-            const done = await requeueDeadLetters(await connected(), queue, { ids, all: values.all }, by);
-            print(
-              `requeued ${done.length} message(s) from the ${queue} DLQ to its queue:\n${done.map((l) => `  ${l.jobKey}  (${l.messageId}, was ${l.reason})`).join('\n')}\nfollow each with: sluice job <jobKey>`,
-            );
-            return 0;
-          }
-          case 'discard': {
-            if (queue === undefined)
-              throw new CliError(
-                'usage: sluice dlq discard <source>|transform (<id>... | --all) --reason "<why>"',
-                2,
-              );
-            const done = await discardDeadLetters(
-              await connected(),
-              queue,
-              { ids, all: values.all },
-              values.reason,
-              by,
-            );
-            print(
-              `discarded ${done.length} message(s) from the ${queue} DLQ:\n${done.map((l) => `  ${l.jobKey}  (${l.messageId}, was ${l.reason})`).join('\n')}`,
-            );
-            return 0;
-          }
-          default:
-            throw new CliError(
-              `usage: sluice dlq list|show|requeue|discard ... (got ${action ?? 'nothing'})`,
-              2,
-            );
-        }
+      case 'alarms': {
+        const report = await collectAlarms(await connected(), { state: values.state ?? 'not-ok' });
+        print(values.json ? JSON.stringify(report, null, 2) : renderAlarms(report));
+        return 0;
+      }
+      case 'dlq list': {
+        const [queue] = rest;
+        const listings = await listDeadLetters(
+          await connected(),
+          queue,
+          positiveInteger('limit', values.limit),
+        );
+        print(values.json ? JSON.stringify(listings, null, 2) : renderListings(listings));
+        return 0;
+      }
+      case 'dlq show': {
+        const [queue = '', id = ''] = rest;
+        const letter = await showDeadLetter(await connected(), queue, id);
+        print(values.json ? JSON.stringify(letter, null, 2) : renderDeadLetter(letter));
+        return 0;
+      }
+      case 'dlq requeue': {
+        const [queue = '', ...ids] = rest;
+        const done = await requeueDeadLetters(await connected(), queue, { ids, all: values.all }, by);
+        print(
+          `requeued ${done.length} message(s) from the ${queue} DLQ to its queue:\n${done.map((l) => `  ${l.jobKey}  (${l.messageId}, was ${l.reason})`).join('\n')}\nfollow each with: sluice job <jobKey>`,
+        );
+        return 0;
+      }
+      case 'dlq discard': {
+        const [queue = '', ...ids] = rest;
+        const done = await discardDeadLetters(
+          await connected(),
+          queue,
+          { ids, all: values.all },
+          values.reason,
+          by,
+        );
+        print(
+          `discarded ${done.length} message(s) from the ${queue} DLQ:\n${done.map((l) => `  ${l.jobKey}  (${l.messageId}, was ${l.reason})`).join('\n')}`,
+        );
+        return 0;
       }
       case 'replay': {
-        const [source] = rest;
+        const [source = ''] = rest;
         const connectedTarget = await connected();
-        const from = day('from', values.from);
-        if (
-          source === undefined ||
-          !connectedTarget.resources.sourceQueues.has(source) ||
-          from === undefined
-        ) {
+        if (!connectedTarget.resources.sourceQueues.has(source)) {
           throw new CliError(
-            `usage: sluice replay <source> --from <day> [--to <day>] [--dry-run] [--rate <n>|max] [--fresh]; known sources: ${[...connectedTarget.resources.sourceQueues.keys()].join(', ')}`,
+            `unknown source ${JSON.stringify(source)}; known sources: ${[...connectedTarget.resources.sourceQueues.keys()].join(', ')}`,
             2,
+          );
+        }
+        const from = day('from', values.from);
+        if ((from === undefined) === (values.job === undefined)) {
+          throw new CliError(
+            'usage: sluice replay <source> (--from <day> [--to <day>] [--rate <n>|max] [--fresh] | --job <jobKey>) [--dry-run]',
+            2,
+          );
+        }
+        if (values.job !== undefined) {
+          return runReplayOfJob(
+            connectedTarget,
+            { source, jobKey: values.job, dryRun: values['dry-run'] },
+            { print, printError: io.stderr },
           );
         }
         return runReplay(
           connectedTarget,
           {
             source,
-            from,
+            from: from as string,
             to: day('to', values.to),
             dryRun: values['dry-run'],
             rate: values.rate,
@@ -246,24 +270,21 @@ export async function runCli(
         print(values.json ? JSON.stringify(listing, null, 2) : renderChanges(listing, values.source));
         return 0;
       }
-      case 'tasks': {
-        const [action, taskId] = rest;
-        if (action === 'list') {
-          const tasks = await listTasks(await connected(), {
-            status: values.status,
-            ...(values.source === undefined ? {} : { source: values.source }),
-          });
-          print(values.json ? JSON.stringify(tasks, null, 2) : renderTasks(tasks, values.status));
-          return 0;
-        }
-        if (action === 'resolve') {
-          const task = await resolveTask(await connected(), taskId, values.note, by);
-          print(
-            `resolved ${task.taskId} (${task.source}, job ${task.jobKey}).\nTo run the job again: sluice enqueue ${task.source} '<input>' (the input is in: sluice job ${task.jobKey})`,
-          );
-          return 0;
-        }
-        throw new CliError(`usage: sluice tasks list|resolve ... (got ${action ?? 'nothing'})`, 2);
+      case 'tasks list': {
+        const tasks = await listTasks(await connected(), {
+          status: values.status,
+          ...(values.source === undefined ? {} : { source: values.source }),
+        });
+        print(values.json ? JSON.stringify(tasks, null, 2) : renderTasks(tasks, values.status));
+        return 0;
+      }
+      case 'tasks resolve': {
+        const [taskId] = rest;
+        const task = await resolveTask(await connected(), taskId, values.note, by);
+        print(
+          `resolved ${task.taskId} (${task.source}, job ${task.jobKey}).\nTo run the job again: sluice enqueue ${task.source} '<input>' (the input is in: sluice job ${task.jobKey})`,
+        );
+        return 0;
       }
       case 'enqueue': {
         const [source, input] = rest;

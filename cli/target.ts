@@ -18,6 +18,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_APP_NAME } from '../functions/core/resource-names.js';
@@ -54,8 +55,12 @@ export interface SluiceResources {
   readonly rawBucket: string;
   readonly sourceQueues: ReadonlyMap<string, QueuePair>;
   readonly transformQueues: QueuePair;
+  /** Each signing-in source's secret (`<app>/<source>/login`), by source: its physical ID. */
+  readonly loginSecrets: ReadonlyMap<string, string>;
   /** Sluice's functions: their role (`http-collector`, `transform`, ...), stack and deployed name. */
   readonly functions: readonly { readonly role: string; readonly stack: string; readonly name: string }[];
+  /** The names of the app's alarms, metric and composite, every stack's. */
+  readonly alarms: readonly string[];
 }
 
 export interface SluiceClients {
@@ -65,6 +70,7 @@ export interface SluiceClients {
   readonly s3: S3Client;
   /** For the change log (`sluice changes`). */
   readonly logs: CloudWatchLogsClient;
+  readonly secrets: SecretsManagerClient;
 }
 
 export interface SluiceTarget {
@@ -126,10 +132,25 @@ export function resourcesFrom(appName: string, resources: readonly StackResource
       sourceNames.map((name) => [name, pair(name, { 'sluice:stage': 'collect', 'sluice:source': name })]),
     ),
     transformQueues: pair('transform', { 'sluice:stage': 'transform' }),
+    loginSecrets: new Map(
+      resources
+        .filter(
+          (r) =>
+            r.type === 'AWS::SecretsManager::Secret' &&
+            r.tags['sluice:role'] === 'credentials' &&
+            r.tags['sluice:source'] !== undefined,
+        )
+        .map((r) => [r.tags['sluice:source'] as string, r.physicalId]),
+    ),
     functions: resources
       // Sluice's own functions are tagged with their role; CDK's helper functions are not.
       .filter((r) => r.type === 'AWS::Lambda::Function' && r.tags['sluice:role'] !== undefined)
       .map((r) => ({ role: r.tags['sluice:role'] as string, stack: r.stack, name: r.physicalId })),
+    // An alarm's physical ID is its name.
+    alarms: resources
+      .filter((r) => r.type === 'AWS::CloudWatch::Alarm' || r.type === 'AWS::CloudWatch::CompositeAlarm')
+      .map((r) => r.physicalId)
+      .sort(),
   };
 }
 
@@ -150,6 +171,7 @@ function clientsFor(config: ClientConfig, local = false): SluiceClients {
     }),
     cloudwatch: new CloudWatchClient(config),
     logs: new CloudWatchLogsClient(config),
+    secrets: new SecretsManagerClient(config),
   };
 }
 

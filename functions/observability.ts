@@ -29,11 +29,18 @@ export const SERVICE_NAME = 'sluice';
  */
 export const MetricName = {
   /**
-   * One value per job attempt that ended: 1 when its records were written, 0 when it was
-   * retried, dead-lettered or handed off. Average is the success rate, SampleCount the attempts,
-   * so one series per source carries the whole successful-run-rate SLI.
+   * One value per job that ended (the playbook's successful run rate, job by job): 1 when its
+   * records were written, 0 when it was dead-lettered (its budget spent, or nothing to retry) or
+   * handed off to a person. Retries that end in records are a successful run. Average is the
+   * success rate, SampleCount the jobs that ended, so one series per source carries the SLI.
    */
-  AttemptSuccess: 'AttemptSuccess',
+  JobSuccess: 'JobSuccess',
+  /**
+   * One value per attempt that ended, either stage: 1 when it failed transiently and will be
+   * retried, 0 when it ended any other way. Fleet-wide: Average is the share of attempts retried
+   * (the failure-spike signal), Sum the retries, SampleCount the attempts.
+   */
+  AttemptRetried: 'AttemptRetried',
   /** Milliseconds one collection attempt took (fetch, snapshots, raw writes): the execution latency SLI. */
   CollectionLatency: 'CollectionLatency',
   /** Milliseconds from the job's request to its records being written. */
@@ -50,8 +57,6 @@ export const MetricName = {
   JobCollected: 'JobCollected',
   /** A job's records were written: the job is done. */
   JobSucceeded: 'JobSucceeded',
-  /** An attempt failed transiently and will be retried. */
-  JobRetried: 'JobRetried',
   /** An attempt ended in a dead-letter queue. */
   JobDeadLettered: 'JobDeadLettered',
   /** An attempt stopped at a decision that needs a person. */
@@ -70,14 +75,14 @@ export const MetricName = {
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
 export const MetricUnitOf = {
-  AttemptSuccess: MetricUnit.Count,
+  JobSuccess: MetricUnit.Count,
+  AttemptRetried: MetricUnit.Count,
   CollectionLatency: MetricUnit.Milliseconds,
   EndToEndLatency: MetricUnit.Milliseconds,
   DataAge: MetricUnit.Seconds,
   HandoffAge: MetricUnit.Seconds,
   JobCollected: MetricUnit.Count,
   JobSucceeded: MetricUnit.Count,
-  JobRetried: MetricUnit.Count,
   JobDeadLettered: MetricUnit.Count,
   JobHandedOff: MetricUnit.Count,
   RecordsWritten: MetricUnit.Count,
@@ -93,14 +98,14 @@ export const MetricUnitOf = {
 export type MetricScope = 'source' | 'fleet';
 
 export const METRIC_SCOPES = {
-  AttemptSuccess: ['source', 'fleet'],
+  JobSuccess: ['source', 'fleet'],
+  AttemptRetried: ['fleet'],
   CollectionLatency: ['source', 'fleet'],
   EndToEndLatency: ['fleet'],
   DataAge: ['source'],
   HandoffAge: ['source'],
   JobCollected: ['fleet'],
   JobSucceeded: ['fleet'],
-  JobRetried: ['fleet'],
   JobDeadLettered: ['fleet'],
   JobHandedOff: ['fleet'],
   RecordsWritten: ['fleet'],
@@ -125,14 +130,24 @@ export const FLEET_METRICS: readonly MetricName[] = (Object.keys(METRIC_SCOPES) 
 /** How an attempt ended, as the handlers report it. */
 export type AttemptOutcomeMetric = 'collected' | 'succeeded' | 'retried' | 'dead-lettered' | 'handed-off';
 
-/** The fleet-wide count each outcome adds to. */
+/**
+ * The fleet-wide series whose Sum counts each outcome. A retry is counted in AttemptRetried,
+ * which every attempt adds to (1 or 0), so that its Average is the share of attempts retried.
+ */
 export const OUTCOME_METRICS = {
   collected: MetricName.JobCollected,
   succeeded: MetricName.JobSucceeded,
-  retried: MetricName.JobRetried,
+  retried: MetricName.AttemptRetried,
   'dead-lettered': MetricName.JobDeadLettered,
   'handed-off': MetricName.JobHandedOff,
 } as const satisfies { [outcome in AttemptOutcomeMetric]: MetricName };
+
+/** The outcomes that end a job: its records written, or given up on, or left to a person. */
+const JOB_ENDINGS: { readonly [outcome in AttemptOutcomeMetric]?: 0 | 1 } = {
+  succeeded: 1,
+  'dead-lettered': 0,
+  'handed-off': 0,
+};
 
 /** Dimension names. Powertools adds `service` to every metric; Sluice adds `source`. */
 export const Dimension = { Service: 'service', Source: 'source' } as const;
@@ -224,9 +239,28 @@ export function publishMetric(source: string, name: MetricName, ...values: numbe
   emitter.publishStoredMetrics();
 }
 
-/** Counts an attempt's outcome fleet-wide and, unless it is only a step (collected), in the success rate. */
-export function recordAttempt(source: string, outcome: AttemptOutcomeMetric): void {
-  publishMetric(source, OUTCOME_METRICS[outcome], 1);
-  if (outcome !== 'collected')
-    publishMetric(source, MetricName.AttemptSuccess, outcome === 'succeeded' ? 1 : 0);
+export interface AttemptOptions {
+  /**
+   * Whether this attempt's ending is a job's run ending. A replay re-runs the transform of a job
+   * that already ended: its attempts count fleet-wide, not in the source's success rate.
+   * @default true
+   */
+  readonly endsJobRun?: boolean;
+}
+
+/**
+ * Counts an attempt: by its outcome and in the retry share, fleet-wide; and, when it ends the
+ * job (records written, dead-lettered, handed off), in the source's job success rate. A retry or
+ * a collection is a step of a run, not its end.
+ */
+export function recordAttempt(
+  source: string,
+  outcome: AttemptOutcomeMetric,
+  options: AttemptOptions = {},
+): void {
+  if (outcome !== 'retried') publishMetric(source, OUTCOME_METRICS[outcome], 1);
+  publishMetric(source, MetricName.AttemptRetried, outcome === 'retried' ? 1 : 0);
+  const ending = JOB_ENDINGS[outcome];
+  if (ending !== undefined && options.endsJobRun !== false)
+    publishMetric(source, MetricName.JobSuccess, ending);
 }

@@ -8,9 +8,18 @@ import type { CollectorKind, SourceDefinition } from '../sources/define.js';
 /** Owns everything shared by all sources: the transform stage, functions, tables. */
 export const PIPELINE_OWNER = 'team-platform';
 
-/** Attempts that must succeed, in percent, over SUCCESS_RATE_WINDOW_MINUTES (the playbook's rule). */
+/** Jobs that must succeed, in percent, over SUCCESS_RATE_WINDOW_MINUTES (the playbook's rule). */
 export const SUCCESS_RATE_THRESHOLD = 95;
 export const SUCCESS_RATE_WINDOW_MINUTES = 15;
+/**
+ * The failure-spike signal: the share of attempts, fleet-wide, that failed transiently and were
+ * retried. Retries are how Sluice absorbs a flaky world, so this pages only a sustained spike:
+ * above RETRY_SPIKE_PERCENT in 2 of 3 periods of RETRY_SPIKE_PERIOD_MINUTES, counting only
+ * periods with at least RETRY_SPIKE_MIN_ATTEMPTS attempts (two retries of three attempts are noise).
+ */
+export const RETRY_SPIKE_PERCENT = 25;
+export const RETRY_SPIKE_PERIOD_MINUTES = 5;
+export const RETRY_SPIKE_MIN_ATTEMPTS = 20;
 /** How often the freshness checker runs; the data-age alarm's period is three runs. */
 export const FRESHNESS_CHECK_MINUTES = 5;
 /** A function whose p99 duration passes this share of its timeout is about to time out. */
@@ -38,7 +47,9 @@ export type PipelineAlarmKind =
   | 'table-throttling'
   | 'change-feed-dead-letters'
   | 'change-feed-lag'
-  | 'schedule-dead-letters';
+  | 'schedule-dead-letters'
+  | 'retry-spike'
+  | 'freshness-checks-missing';
 
 export interface AlarmEntry<Kind extends string> {
   readonly kind: Kind;
@@ -63,8 +74,8 @@ export function sourceAlarmEntries(source: SourceDefinition): AlarmEntry<SourceA
   return [
     {
       kind: 'success-rate',
-      summary: `Fewer than ${SUCCESS_RATE_THRESHOLD}% of ${source.name} job attempts succeeded in the last ${SUCCESS_RATE_WINDOW_MINUTES} minutes.`,
-      condition: `succeeded / (succeeded + retried + dead-lettered + handed off) < ${SUCCESS_RATE_THRESHOLD}% over ${SUCCESS_RATE_WINDOW_MINUTES} min`,
+      summary: `Fewer than ${SUCCESS_RATE_THRESHOLD}% of the ${source.name} jobs that ended in the last ${SUCCESS_RATE_WINDOW_MINUTES} minutes wrote their records; the others were dead-lettered or handed off.`,
+      condition: `jobs with records / jobs ended (records, dead-lettered, handed off) < ${SUCCESS_RATE_THRESHOLD}% over ${SUCCESS_RATE_WINDOW_MINUTES} min; retried jobs that end in records count as successes; stays until a window with jobs recovers`,
       owner: source.owners.collection,
       runbook: 'success-rate',
     },
@@ -84,8 +95,8 @@ export function sourceAlarmEntries(source: SourceDefinition): AlarmEntry<SourceA
     },
     {
       kind: 'data-age',
-      summary: `The newest ${source.name} record is older than its freshness SLA of ${sla}, or the source has none.`,
-      condition: `data age > ${sla}, or no data age published (15 min)`,
+      summary: `The newest ${source.name} record is older than its freshness SLA of ${sla}; a source with no records yet ages from when it was first tracked.`,
+      condition: `data age > ${sla} (15 min); no records yet: time since first tracked > ${sla}`,
       owner: source.owners.collection,
       runbook: 'data-stale',
     },
@@ -132,7 +143,8 @@ export const PIPELINE_ALARM_ENTRIES: { readonly [kind in PipelineAlarmKind]: Ala
   'table-throttling': {
     kind: 'table-throttling',
     summary: 'DynamoDB is throttling requests to a Sluice table.',
-    condition: 'throttled requests ≥ 1 in 2 of 3 five-minute periods',
+    condition:
+      'throttled requests (all operations, a missing one counted 0) ≥ 1 in 2 of 3 five-minute periods',
     owner: PIPELINE_OWNER,
     runbook: 'dynamodb-throttling',
   },
@@ -159,6 +171,22 @@ export const PIPELINE_ALARM_ENTRIES: { readonly [kind in PipelineAlarmKind]: Ala
     owner: PIPELINE_OWNER,
     runbook: 'schedule-dead-letters',
   },
+  'retry-spike': {
+    kind: 'retry-spike',
+    summary:
+      'Across the fleet, an unusual share of job attempts fail transiently and are retried: a failure spike (sources, network, AWS) that may soon exhaust retry budgets.',
+    condition: `retried attempts > ${RETRY_SPIKE_PERCENT}% of attempts in 2 of 3 ${RETRY_SPIKE_PERIOD_MINUTES}-minute periods with at least ${RETRY_SPIKE_MIN_ATTEMPTS} attempts`,
+    owner: PIPELINE_OWNER,
+    runbook: 'retry-spike',
+  },
+  'freshness-checks-missing': {
+    kind: 'freshness-checks-missing',
+    summary:
+      'The freshness checker has not run for 15 minutes: no source publishes a data age, so no data-age alarm can fire.',
+    condition: `no freshness check in ${FRESHNESS_CHECK_MINUTES * 3} min (the alarm goes to INSUFFICIENT_DATA, which notifies; a new deploy starts there and notifies nobody)`,
+    owner: PIPELINE_OWNER,
+    runbook: 'freshness-checks-missing',
+  },
 };
 
 /**
@@ -168,6 +196,16 @@ export const PIPELINE_ALARM_ENTRIES: { readonly [kind in PipelineAlarmKind]: Ala
  */
 export function alarmName(appName: string, subject: string, kind: string): string {
   return `${appName}-${subject}-${kind}`;
+}
+
+/** The fleet's own alarms, one each however many sources (infra/constructs/fleet-alarms.ts). */
+export type FleetAlarmKind = 'retry-spike' | 'freshness-checks-missing';
+
+/** `Sluice-fleet-retry-spike`, `Sluice-freshness-checker-checks-missing`. */
+export function fleetAlarmName(appName: string, kind: FleetAlarmKind): string {
+  return kind === 'retry-spike'
+    ? alarmName(appName, 'fleet', 'retry-spike')
+    : alarmName(appName, 'freshness-checker', 'checks-missing');
 }
 
 /** A source's DLQ alarm (`Sluice-demo-catalog-dead-letters`); the transform's is `Sluice-transform-dead-letters`. */
@@ -181,13 +219,36 @@ export function rollupAlarmName(sourceStackName: string, kind: RollupKind): stri
 }
 
 /** The subject of a source stack's collector alarms: `Sources-01-http-collector`. */
-export function collectorSubject(sourceStackName: string, appName: string, kind: CollectorKind): string {
-  return `${sourceStackName.slice(appName.length + 1)}-${collectorRole(kind)}`;
+export function collectorSubject(sourceStackName: string, appName: string, group: CollectorGroup): string {
+  return `${sourceStackName.slice(appName.length + 1)}-${collectorRole(group)}`;
 }
 
-/** The role name of the collector function for a kind of source. */
-export function collectorRole(kind: CollectorKind): string {
-  return `${kind}-collector`;
+/** The role name of the collector function for a group of sources (`http-collector`, `http-vpc-collector`). */
+export function collectorRole(group: CollectorGroup): string {
+  return `${group}-collector`;
+}
+
+/**
+ * Which collector of its stack collects a source: one per kind, and one more per kind for the
+ * sources that reach private ranges (`network.privateCidrs`): that one runs in the team's VPC,
+ * the others never do.
+ */
+export type CollectorGroup = CollectorKind | `${CollectorKind}-vpc`;
+
+export const COLLECTOR_GROUPS: readonly CollectorGroup[] = ['http', 'browser', 'http-vpc', 'browser-vpc'];
+
+export function collectorGroupOf(source: SourceDefinition): CollectorGroup {
+  return (source.network?.privateCidrs.length ?? 0) > 0 ? `${source.kind}-vpc` : source.kind;
+}
+
+/** The kind of source a collector group collects. */
+export function kindOfGroup(group: CollectorGroup): CollectorKind {
+  return group.startsWith('browser') ? 'browser' : 'http';
+}
+
+/** The collector groups a set of sources needs, in a fixed order. */
+export function collectorGroupsOf(sources: readonly SourceDefinition[]): CollectorGroup[] {
+  return COLLECTOR_GROUPS.filter((group) => sources.some((s) => collectorGroupOf(s) === group));
 }
 
 /** The functions of the core stack the pipeline alarms watch, by role. */

@@ -23,6 +23,7 @@ import {
   type SourceStackPlan,
   type StackAssignment,
 } from './source-stacks.js';
+import { vpcPlacementOf } from './vpc.js';
 
 /** Where `npm run docs` pins which stack each registered source is deployed in. */
 export const STACK_ASSIGNMENT_FILE = join(PROJECT_ROOT, 'infra', 'source-stacks.json');
@@ -185,6 +186,8 @@ export function buildApp(app: App = new App(), options: BuildOptions = {}): Slui
     sources,
     assignSourceStacks(sources, options.pinned ?? readStackAssignment(), sourcesPerStackOf(app)),
   );
+  // Private networks only on purpose: a source's private ranges need the team's VPC named.
+  const vpc = vpcPlacementOf(app, sources);
   // Every stack in the same account and region: the source stacks find the core's alarm topics by name.
   const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
 
@@ -196,6 +199,7 @@ export function buildApp(app: App = new App(), options: BuildOptions = {}): Slui
     rawStorage: rawStorageOf(app),
     ledgerRetentionDays: ledgerRetentionDaysOf(app, sources),
     tableDeletionProtection: flag(app, 'sluice:tableDeletionProtection'),
+    fixtureSources: withFixtureSources(app),
     description: `Sluice ${appName}: shared storage, the transform and operations`,
     env,
   });
@@ -205,6 +209,7 @@ export function buildApp(app: App = new App(), options: BuildOptions = {}): Slui
         plan: stackPlan,
         shared: core.shared,
         coreStackName: core.stackName,
+        ...(vpc === undefined ? {} : { vpc }),
         description: `Sluice ${appName}: queues, collectors and alarms of ${stackPlan.sources.length} source(s)`,
         env,
       }),

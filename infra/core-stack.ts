@@ -50,6 +50,8 @@ export interface CoreStackProps extends StackProps {
    * app has deployed (context `sluice:tableDeletionProtection`). @default false
    */
   readonly tableDeletionProtection?: boolean;
+  /** The app holds the test-fixture sources (context `sluice:fixtureSources`; local only). @default false */
+  readonly fixtureSources?: boolean;
 }
 
 /** Settings of the raw bucket that differ between deployments (see RawBucketProps). */
@@ -276,6 +278,7 @@ export class CoreStack extends Stack {
       rawBucket: this.rawBucket,
       alarmTopic: topicFor(PIPELINE_OWNER),
       runbookBaseUrl,
+      includeFixtureSources: props.fixtureSources ?? false,
     });
   }
 }

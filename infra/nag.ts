@@ -34,11 +34,12 @@ function acknowledge(scope: IConstruct, ...acknowledgements: Acknowledgement[]):
 }
 
 /** The acknowledgement every Sluice function's role needs: X-Ray has no resource-level permissions. */
-function acknowledgeTracing(fn: PipelineFunction): void {
+function acknowledgeTracing(fn: PipelineFunction, inVpc = false): void {
   acknowledge(fn.function.role ?? fn, {
     id: 'AwsSolutions-IAM5[Resource::*]',
-    reason:
-      'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no resource-level permissions; every other statement names its resource.',
+    reason: inVpc
+      ? 'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and the network-interface lookups Lambda makes for a function in a VPC (ec2:DescribeNetworkInterfaces, ec2:DescribeSubnets) support no resource-level permissions; every other statement names its resource.'
+      : 'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) supports no resource-level permissions; every other statement names its resource.',
   });
 }
 
@@ -145,7 +146,14 @@ export function acknowledgeCoreFindings(stack: CoreStack): void {
 export function acknowledgeSourceStackFindings(stack: SourceStack, core: CoreStack): void {
   const rawBucket = core.rawBucket.node.defaultChild as CfnBucket;
   for (const [kind, collector] of stack.collectors) {
-    acknowledgeTracing(collector.pipelineFunction);
+    acknowledgeTracing(collector.pipelineFunction, collector.vpc !== undefined);
+    if (collector.vpc !== undefined) {
+      acknowledge(collector.function.role ?? collector, {
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:*/*]',
+        reason:
+          'Lambda creates, assigns and deletes the network interfaces of a function in a VPC with its role; their IDs are not known before Lambda makes them. Held to the deployment account and region.',
+      });
+    }
     acknowledgeQueueConsumer(collector.pipelineFunction);
     for (const source of collector.sources) {
       acknowledge(collector.function.role ?? collector, {
@@ -168,7 +176,7 @@ export function acknowledgeSourceStackFindings(stack: SourceStack, core: CoreSta
       acknowledge(pipeline.login, {
         id: 'AwsSolutions-SMG4',
         reason:
-          "A partner portal's login, issued and changed by the partner: there is no rotation Lambda that could set a new password. The owner updates the secret when the partner rotates it.",
+          "A partner's login or API token, issued and changed by the partner: there is no rotation Lambda that could set a new one. The owner updates the secret when the partner rotates it (npx sluice credentials set).",
       });
     }
   }

@@ -35,27 +35,45 @@ export function fleetMetric(appName: string, name: MetricName, options: MetricOp
 }
 
 /**
- * Percentage of a source's job attempts that succeeded in each `period`: every attempt publishes
- * AttemptSuccess 1 or 0, so the average is the rate, from one metric. Periods without any attempt
- * have no value (the alarm treats them as fine).
+ * Percentage of a source's jobs that ended in each `period` and wrote their records: every job
+ * that ends publishes JobSuccess 1 (records) or 0 (dead-lettered, handed off), so the average is
+ * the rate, from one metric. Periods in which no job ended have no value.
  */
 export function successRate(appName: string, source: string, period: Duration): MathExpression {
   return new MathExpression({
     expression: '100 * success',
     usingMetrics: {
-      success: sourceMetric(appName, source, Names.AttemptSuccess, { statistic: 'Average', period }),
+      success: sourceMetric(appName, source, Names.JobSuccess, { statistic: 'Average', period }),
     },
-    label: 'success rate (%)',
+    label: 'job success rate (%)',
     period,
   });
 }
 
-/** The same rate over every source's attempts. */
+/** The same rate over every source's jobs. */
 export function fleetSuccessRate(appName: string, period: Duration): MathExpression {
   return new MathExpression({
     expression: '100 * success',
-    usingMetrics: { success: fleetMetric(appName, Names.AttemptSuccess, { statistic: 'Average', period }) },
-    label: 'success rate (%)',
+    usingMetrics: { success: fleetMetric(appName, Names.JobSuccess, { statistic: 'Average', period }) },
+    label: 'job success rate (%)',
+    period,
+  });
+}
+
+/**
+ * Percentage of the fleet's attempts (either stage) that failed transiently and were retried, in
+ * each `period` with at least `minAttempts` attempts; 0 in quieter periods, where a couple of
+ * retries say nothing. AttemptRetried is 1 or 0 per attempt: its Sum counts retries, its
+ * SampleCount attempts.
+ */
+export function fleetRetryShare(appName: string, period: Duration, minAttempts: number): MathExpression {
+  return new MathExpression({
+    expression: `IF(attempts >= ${minAttempts}, 100 * retried / attempts, 0)`,
+    usingMetrics: {
+      retried: fleetMetric(appName, Names.AttemptRetried, { statistic: 'Sum', period }),
+      attempts: fleetMetric(appName, Names.AttemptRetried, { statistic: 'SampleCount', period }),
+    },
+    label: 'retried attempts (%)',
     period,
   });
 }

@@ -13,10 +13,12 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import type { CollectorKind, SourceDefinition } from '../sources/define.js';
+import type { SourceDefinition } from '../sources/define.js';
 import {
   alarmName,
-  collectorKindsOf,
+  type CollectorGroup,
+  collectorGroupOf,
+  collectorGroupsOf,
   collectorRole,
   collectorSubject,
   PIPELINE_ALARM_ENTRIES,
@@ -33,7 +35,7 @@ import {
   RowDashboard,
   type WidgetRow,
 } from './constructs/dashboard-rows.js';
-import { functionRows } from './constructs/function-widgets.js';
+import { functionRows, retryBreakdown } from './constructs/function-widgets.js';
 import { PipelineAlarms, pascalCase, type WatchedFunction } from './constructs/pipeline-alarms.js';
 import { describe } from './constructs/source-alarms.js';
 import { SourcePipeline } from './constructs/source-pipeline.js';
@@ -41,6 +43,7 @@ import { applyTags, sharedOwnerTags } from './ownership.js';
 import { runbookUrl } from './runbook-links.js';
 import { alarmTopicOf, grantFollowUps, type SharedResources } from './shared-resources.js';
 import type { SourceStackPlan } from './source-stacks.js';
+import type { VpcPlacement } from './vpc.js';
 
 export interface SourceStackProps extends StackProps {
   /** Which sources this stack holds (infra/source-stacks.ts). */
@@ -49,6 +52,8 @@ export interface SourceStackProps extends StackProps {
   readonly shared: SharedResources;
   /** The core stack's name, for links from this stack's dashboard to the overview. */
   readonly coreStackName: string;
+  /** Where the collectors of sources with private ranges run (context `sluice:vpc`). @default - none */
+  readonly vpc?: VpcPlacement;
 }
 
 /**
@@ -60,7 +65,8 @@ export interface SourceStackProps extends StackProps {
 export class SourceStack extends Stack {
   readonly key: string;
   readonly sources: readonly SourceDefinition[];
-  readonly collectors: ReadonlyMap<CollectorKind, CollectorFunction>;
+  /** One collector per kind, and per kind one in the VPC for sources with private ranges. */
+  readonly collectors: ReadonlyMap<CollectorGroup, CollectorFunction>;
   readonly pipelines: ReadonlyMap<string, SourcePipeline>;
   readonly collectorAlarms: PipelineAlarms;
   readonly rollups: ReadonlyMap<RollupKind, CompositeAlarm>;
@@ -83,14 +89,15 @@ export class SourceStack extends Stack {
     this.sources = plan.sources;
     const { appName, runbookBaseUrl } = shared;
 
-    const collectors = new Map<CollectorKind, CollectorFunction>();
-    for (const kind of collectorKindsOf(plan.sources)) {
+    const collectors = new Map<CollectorGroup, CollectorFunction>();
+    for (const group of collectorGroupsOf(plan.sources)) {
       collectors.set(
-        kind,
-        new CollectorFunction(this, `${pascalCase(kind)}Collector`, {
-          kind,
-          sources: plan.sources.filter((s) => s.kind === kind),
+        group,
+        new CollectorFunction(this, `${pascalCase(group)}Collector`, {
+          group,
+          sources: plan.sources.filter((s) => collectorGroupOf(s) === group),
           shared,
+          ...(props.vpc === undefined ? {} : { vpc: props.vpc }),
         }),
       );
     }
@@ -98,9 +105,9 @@ export class SourceStack extends Stack {
 
     // What a collector enqueues: a scheduled run's jobs (its own source's queue) and the
     // follow-ups its sources ask for from what they see (the queues they name), nothing else.
-    for (const [kind, collector] of collectors) {
+    for (const [group, collector] of collectors) {
       const targets = new Set<string>();
-      for (const source of plan.sources.filter((s) => s.kind === kind)) {
+      for (const source of plan.sources.filter((s) => collectorGroupOf(s) === group)) {
         if (source.schedule !== undefined) targets.add(source.name);
         if (source.followUps?.fromResponse !== undefined)
           for (const t of source.followUps.targets) targets.add(t);
@@ -147,8 +154,9 @@ export class SourceStack extends Stack {
 
     const pipelines = new Map<string, SourcePipeline>();
     for (const source of plan.sources) {
-      const collector = collectors.get(source.kind);
-      if (collector === undefined) throw new Error(`no ${source.kind} collector in ${plan.stackName}`);
+      const collector = collectors.get(collectorGroupOf(source));
+      if (collector === undefined)
+        throw new Error(`no ${collectorGroupOf(source)} collector in ${plan.stackName}`);
       pipelines.set(
         source.name,
         new SourcePipeline(this, pascalCase(source.name), {
@@ -230,17 +238,18 @@ export class SourceStack extends Stack {
           widgets: alarmStatusRows('Alarms of this stack (each links its runbook)', allAlarms),
         },
         { title: 'collectors', widgets: functionRows(watched, ROW_HEIGHT) },
+        {
+          title: 'retries',
+          widgets: [retryBreakdown('collection retries by source and reason (logs)', watched, ROW_HEIGHT)],
+        },
         ...[...pipelines.values()].map((p) => p.dashboardRow),
       ],
     });
 
-    for (const [kind, collector] of collectors) {
+    for (const [group, collector] of collectors) {
       applyTags(collector, {
-        ...sharedOwnerTags(
-          plan.sources.filter((s) => s.kind === kind),
-          ['collection'],
-        ),
-        'sluice:role': collectorRole(kind),
+        ...sharedOwnerTags(collector.sources, ['collection']),
+        'sluice:role': collectorRole(group),
       });
     }
     applyTags(this.collectorAlarms, sharedOwnerTags(plan.sources, []));

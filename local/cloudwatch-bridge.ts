@@ -1,11 +1,18 @@
 /**
  * Local stand-in for what CloudWatch does with a Lambda function's output in AWS: embedded metric
  * format (EMF) lines become metrics, and every invocation counts in AWS/Lambda (Invocations,
- * Errors, Duration). Both go into moto's CloudWatch, so `sluice status` reads the same metrics
- * locally as in AWS.
+ * Errors, Throttles, Duration). Both go into moto's CloudWatch, so `sluice status` reads the same
+ * metrics locally as in AWS; so do the AWS/SQS metrics the local queue poller measures
+ * (local/queue-metrics.ts).
+ *
+ * It also keeps every data point it put, as put: moto answers only the five basic statistics
+ * (no percentiles) and scans every stored data point for each query, so the local alarm
+ * evaluation (local/alarms/) reads the same points from here instead.
  */
 import { type CloudWatchClient, type MetricDatum, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { z } from 'zod';
+import type { Sample } from './alarms/alarm-evaluator.js';
+import type { MetricIdentity } from './alarms/alarm-model.js';
 import type { InvocationResult } from './lambda-runtime.js';
 
 const EmfDocument = z.object({
@@ -82,8 +89,36 @@ export function lambdaMetricsFor(
   return [
     datum('Invocations', 1, 'Count'),
     datum('Errors', result.ok ? 0 : 1, 'Count'),
+    // The local runtime never refuses an invocation: every one is measured as not throttled.
+    datum('Throttles', 0, 'Count'),
     datum('Duration', result.durationMs, 'Milliseconds'),
   ];
+}
+
+/** One key per metric: namespace, name and the exact dimension set. */
+export function seriesKey(metric: MetricIdentity): string {
+  const dimensions = Object.entries(metric.dimensions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([metric.namespace, metric.metricName, dimensions]);
+}
+
+function keyOfDatum({ namespace, datum }: NamespacedDatum): string {
+  return seriesKey({
+    namespace,
+    metricName: datum.MetricName ?? '',
+    dimensions: Object.fromEntries((datum.Dimensions ?? []).map((d) => [d.Name ?? '', d.Value ?? ''])),
+  });
+}
+
+/** The first index of `samples` (sorted by time) at or after `at`. */
+function firstAtOrAfter(samples: readonly Sample[], at: number): number {
+  let low = 0;
+  let high = samples.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((samples[middle]?.at ?? 0) < at) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** PutMetricData takes at most 1,000 data per call; fewer keeps each request small. */
@@ -92,6 +127,8 @@ const MAX_DATA_PER_CALL = 500;
 /** Buffers metrics and puts them into the emulator's CloudWatch in batches. */
 export class LocalCloudWatch {
   private buffer: NamespacedDatum[] = [];
+  /** Every data point put, per metric, sorted by time. */
+  private readonly kept = new Map<string, Sample[]>();
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
   private warned = false;
@@ -115,6 +152,32 @@ export class LocalCloudWatch {
     this.buffer.push(...lambdaMetricsFor(functionName, result, new Date()));
   }
 
+  /** Puts data measured outside the functions (the AWS/SQS metrics of local/queue-metrics.ts). */
+  accept(data: readonly NamespacedDatum[]): void {
+    this.buffer.push(...data);
+  }
+
+  /** The data points of one metric (its exact dimension set) put so far, in [from, to). */
+  samples(metric: MetricIdentity, from: number, to: number): Sample[] {
+    const samples = this.kept.get(seriesKey(metric)) ?? [];
+    return samples.slice(firstAtOrAfter(samples, from), firstAtOrAfter(samples, to));
+  }
+
+  private keep(data: readonly NamespacedDatum[]): void {
+    for (const item of data) {
+      const at = item.datum.Timestamp instanceof Date ? item.datum.Timestamp.getTime() : Date.now();
+      const value = item.datum.Value;
+      if (value === undefined) continue;
+      const key = keyOfDatum(item);
+      const samples = this.kept.get(key) ?? [];
+      // Points arrive nearly in time order; insert from the end.
+      let index = samples.length;
+      while (index > 0 && (samples[index - 1]?.at ?? 0) > at) index -= 1;
+      samples.splice(index, 0, { at, value });
+      this.kept.set(key, samples);
+    }
+  }
+
   /** Puts everything buffered so far; calls are serialized. */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(() => this.put());
@@ -123,15 +186,20 @@ export class LocalCloudWatch {
 
   private async put(): Promise<void> {
     const pending = this.buffer.splice(0);
-    const byNamespace = new Map<string, MetricDatum[]>();
-    for (const { namespace, datum } of pending) {
-      byNamespace.set(namespace, [...(byNamespace.get(namespace) ?? []), datum]);
+    const byNamespace = new Map<string, NamespacedDatum[]>();
+    for (const item of pending) {
+      const list = byNamespace.get(item.namespace) ?? [];
+      list.push(item);
+      byNamespace.set(item.namespace, list);
     }
     for (const [namespace, data] of byNamespace) {
       for (let start = 0; start < data.length; start += MAX_DATA_PER_CALL) {
         const chunk = data.slice(start, start + MAX_DATA_PER_CALL);
         try {
-          await this.client.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: chunk }));
+          await this.client.send(
+            new PutMetricDataCommand({ Namespace: namespace, MetricData: chunk.map((c) => c.datum) }),
+          );
+          this.keep(chunk);
           this.published += chunk.length;
         } catch (error) {
           if (!this.warned) {

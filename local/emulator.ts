@@ -102,6 +102,9 @@ export interface StartEmulatorOptions {
  * INSERT before the finished item (DynamoDB streams one record), and its EventBridge compiled a
  * JSONPath grammar per path per event delivered to a target — over a second per event, which
  * held the change feed to about 90 events a minute. Both are corrected in the launcher.
+ * And one addition: moto has no PutCompositeAlarm, though its PutMetricAlarm already stores an
+ * `AlarmRule` as a composite alarm, so the local environment can put the template's composite
+ * alarms into CloudWatch like the others (local/provision-resources.ts).
  */
 const MOTO_LAUNCHER = `
 import copy
@@ -149,6 +152,9 @@ def transact_write_items(self, transact_items):
         raise
 
 dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
+from moto.cloudwatch.responses import CloudWatchResponse
+if not hasattr(CloudWatchResponse, "put_composite_alarm"):
+    CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm
 
 from moto.dynamodb.models.table import StreamShard
 _stream_add = StreamShard.add

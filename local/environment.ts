@@ -18,7 +18,9 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SourceCredentialsSecret } from '../functions/adapters/source-credentials.js';
+import type { OriginOverrides } from '../functions/core/egress.js';
 import { fixtureSources, sources } from '../sources/registry.js';
+import { AlarmMonitor } from './alarms/alarm-monitor.js';
 import {
   type AwsFaultProxy,
   type AwsFaultProxyOptions,
@@ -34,6 +36,7 @@ import { LocalFunction } from './lambda-runtime.js';
 import type { LocalEnvFile, StackResource } from './local-env-file.js';
 import { CDK_OUT_DIR, PROJECT_ROOT, SCRATCH_DIR } from './paths.js';
 import { type EmulatorClients, type LocalQueue, type Provisioned, provisionApp } from './provision.js';
+import { QueueMetricsPublisher } from './queue-metrics.js';
 import { LocalScheduler, ScheduledRuleRunner } from './scheduled-rules.js';
 import {
   type BatchReport,
@@ -42,6 +45,7 @@ import {
   type SqsPollerOptions,
 } from './sqs-poller.js';
 import { DynamoStreamPoller } from './stream-poller.js';
+import { type LocalTarget, mergeOriginOverrides } from './targets.js';
 
 // The AWS SDK warns once per process that Node 20 support ends in 2027; locally that is noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -77,6 +81,17 @@ export interface LocalEnvironmentOptions {
    * run do). Off by default, so a test's traffic is only what it sends. @default false
    */
   readonly schedules?: boolean;
+  /**
+   * Sources collected from a site of your own instead of their origin (local/targets.ts): merged
+   * with the demo site's overrides and any SLUICE_ORIGIN_OVERRIDES in the shell. @default - none
+   */
+  readonly targets?: readonly LocalTarget[];
+  /**
+   * Evaluate every alarm of the templates as CloudWatch would (local/alarms/), with the AWS/SQS
+   * metrics the pollers measure. The chaos run turns it off: its figures are the pipeline's alone.
+   * @default true
+   */
+  readonly alarms?: boolean;
 }
 
 export interface LocalChaosOptions {
@@ -93,6 +108,8 @@ export interface SourceQueues {
 
 export interface LocalEnvironment {
   readonly runId: string;
+  /** How much faster than the template's time local time runs (see DEFAULT_TIME_SCALE). */
+  readonly timeScale: number;
   readonly endpoint: string;
   readonly emulatorVersion: string;
   readonly logDir: string;
@@ -120,6 +137,10 @@ export interface LocalEnvironment {
   readonly changeLogGroup: string;
   /** Function logs' EMF metrics and Lambda's own metrics, put into the emulator's CloudWatch. */
   readonly metrics: LocalCloudWatch;
+  /** Where each production origin is collected from locally (SLUICE_ORIGIN_OVERRIDES of the functions). */
+  readonly originOverrides: OriginOverrides;
+  /** Every alarm of the templates, evaluated as CloudWatch would; undefined when turned off. */
+  readonly alarms: AlarmMonitor | undefined;
   readonly rawBucket: string;
   readonly recordsTable: string;
   readonly ledgerTable: string;
@@ -265,16 +286,20 @@ export async function startLocalEnvironment(
         : await startAwsFaultProxy({ ...options.chaos.aws, upstream: emulator.endpoint });
     if (awsFaultProxy !== undefined) cleanups.push(() => awsFaultProxy.stop());
 
+    // The local profile: demo origins point at the bundled demo site, targets at your own site,
+    // and an override set in the shell is kept (local/targets.ts). Only this process sets these;
+    // the deployed stack never contains them (an infra test asserts it).
+    const originOverrides = mergeOriginOverrides(
+      demoOriginOverrides([...sources, ...fixtureSources], demoSite.origin),
+      process.env.SLUICE_ORIGIN_OVERRIDES,
+      options.targets ?? [],
+    );
     const extraEnvironment = {
       AWS_ENDPOINT_URL: awsFaultProxy?.endpoint ?? emulator.endpoint,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      // The local profile: demo origins point at the bundled demo site. Only this process sets
-      // these; the deployed stack never contains them (an infra test asserts it).
-      SLUICE_ORIGIN_OVERRIDES: JSON.stringify(
-        demoOriginOverrides([...sources, ...fixtureSources], demoSite.origin),
-      ),
+      SLUICE_ORIGIN_OVERRIDES: JSON.stringify(originOverrides),
       SLUICE_TIME_SCALE: String(timeScale),
       ...options.functionEnvironment,
     };
@@ -328,6 +353,32 @@ export async function startLocalEnvironment(
       cleanups.push(() => poller.stop());
       return poller;
     });
+    // Alarms are evaluated against what the functions and the pollers publish, SQS's own metrics
+    // measured every local minute like CloudWatch's evaluations.
+    const alarms =
+      options.alarms === false
+        ? undefined
+        : new AlarmMonitor(
+            [...provisioned.alarms.values()],
+            (metric, from, to) => metrics.samples(metric, from, to),
+            {
+              timeScale,
+              cloudwatch: clients.cloudwatch,
+            },
+          );
+    if (alarms !== undefined) {
+      const queueMetrics = new QueueMetricsPublisher(
+        [...provisioned.queues.values()],
+        pollers,
+        clients.sqs,
+        (data) => metrics.accept(data),
+        { timeScale, intervalMs: alarms.intervalMs },
+      );
+      queueMetrics.start();
+      alarms.start();
+      cleanups.push(() => queueMetrics.stop());
+      cleanups.push(() => alarms.stop());
+    }
 
     const schedules = new ScheduledRuleRunner(provisioned.scheduledRules, functions, {
       timeScale,
@@ -382,6 +433,7 @@ export async function startLocalEnvironment(
 
     return {
       runId,
+      timeScale,
       endpoint: emulator.endpoint,
       emulatorVersion: emulator.version,
       logDir,
@@ -400,6 +452,8 @@ export async function startLocalEnvironment(
           (r) => r.type === 'AWS::Logs::LogGroup' && r.tags['sluice:role'] === 'change-log',
         )?.physicalId ?? '',
       metrics,
+      originOverrides,
+      alarms,
       rawBucket: provisioned.buckets.get(findTagged(provisioned, bucketIds, { 'sluice:role': 'raw' })) ?? '',
       recordsTable: tableTagged('records'),
       ledgerTable: tableTagged('ledger'),

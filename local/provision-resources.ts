@@ -4,6 +4,8 @@
  * for the local runtime, and records what `Ref` and `Fn::GetAtt` answer for it.
  * local/provision.ts decides the order and which stack each resource belongs to.
  */
+
+import { PutCompositeAlarmCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateLogGroupCommand, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateTableCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
@@ -21,6 +23,7 @@ import { z } from 'zod';
 import type { CfnResource, IntrinsicResolver, Pseudo, ResolvedResource } from './cloud-template.js';
 import type {
   EmulatorClients,
+  LocalAlarm,
   LocalEventSourceMapping,
   LocalFunctionSpec,
   LocalQueue,
@@ -54,6 +57,7 @@ export interface StackInProgress {
   readonly schedules: LocalSchedule[];
   readonly streamMappings: LocalStreamMapping[];
   readonly eventBuses: Map<string, string>;
+  readonly alarms: Map<string, LocalAlarm>;
   readonly notEmulated: Map<string, number>;
 }
 
@@ -647,6 +651,35 @@ const describeSchedule: ResourceCreator = async (stack, logicalId, properties, r
   });
 };
 
+const AlarmNames = z.object({ AlarmName: z.string().min(1) });
+
+/**
+ * An alarm is put into the emulator's CloudWatch, as CloudFormation would create it, so that
+ * DescribeAlarms answers locally as in AWS; moto never evaluates alarms, so the local environment
+ * does (local/alarms/), from the definition kept here, and sets the states it finds.
+ */
+const createAlarm: ResourceCreator = async (stack, logicalId, properties, resource) => {
+  const { AlarmName: name } = AlarmNames.parse(properties);
+  const arn = `${arnPrefix(stack, 'cloudwatch')}:alarm:${name}`;
+  const composite = resource.Type === 'AWS::CloudWatch::CompositeAlarm';
+  const cloudwatch = stack.clients.cloudwatch;
+  if (cloudwatch !== undefined) {
+    // The template's properties are the API's parameters, Tags aside (not modelled locally).
+    // CloudFormation passes them through the same way; the API validates them.
+    const { Tags: _tags, ...parameters } = properties;
+    if (composite) await cloudwatch.send(new PutCompositeAlarmCommand(parameters as never));
+    else await cloudwatch.send(new PutMetricAlarmCommand(parameters as never));
+  }
+  stack.alarms.set(`${stack.idPrefix}${logicalId}`, {
+    id: `${stack.idPrefix}${logicalId}`,
+    stackName: stack.pseudo.stackName,
+    type: resource.Type as LocalAlarm['type'],
+    name,
+    properties,
+  });
+  stack.resolved.set(logicalId, { ref: name, attributes: { Arn: arn } });
+};
+
 /** Resources with no local counterpart still answer Ref/GetAtt, so that references to them resolve. */
 export const notEmulated: ResourceCreator = async (stack, logicalId, _properties, resource) => {
   countNotEmulated(stack, resource.Type);
@@ -657,7 +690,7 @@ export const notEmulated: ResourceCreator = async (stack, logicalId, _properties
 /*
  * Not emulated on purpose: bucket, queue and topic policies (moto serves plain HTTP, so the
  * TLS-only statements would refuse every local request, and every local function shares one
- * identity), IAM, alarms, dashboards, log groups and CDK's custom-resource handlers.
+ * identity), IAM, dashboards, log groups and CDK's custom-resource handlers.
  */
 
 /** The creator of each emulated resource type, in the order resources are created. */
@@ -675,4 +708,7 @@ export const CREATORS: readonly (readonly [string, ResourceCreator])[] = [
   ['AWS::Lambda::EventSourceMapping', describeEventSourceMapping],
   ['AWS::Events::Rule', describeScheduledRule],
   ['AWS::Scheduler::Schedule', describeSchedule],
+  ['AWS::CloudWatch::Alarm', createAlarm],
+  // After the alarms: a composite's rule names them.
+  ['AWS::CloudWatch::CompositeAlarm', createAlarm],
 ];

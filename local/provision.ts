@@ -9,6 +9,8 @@
  * before it export, as CloudFormation would. The resources of each type are made by the creators
  * in local/provision-resources.ts.
  */
+
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -41,6 +43,18 @@ export interface EmulatorClients {
   readonly events?: EventBridgeClient;
   /** Log groups (an event rule's target). @default - not created, counted not emulated */
   readonly logs?: CloudWatchLogsClient;
+  /** Where alarms are put; without it they are only described. @default - none */
+  readonly cloudwatch?: CloudWatchClient;
+}
+
+/** A CloudWatch alarm of the template, its properties resolved (local/alarms/ evaluates it). */
+export interface LocalAlarm {
+  /** Its ID in the results (see LocalQueue.logicalId). */
+  readonly id: string;
+  readonly stackName: string;
+  readonly type: 'AWS::CloudWatch::Alarm' | 'AWS::CloudWatch::CompositeAlarm';
+  readonly name: string;
+  readonly properties: { readonly [key: string]: unknown };
 }
 
 export interface LocalQueue {
@@ -147,13 +161,15 @@ export interface Provisioned {
   readonly streamMappings: readonly LocalStreamMapping[];
   /** Event buses created in the emulator, by ID: their names. */
   readonly eventBuses: ReadonlyMap<string, string>;
+  /** Every alarm, by its ID in the results. */
+  readonly alarms: ReadonlyMap<string, LocalAlarm>;
   /** What each resource answers to Ref and GetAtt, by its ID in the results. */
   readonly resolved: ReadonlyMap<string, ResolvedResource>;
   /** Each resource's tags (`sluice:role`, `sluice:source`, ...), by its ID in the results. */
   readonly tags: ReadonlyMap<string, { readonly [key: string]: string }>;
   /** Every resource created or described, stack by stack. */
   readonly resources: readonly ProvisionedResource[];
-  /** Resource types in the templates that have no local counterpart (IAM, alarms, ...). */
+  /** Resource types in the templates that have no local counterpart (IAM, dashboards, ...). */
   readonly notEmulated: ReadonlyMap<string, number>;
 }
 
@@ -285,6 +301,7 @@ async function provisionStack(
     schedules: [],
     streamMappings: [],
     eventBuses: new Map(),
+    alarms: new Map(),
     notEmulated: new Map(),
   };
   await createInDependencyOrder(stack, template);
@@ -302,6 +319,7 @@ async function provisionStack(
     schedules: stack.schedules,
     streamMappings: stack.streamMappings,
     eventBuses: stack.eventBuses,
+    alarms: stack.alarms,
     resolved: new Map([...resolved].map(([id, r]) => [`${idPrefix}${id}`, r])),
     tags: new Map(entries.map(([id, resource]) => [`${idPrefix}${id}`, tagsOf(resource)])),
     resources: entries.flatMap(([logicalId, resource]): ProvisionedResource[] => {
@@ -371,6 +389,7 @@ export async function provisionApp(
     schedules: parts.flatMap((p) => p.schedules),
     streamMappings: parts.flatMap((p) => p.streamMappings),
     eventBuses: merged((p) => p.eventBuses),
+    alarms: merged((p) => p.alarms),
     resolved: merged((p) => p.resolved),
     tags: merged((p) => p.tags),
     resources: parts.flatMap((p) => p.resources),

@@ -191,6 +191,29 @@ ${legend([
 ])}`;
 }
 
+/** Every alarm at the end of the run, ALARM first, with its reason; and what the scenario expected. */
+function alarmsSection(report: LocalReport): string {
+  const inAlarm = report.alarms.filter((a) => a.state === 'ALARM').length;
+  const rows = report.alarms
+    .map(
+      (a) =>
+        `<tr data-alarm="${escapeHtml(a.name)}" data-state="${escapeHtml(a.state)}"><th>${escapeHtml(a.name)}</th><td class="state state-${escapeHtml(a.state)}">${escapeHtml(a.state)}</td><td class="reason">${escapeHtml(a.reason)}</td></tr>`,
+    )
+    .join('');
+  const { scenario } = report;
+  const expected =
+    scenario.expectedAlarms.length === 0 ? 'none' : scenario.expectedAlarms.map(escapeHtml).join(', ');
+  const verdict =
+    scenario.unexpectedAlarms.length === 0 && scenario.missingAlarms.length === 0
+      ? 'as expected'
+      : `not as expected: in ALARM unexpectedly ${scenario.unexpectedAlarms.map(escapeHtml).join(', ') || 'none'}; expected but not in ALARM ${scenario.missingAlarms.map(escapeHtml).join(', ') || 'none'}`;
+  return `<p>Evaluated as CloudWatch would, every minute of local time, from the metrics the run published: <span data-alarms-in-alarm="${inAlarm}">${inAlarm}</span> of ${report.alarms.length} in ALARM. Scenario <code>${escapeHtml(scenario.name)}</code> expects in ALARM: ${expected} — ${verdict}.</p>
+<table class="alarms">
+  <thead><tr><th>alarm</th><th>state</th><th>reason</th></tr></thead>
+  <tbody>${rows}</tbody>
+</table>`;
+}
+
 export function renderReportHtml(report: LocalReport): string {
   const names = Object.keys(report.sources).sort();
   const latencyRows = names
@@ -214,6 +237,8 @@ export function renderReportHtml(report: LocalReport): string {
   svg text { font: 12px system-ui, sans-serif; fill: #212121; } svg text.column { fill: #757575; }
   .legend span { margin-right: 1rem; } .legend i { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; }
   .muted { color: #757575; }
+  table.alarms th, table.alarms td { text-align: left; vertical-align: top; } td.reason { font-size: .85rem; color: #424242; }
+  td.state-ALARM { color: #c62828; font-weight: 600; } td.state-INSUFFICIENT_DATA { color: #757575; }
 </style>
 </head>
 <body>
@@ -245,6 +270,9 @@ ${freshnessChart(report, names)}
 
 <h2>Retries and hand-offs</h2>
 ${retriesChart(report, names)}
+
+<h2>Alarms</h2>
+${alarmsSection(report)}
 </body>
 </html>
 `;

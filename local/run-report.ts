@@ -10,6 +10,7 @@ import { DynamoHandoffTaskList } from '../functions/adapters/handoff-tasks.js';
 import { DynamoJobLedger } from '../functions/adapters/job-ledger.js';
 import { DynamoSourceFreshness } from '../functions/adapters/source-freshness.js';
 import type { SourceDefinition } from '../sources/define.js';
+import type { AlarmStatus } from './alarms/alarm-monitor.js';
 import type { LocalEnvironment } from './environment.js';
 import { type LedgerSummary, percentile, type RunSummary, type TrackedJob } from './run-tracker.js';
 
@@ -51,6 +52,17 @@ export interface ReportDetails {
   readonly latencyHistogram: LatencyHistogram;
 }
 
+/** What the scenario of the run expected of the alarms, and how it went. */
+export interface ScenarioReport {
+  readonly name: string;
+  /** The alarms the scenario must end with in ALARM (derived from its plan and the catalogue). */
+  readonly expectedAlarms: readonly string[];
+  readonly unexpectedAlarms: readonly string[];
+  readonly missingAlarms: readonly string[];
+  /** Poison messages sent, and how each ended. */
+  readonly poison: readonly { readonly source: string; readonly jobKey: string; readonly status?: string }[];
+}
+
 /** The full local-report.json: the run summary plus the details the HTML report charts. */
 export type LocalReport = RunSummary &
   ReportDetails & {
@@ -60,6 +72,12 @@ export type LocalReport = RunSummary &
     readonly timeScale: number;
     readonly emulator: { readonly name: string; readonly version: string };
     readonly demoSiteRequests: number;
+    /**
+     * Every alarm of the app at the end of the run, evaluated as CloudWatch would at the local
+     * time scale (local/alarms/): those in ALARM first.
+     */
+    readonly alarms: readonly Pick<AlarmStatus, 'name' | 'state' | 'reason' | 'firing' | 'since'>[];
+    readonly scenario: ScenarioReport;
   };
 
 export const LATENCY_BUCKETS_MS: readonly (number | null)[] = [

@@ -107,7 +107,20 @@ export function succeededMessages(
   return records.filter((r) => !failed.has(r.messageId));
 }
 
+/** A message a poller received and has not seen deleted: it is still in the queue. */
+interface OutstandingMessage {
+  /** SentTimestamp, ms. */
+  readonly sentAt: number;
+  readonly receiveCount: number;
+}
+
 export class SqsEventSourcePoller {
+  /**
+   * What this mapping has received and not deleted, by message ID: the messages it knows are
+   * still in the queue (in flight, or back after a failure or a retry's backoff), for the oldest
+   * message's age (local/queue-metrics.ts). Messages no poller has received yet are not in it.
+   */
+  private readonly outstanding = new Map<string, OutstandingMessage>();
   private running = false;
   private inFlight = 0;
   private loop: Promise<void> | undefined;
@@ -125,6 +138,24 @@ export class SqsEventSourcePoller {
   /** Deliveries in progress (each an invocation, and its duplicate when there is one). */
   get deliveriesInFlight(): number {
     return this.inFlight;
+  }
+
+  /** The queue this mapping reads. */
+  get queueName(): string {
+    return this.queue.name;
+  }
+
+  /** When the oldest message this mapping received and has not seen deleted was sent (ms), if any. */
+  oldestOutstandingSentAt(): number | undefined {
+    let oldest: number | undefined;
+    for (const { sentAt } of this.outstanding.values())
+      if (oldest === undefined || sentAt < oldest) oldest = sentAt;
+    return oldest;
+  }
+
+  /** Forgets every outstanding message: the queue was seen empty, so none of them is still there. */
+  forgetOutstanding(): void {
+    this.outstanding.clear();
   }
 
   start(): void {
@@ -195,6 +226,12 @@ export class SqsEventSourcePoller {
 
   private async invoke(messages: Message[]): Promise<void> {
     const records = messages.map((m) => toLambdaRecord(m, this.queue.arn, this.options.region));
+    for (const r of records) {
+      this.outstanding.set(r.messageId, {
+        sentAt: Number(r.attributes.SentTimestamp),
+        receiveCount: Number(r.attributes.ApproximateReceiveCount),
+      });
+    }
     this.options.onReceive?.(this.mapping.logicalId, records);
     const duplicates = this.options.duplicateDeliveries;
     const again =
@@ -225,6 +262,14 @@ export class SqsEventSourcePoller {
     const event: SQSEvent = { Records: records };
     const result = await this.target.invoke(event);
     const succeeded = succeededMessages(records, result, this.mapping.reportBatchItemFailures);
+    for (const r of records) {
+      // A failed message that used its last receive is moved to the DLQ by SQS on its next
+      // receive, and no poller sees it again.
+      const spent =
+        this.queue.maxReceiveCount !== undefined &&
+        Number(r.attributes.ApproximateReceiveCount) >= this.queue.maxReceiveCount;
+      if (succeeded.includes(r) || spent) this.outstanding.delete(r.messageId);
+    }
     for (let start = 0; start < succeeded.length; start += 10) {
       const chunk = succeeded.slice(start, start + 10);
       await this.sqs.send(

@@ -15,9 +15,10 @@ import { jobsQueueName } from '../functions/core/resource-names.js';
 import {
   alarmName,
   CORE_FUNCTION_ROLES,
-  collectorKindsOf,
+  collectorGroupsOf,
   collectorSubject,
   deadLetterAlarmName,
+  fleetAlarmName,
   PIPELINE_ALARM_ENTRIES,
   PIPELINE_OWNER,
   PIPELINE_TABLES,
@@ -226,6 +227,31 @@ function runsAndChanges(source: SourceDefinition): string {
   return `${lines.join('\n')}\n`;
 }
 
+function collectedWith(source: SourceDefinition): string {
+  if (source.kind === 'browser') {
+    const login = source.login === undefined ? '' : ', signed in through its login form';
+    return `headless Chromium${login}`;
+  }
+  switch (source.auth?.kind) {
+    case undefined:
+      return 'plain HTTP';
+    case 'bearer':
+      return `plain HTTP with a token (${source.auth.header ?? 'authorization'} header)`;
+    case 'basic':
+      return 'plain HTTP with basic auth';
+    case 'form':
+      return `plain HTTP, signed in through the form at \`${source.auth.path}\` (a session cookie)`;
+  }
+}
+
+/** Where the collector may connect: public addresses, plus any private ranges declared on purpose. */
+function networkText(source: SourceDefinition): string {
+  const cidrs = source.network?.privateCidrs ?? [];
+  if (cidrs.length === 0)
+    return 'public addresses only (the egress guard refuses private, loopback and metadata addresses)';
+  return `**private ranges ${cidrs.map((c) => `\`${c}\``).join(', ')}** besides public addresses: its collector runs in the VPC named by the context \`sluice:vpc\`; the egress guard admits exactly these ranges (never loopback, link-local or metadata)`;
+}
+
 export function workflowDocument(source: SourceDefinition, appName: string, stackName: string): string {
   const { workflow, owners } = source;
   const team = (role: OwnerRole) => `${owners[role]} (${ROLE_TITLE[role]})`;
@@ -276,7 +302,8 @@ export function workflowDocument(source: SourceDefinition, appName: string, stac
 
 ${source.title}. ${source.description}
 
-- Collected with: ${source.kind === 'http' ? 'plain HTTP' : 'headless Chromium'} from \`${source.origin}\` (allowed hosts: ${source.allowedHosts.map((h) => `\`${h}\``).join(', ')})
+- Collected with: ${collectedWith(source)} from \`${source.origin}\` (allowed hosts: ${source.allowedHosts.map((h) => `\`${h}\``).join(', ')})
+- Network: ${networkText(source)}
 - Jobs queue: \`${jobsQueueName(appName, source.name)}\` (its DLQ: \`${jobsQueueName(appName, source.name)}-dlq\`), in stack \`${stackName}\`
 - Freshness SLA: ${humanMinutes(source.freshnessSlaMinutes)} · retry budget: ${retryBudget(source)} · dedupe window: ${humanSeconds(source.dedupeWindowSeconds)}
 - At most ${source.maxConcurrency} collections at once, ${source.batchSize} job(s) per invocation
@@ -362,16 +389,18 @@ export function ownersDocument(
   const functions = [
     ...CORE_FUNCTION_ROLES,
     ...plan.flatMap((stack) =>
-      collectorKindsOf(stack.sources).map((kind) => collectorSubject(stack.stackName, appName, kind)),
+      collectorGroupsOf(stack.sources).map((group) => collectorSubject(stack.stackName, appName, group)),
     ),
   ];
   for (const [kind, entry] of Object.entries(PIPELINE_ALARM_ENTRIES)) {
     const subjects =
       kind === 'transform-dead-letters'
         ? [`\`${deadLetterAlarmName(appName, 'transform')}\``]
-        : kind === 'table-throttling'
-          ? PIPELINE_TABLES.map((t) => `\`${alarmName(appName, t, kind)}\``)
-          : functions.map((f) => `\`${alarmName(appName, f, kind)}\``);
+        : kind === 'retry-spike' || kind === 'freshness-checks-missing'
+          ? [`\`${fleetAlarmName(appName, kind)}\``]
+          : kind === 'table-throttling'
+            ? PIPELINE_TABLES.map((t) => `\`${alarmName(appName, t, kind)}\``)
+            : functions.map((f) => `\`${alarmName(appName, f, kind)}\``);
     duty(entry.owner, [
       'alarm',
       subjects.join(', '),

@@ -16,7 +16,9 @@ import { parseArgs } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { z } from 'zod';
 import { buildApp } from '../infra/app.js';
+import { privateNetworkSources } from '../infra/vpc.js';
 import { type AssemblyStack, readAssembly } from '../local/cloud-assembly.js';
+import type { SourceDefinition } from '../sources/define.js';
 import { checkAssembly, LIMITS, type LimitCheck, type LimitsResult } from './limits-check.js';
 import { CLOUDWATCH_PRICES_AS_OF, type CloudWatchCost, cloudWatchCost } from './limits-cost.js';
 import { syntheticSources } from './limits-synthetic-sources.js';
@@ -35,6 +37,8 @@ export interface LimitsOptions {
    * @default 'all'
    */
   readonly lint?: 'all' | 'sample' | 'none';
+  /** Sources besides the registry's and the synthetic ones. @default - none */
+  readonly extraSources?: readonly SourceDefinition[];
   /** Extra context, e.g. `sluice:sourcesPerStack`. @default - cdk.json's */
   readonly context?: { readonly [key: string]: unknown };
 }
@@ -54,6 +58,15 @@ export interface LimitsReport extends LimitsResult {
   /** The stacks cfn-lint read. */
   readonly linted: readonly string[];
   readonly assembly: readonly AssemblyStack[];
+  /**
+   * Sources that reach private ranges (network.privateCidrs), each collected by a collector in the
+   * VPC named by `sluice:vpc`: the one way past the egress guard's public-only rule, on purpose.
+   */
+  readonly privateNetworks: readonly {
+    readonly source: string;
+    readonly stack: string;
+    readonly cidrs: readonly string[];
+  }[];
   readonly ok: boolean;
 }
 
@@ -118,8 +131,15 @@ export async function runLimits(options: LimitsOptions = {}): Promise<LimitsRepo
       context: { ...context, ...options.context, 'aws:cdk:bundling-stacks': [] },
     });
     const extra = syntheticSources({ sources: options.syntheticSources ?? 0, owners: options.owners ?? 12 });
-    const built = buildApp(app, { extraSources: extra });
+    const built = buildApp(app, { extraSources: [...extra, ...(options.extraSources ?? [])] });
     const sources = built.core.sources.length;
+    const privateNetworks = built.plan.flatMap((stack) =>
+      privateNetworkSources(stack.sources).map((s) => ({
+        source: s.name,
+        stack: stack.stackName,
+        cidrs: s.network?.privateCidrs ?? [],
+      })),
+    );
     try {
       app.synth();
     } catch (error) {
@@ -134,6 +154,7 @@ export async function runLimits(options: LimitsOptions = {}): Promise<LimitsRepo
         lint: undefined,
         linted: [],
         assembly: [],
+        privateNetworks,
         ok: false,
       };
     }
@@ -154,6 +175,7 @@ export async function runLimits(options: LimitsOptions = {}): Promise<LimitsRepo
       lint,
       linted: lintMode === 'none' ? [] : linted.map((s) => s.stackName),
       assembly,
+      privateNetworks,
       ok: result.violations.length === 0 && (lint === undefined || lint.length === 0),
     };
   } finally {
@@ -214,6 +236,15 @@ export function renderLimits(report: LimitsReport): string {
     `  composites      ${c.counts.compositeAlarms}                                  $${c.monthly.compositeAlarms.toFixed(2)}`,
     `  dashboards      ${c.counts.dashboards} (3 free)                           $${c.monthly.dashboards.toFixed(2)}`,
     `  total $${c.monthly.total.toFixed(2)} = $${c.perSource.toFixed(2)} per source; each more source adds $${c.marginalPerSource.toFixed(2)}`,
+  );
+  lines.push(
+    '',
+    report.privateNetworks.length === 0
+      ? 'private networks: none (every collector reaches public addresses only)'
+      : `private networks: ${report.privateNetworks.length} source(s), collected in the VPC named by sluice:vpc:`,
+    ...report.privateNetworks.map(
+      (p) => `  ${p.source.padEnd(30)} ${p.stack.padEnd(22)} ${p.cidrs.join(', ')}`,
+    ),
   );
   if (report.lint !== undefined) {
     lines.push(

@@ -5,7 +5,8 @@
  *   - `parser.ts` — its record schema and parser; only the transform reads it.
  * The split keeps parsing libraries out of the collector bundles (decision 1).
  */
-import type { z } from 'zod';
+import { z } from 'zod';
+import { privateCidrProblem } from '../functions/core/egress.js';
 import { scheduleDefinitionProblem } from './schedule-expression.js';
 import { workflowProblems } from './workflow.js';
 
@@ -96,11 +97,69 @@ export interface HttpRequestPlan {
   readonly accept: string;
 }
 
+/**
+ * How an HTTP source signs in; its credentials live in the source's secret
+ * (`<app>/<source>/login`), never in a message or a definition:
+ *   - `bearer`: `{"token"}`, sent as `<header>: <scheme><token>` (an API key: `header: 'x-api-key', scheme: ''`);
+ *   - `basic`: `{"username", "password"}`, sent as HTTP basic auth;
+ *   - `form`: `{"username", "password"}`, posted to a login form whose answer sets a session
+ *     cookie; the cookie is reused by the container's jobs while the site accepts it.
+ * A 401/403, or a redirect to the login page, refreshes the credentials (or signs in again) once;
+ * still refused, the login is rejected and the job dead-lettered.
+ */
+export type HttpAuth =
+  | {
+      readonly kind: 'bearer';
+      /** @default 'authorization' */
+      readonly header?: string;
+      /** Put before the token. @default 'Bearer ' */
+      readonly scheme?: string;
+    }
+  | { readonly kind: 'basic' }
+  | {
+      readonly kind: 'form';
+      /** Where the form posts to (`application/x-www-form-urlencoded`). */
+      readonly path: string;
+      readonly usernameField: string;
+      readonly passwordField: string;
+      /** Other fields the form sends as they are (a `next`, a remember-me box). @default - none */
+      readonly fields?: { readonly [name: string]: string };
+      /**
+       * The path of the page the site shows a signed-out visitor; a redirect there where data was
+       * expected means the session is gone. @default path
+       */
+      readonly loginPagePath?: string;
+    };
+
+export type HttpAuthKind = HttpAuth['kind'];
+
+/**
+ * A browser source's artifact is a file the page hands over as a download (an export): a link or
+ * button to click on the page of `path`, or a URL that answers with a download. The file is the
+ * raw artifact, with its content type and name, capped like any response of the job.
+ */
+export type BrowserDownload =
+  | { readonly click: string; readonly url?: never }
+  | { readonly url: string; readonly click?: never };
+
 export interface BrowserPlan {
   /** Path and query relative to the source's origin. */
   readonly path: string;
   /** CSS selector that appears once the page has rendered its data. */
   readonly readyWhen: string;
+  /** The artifact is a download, not the page. @default - the page is the artifact */
+  readonly download?: BrowserDownload;
+}
+
+/**
+ * Addresses a source reaches that are not public: sites only reachable inside the team's VPC.
+ * Refused unless the deployment names the VPC (context `sluice:vpc`); its collector then runs in
+ * that VPC, and the egress guard admits exactly these ranges besides public addresses (loopback,
+ * link-local and the metadata service never).
+ */
+export interface SourceNetwork {
+  /** CIDR ranges, e.g. `10.20.0.0/16`: each must be a private (RFC 1918) or unique-local range. */
+  readonly privateCidrs: readonly string[];
 }
 
 /** Playwright resource types a source can refuse to load. */
@@ -119,7 +178,7 @@ export interface HandoffSign {
   readonly message: string;
 }
 
-/** Captcha widgets Sluice recognises on every browser source. */
+/** Captcha widgets Sluice recognises on every source, in the browser and over HTTP. */
 export const DEFAULT_HANDOFF_SIGNS: readonly HandoffSign[] = [
   {
     selector: '[data-captcha], .g-recaptcha, .h-captcha, iframe[src*="captcha"], #captcha',
@@ -249,12 +308,20 @@ interface SourceDefinitionBase<Input> {
   readonly origin: string;
   /** Hosts the collector may contact for this source; anything else is refused. */
   readonly allowedHosts: readonly string[];
+  /** Private ranges the source needs (its collector runs in the VPC). @default - public addresses only */
+  readonly network?: SourceNetwork;
   /** Required: the workflow map, ownership docs and runbooks are generated from it. */
   readonly workflow: SourceWorkflow;
   /** Collect on a schedule as well as on request. @default - only when a job is sent */
   readonly schedule?: SourceSchedule<Input>;
   /** Jobs of this source may ask for more jobs (pages, details). @default - never */
   readonly followUps?: FollowUpPolicy<Input>;
+  /**
+   * Pages that stop the job for a person: the browser collector watches for them while a page
+   * renders, the HTTP collector looks for them in every HTML answer (functions/core/response-screen.ts).
+   * @default DEFAULT_HANDOFF_SIGNS
+   */
+  readonly handoffWhen?: readonly HandoffSign[];
 }
 
 export interface HttpSourceDefinition<Input = unknown> extends SourceDefinitionBase<Input> {
@@ -267,6 +334,8 @@ export interface HttpSourceDefinition<Input = unknown> extends SourceDefinitionB
    * rather than `http-404` or a layout change. @default - none
    */
   readonly noSuchPageStatuses?: readonly number[];
+  /** How it signs in. @default - no credentials */
+  readonly auth?: HttpAuth;
 }
 
 export interface BrowserSourceDefinition<Input = unknown> extends SourceDefinitionBase<Input> {
@@ -274,8 +343,6 @@ export interface BrowserSourceDefinition<Input = unknown> extends SourceDefiniti
   browse(input: Input): BrowserPlan;
   /** Resource types never loaded for this source. @default DEFAULT_BLOCKED_RESOURCES */
   readonly blockedResources?: readonly BrowserResourceType[];
-  /** Pages that stop the job for a person. @default DEFAULT_HANDOFF_SIGNS */
-  readonly handoffWhen?: readonly HandoffSign[];
   /** Sign in before browsing. @default - no login */
   readonly login?: LoginPlan;
   /** A form to submit once per job, checked on the browse page first. @default - read only */
@@ -284,6 +351,40 @@ export interface BrowserSourceDefinition<Input = unknown> extends SourceDefiniti
 
 export type SourceDefinition<Input = unknown> = HttpSourceDefinition<Input> | BrowserSourceDefinition<Input>;
 export type CollectorKind = SourceDefinition['kind'];
+
+/** The input of a source that takes no parameters: a job may leave `input` out. */
+export const NO_INPUT = z.object({}).strict();
+export type NoInput = z.infer<typeof NO_INPUT>;
+
+/** A source definition as written: a source without parameters may leave `input` out. */
+export type SourceDefinitionInit<Input> =
+  | (Omit<HttpSourceDefinition<Input>, 'input'> & { readonly input?: z.ZodType<Input> })
+  | (Omit<BrowserSourceDefinition<Input>, 'input'> & { readonly input?: z.ZodType<Input> });
+
+/** What a source signs in with, and so what its secret holds: none, a token, or a login. */
+export type CredentialShape = 'token' | 'login';
+
+/** The shape of the source's secret, or undefined when it signs in nowhere. */
+export function credentialShapeOf(source: SourceDefinition): CredentialShape | undefined {
+  if (source.kind === 'browser') return source.login === undefined ? undefined : 'login';
+  if (source.auth === undefined) return undefined;
+  return source.auth.kind === 'bearer' ? 'token' : 'login';
+}
+
+/** What operators see on a source's secret, per shape. */
+export function secretDescriptionOf(source: SourceDefinition): string | undefined {
+  if (source.kind === 'browser') return source.login?.secretDescription;
+  switch (source.auth?.kind) {
+    case undefined:
+      return undefined;
+    case 'bearer':
+      return `the API token Sluice sends (${source.auth.header ?? 'authorization'} header), as {"token"}`;
+    case 'basic':
+      return 'the account Sluice signs in with (HTTP basic auth), as {"username", "password"}';
+    case 'form':
+      return `the account Sluice signs in with at ${source.auth.path}, as {"username", "password"}`;
+  }
+}
 
 /** A candidate record before validation: the entity it describes and its normalized data. */
 export interface CandidateRecord {
@@ -320,7 +421,11 @@ export interface SourceParser<Data extends { [key: string]: unknown } = { [key: 
   readonly followUps?: (body: Buffer, context: ParseContext) => FollowUpRequest[];
 }
 
-export function defineSource<Input>(definition: SourceDefinition<Input>): SourceDefinition<Input> {
+export function defineSource<Input = NoInput>(init: SourceDefinitionInit<Input>): SourceDefinition<Input> {
+  const definition = {
+    ...init,
+    input: init.input ?? (NO_INPUT as unknown as z.ZodType<Input>),
+  } as SourceDefinition<Input>;
   if (!/^[a-z][a-z0-9-]{1,40}$/.test(definition.name)) {
     throw new Error(`source name must be lowercase letters, digits and dashes, got ${definition.name}`);
   }
@@ -392,6 +497,10 @@ export function defineSource<Input>(definition: SourceDefinition<Input>): Source
   if (definition.schedule !== undefined) {
     const problem = scheduleDefinitionProblem(definition.schedule, definition.input, MAX_SCHEDULED_INPUTS);
     if (problem !== undefined) throw new Error(`${definition.name}: schedule ${problem}`);
+  }
+  for (const cidr of definition.network?.privateCidrs ?? []) {
+    const problem = privateCidrProblem(cidr);
+    if (problem !== undefined) throw new Error(`${definition.name}: network.privateCidrs: ${problem}`);
   }
   const problems = workflowProblems(definition);
   if (problems.length > 0) {

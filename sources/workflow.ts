@@ -4,6 +4,7 @@
  * spells out only what is its own (how it fetches, what it parses, who decides what).
  */
 import type {
+  CollectorKind,
   DecisionPoint,
   FailureHandling,
   FailurePoint,
@@ -152,7 +153,105 @@ export function httpFetchFailures(step: string): FailurePoint[] {
       reasons: ['body-too-large', 'too-many-redirects'],
       handling: 'dead-letter',
     },
+    {
+      step,
+      failure: 'the source answers with a captcha page instead of the data',
+      reasons: ['captcha'],
+      handling: 'hand-off',
+      decision: 'captcha',
+    },
+    ...loginWallFailures(step),
   ];
+}
+
+/**
+ * A login page where data was expected (a redirect to a sign-in form, a page asking for a
+ * password): never stored as a success. Retried once — a session can lapse between two requests —
+ * then a person decides.
+ */
+export function loginWallFailures(step: string): FailurePoint[] {
+  return [
+    {
+      step,
+      failure: 'a login page came back where data was expected (first time: a session may have lapsed)',
+      reasons: ['login-required'],
+      handling: 'retry',
+    },
+    {
+      step,
+      failure: 'a login page came back again on the next attempt',
+      reasons: ['login-required'],
+      handling: 'hand-off',
+      decision: 'login-required',
+    },
+  ];
+}
+
+/** The decisions an HTTP collection can hand to a person, at step `step`. */
+export function httpDecisions(step: string): DecisionPoint[] {
+  return [
+    captchaDecision(step),
+    {
+      id: 'login-required',
+      step,
+      question:
+        'The source answered with a login page instead of its data: does it need credentials Sluice lacks, or did its sign-in change?',
+      decidedBy: 'collection',
+      options: [
+        'it needs a login: declare `auth` in the source, set the login with `npx sluice credentials set <source>`, then requeue the job',
+        "the login is set but the site's sign-in changed: fix the source's `auth`, then requeue the job",
+      ],
+    },
+  ];
+}
+
+/**
+ * Signing in, at step `step`: a session that lapsed is retried (the next attempt signs in again);
+ * refused credentials, or a secret without them, go to the DLQ at once (the cached value is
+ * dropped, so a fixed secret is read on the requeue).
+ */
+export function signInFailures(step: string): FailurePoint[] {
+  return [
+    {
+      step,
+      failure: 'the session expired',
+      reasons: ['session-expired'],
+      handling: 'retry',
+    },
+    {
+      step,
+      failure: 'the source refuses the login, or the secret has no login',
+      reasons: ['login-rejected', 'credentials-missing'],
+      handling: 'dead-letter',
+    },
+  ];
+}
+
+/** The sign-in step of a source that signs in (its credentials come from its secret, never a job). */
+export function signInStep(options: {
+  readonly host: string;
+  readonly how: string;
+  readonly kind: CollectorKind;
+}): WorkflowStep {
+  return {
+    id: 'sign-in',
+    does: `Sign in to ${options.host} ${options.how} with the login from the source's Secrets Manager secret (never from the job)`,
+    owner: 'collection',
+    stage: 'collect',
+    branches: [
+      {
+        when: 'this container signed in before and the source still accepts it',
+        does: 'reuse that session',
+      },
+      {
+        when: 'the session has expired',
+        does:
+          options.kind === 'http'
+            ? 'sign in again at once (once), then repeat the request'
+            : 'fail this attempt as transient; the retry signs in again',
+      },
+    ],
+  };
 }
 
 /** The failures of a headless-browser collection, at step `step`; see browserDecisions. */
@@ -193,20 +292,23 @@ export function browserFailures(step: string): FailurePoint[] {
   ];
 }
 
+/** A captcha in place of the page: is Sluice being blocked? */
+function captchaDecision(step: string): DecisionPoint {
+  return {
+    id: 'captcha',
+    step,
+    question: 'The source showed a captcha: is Sluice being blocked, or is it a one-off?',
+    decidedBy: 'collection',
+    options: [
+      'a one-off: requeue the job from its DLQ message or task (sluice enqueue with the same input)',
+      "blocked: lower the source's concurrency or arrange access with the source owner, then requeue",
+    ],
+  };
+}
+
 /** The decisions a browser collection can hand to a person, at step `step`. */
 export function browserDecisions(step: string): DecisionPoint[] {
-  return [
-    {
-      id: 'captcha',
-      step,
-      question: 'The source showed a captcha: is Sluice being blocked, or is it a one-off?',
-      decidedBy: 'collection',
-      options: [
-        'a one-off: requeue the job from its DLQ message or task (sluice enqueue with the same input)',
-        "blocked: lower the source's concurrency or arrange access with the source owner, then requeue",
-      ],
-    },
-  ];
+  return [captchaDecision(step)];
 }
 
 /** Raw storage: the exact response, snapshots, then the manifest, which starts the transform. */
@@ -342,4 +444,50 @@ export function transformStage(options: TransformStageOptions): SourceWorkflow {
     },
   ];
   return { steps, failurePoints, decisions };
+}
+
+// ---- A whole workflow from its parts -------------------------------------------------------------
+
+export interface SourceWorkflowParts {
+  /** How the source is collected. */
+  readonly kind: CollectorKind;
+  /**
+   * The collection steps particular to the source, in order (sign-in, fetch or render, a portal
+   * action). The kind's failures (HTTP or browser) are attached to `fetchStep`.
+   */
+  readonly collect: readonly WorkflowStep[];
+  /** The step that fetches or renders. @default the last of `collect` */
+  readonly fetchStep?: string;
+  /** The step that signs in, when the source signs in: its failure points are added. @default - none */
+  readonly signInStep?: string;
+  readonly transform: TransformStageOptions;
+  /** Failure points particular to the source. @default - none */
+  readonly failurePoints?: readonly FailurePoint[];
+  /** Decisions particular to the source. @default - none */
+  readonly decisions?: readonly DecisionPoint[];
+}
+
+/**
+ * A source's whole workflow: job intake, its own collection steps with the failures of its kind
+ * (and of signing in), raw storage and the transform stage, so a definition says only what is
+ * particular to it.
+ */
+export function sourceWorkflow(parts: SourceWorkflowParts): SourceWorkflow {
+  const fetchStep = parts.fetchStep ?? parts.collect.at(-1)?.id;
+  if (fetchStep === undefined) throw new Error('a workflow needs at least one collection step');
+  const transform = transformStage(parts.transform);
+  const kindFailures = parts.kind === 'http' ? httpFetchFailures(fetchStep) : browserFailures(fetchStep);
+  const kindDecisions = parts.kind === 'http' ? httpDecisions(fetchStep) : browserDecisions(fetchStep);
+  return {
+    steps: [...jobIntake.steps, ...parts.collect, ...rawStorage.steps, ...transform.steps],
+    failurePoints: [
+      ...jobIntake.failurePoints,
+      ...(parts.signInStep === undefined ? [] : signInFailures(parts.signInStep)),
+      ...kindFailures,
+      ...(parts.failurePoints ?? []),
+      ...rawStorage.failurePoints,
+      ...transform.failurePoints,
+    ],
+    decisions: [...transform.decisions, ...kindDecisions, ...(parts.decisions ?? [])],
+  };
 }

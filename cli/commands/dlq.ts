@@ -76,7 +76,11 @@ function jobKeyFromBody(body: string): { jobKey: string | undefined; source: str
   }
 }
 
-export function toDeadLetter(message: Message): DeadLetter {
+/**
+ * A DLQ message as the CLI shows it. `queueSource` is the source whose DLQ it was read from: a
+ * message that names no source (poison, or redriven by SQS) is that source's all the same.
+ */
+export function toDeadLetter(message: Message, queueSource?: string): DeadLetter {
   const attribute = (name: string) => message.MessageAttributes?.[name]?.StringValue;
   const reason = attribute(DeadLetterAttribute.Reason);
   const fromBody = jobKeyFromBody(message.Body ?? '');
@@ -96,10 +100,20 @@ export function toDeadLetter(message: Message): DeadLetter {
         : undefined),
     jobKey: attribute(DeadLetterAttribute.JobKey) ?? fromBody.jobKey ?? `msg-${message.MessageId}`,
     traceId: attribute(DeadLetterAttribute.TraceId),
-    source: attribute(DeadLetterAttribute.Source) ?? fromBody.source,
+    source: knownSource(attribute(DeadLetterAttribute.Source)) ?? fromBody.source ?? queueSource,
     attempts: attempts === undefined ? undefined : Number(attempts),
     byRedrive: reason === undefined,
   };
+}
+
+/** The attribute's source, unless it is the placeholder for none (older DLQ entries carry `unknown`). */
+function knownSource(source: string | undefined): string | undefined {
+  return source === undefined || source === 'unknown' ? undefined : source;
+}
+
+/** The source a DLQ belongs to: its pair's name, unless it is the transform's. */
+function sourceOfPair(pair: QueuePair): string | undefined {
+  return pair.name === 'transform' ? undefined : pair.name;
 }
 
 /**
@@ -109,7 +123,7 @@ export function toDeadLetter(message: Message): DeadLetter {
 export async function receiveAll(
   target: SluiceTarget,
   url: string,
-  options: { readonly holdSeconds: number; readonly limit: number },
+  options: { readonly holdSeconds: number; readonly limit: number; readonly queueSource?: string },
 ): Promise<DeadLetter[]> {
   const letters = new Map<string, DeadLetter>();
   while (letters.size < options.limit) {
@@ -124,7 +138,8 @@ export async function receiveAll(
       }),
     );
     if (Messages.length === 0) break;
-    for (const message of Messages) letters.set(message.MessageId ?? '', toDeadLetter(message));
+    for (const message of Messages)
+      letters.set(message.MessageId ?? '', toDeadLetter(message, options.queueSource));
   }
   return [...letters.values()];
 }
@@ -154,7 +169,11 @@ export async function listDeadLetters(
 ): Promise<DeadLetterListing[]> {
   const listings: DeadLetterListing[] = [];
   for (const pair of queuesNamed(target, name)) {
-    const letters = await receiveAll(target, pair.deadLetterUrl, { holdSeconds: 30, limit });
+    const letters = await receiveAll(target, pair.deadLetterUrl, {
+      holdSeconds: 30,
+      limit,
+      queueSource: sourceOfPair(pair),
+    });
     await release(target, pair.deadLetterUrl, letters);
     listings.push({ queue: pair.name, letters });
   }
@@ -184,7 +203,11 @@ function matches(letter: DeadLetter, ids: readonly string[]): boolean {
 export async function showDeadLetter(target: SluiceTarget, name: string, id: string): Promise<DeadLetter> {
   const [pair] = queuesNamed(target, name);
   if (pair === undefined) throw new CliError(`no queue ${name}`);
-  const letters = await receiveAll(target, pair.deadLetterUrl, { holdSeconds: 30, limit: 1000 });
+  const letters = await receiveAll(target, pair.deadLetterUrl, {
+    holdSeconds: 30,
+    limit: 1000,
+    queueSource: sourceOfPair(pair),
+  });
   await release(target, pair.deadLetterUrl, letters);
   if (letters.length === 0) throw new CliError(`the ${pair.name} DLQ is empty`);
   const letter = letters.find((l) => matches(l, [id]));
@@ -236,7 +259,11 @@ async function actOn(
   const [pair] = queuesNamed(target, name);
   if (pair === undefined) throw new CliError(`no queue ${name}`);
   // Held long enough to act on a large batch without another reader taking them.
-  const letters = await receiveAll(target, pair.deadLetterUrl, { holdSeconds: 300, limit: 10_000 });
+  const letters = await receiveAll(target, pair.deadLetterUrl, {
+    holdSeconds: 300,
+    limit: 10_000,
+    queueSource: sourceOfPair(pair),
+  });
   if (letters.length === 0) throw new CliError(`nothing to ${verb}: the ${pair.name} DLQ is empty`);
   const chosen = selection.all ? letters : letters.filter((l) => matches(l, selection.ids));
   await release(

@@ -27,8 +27,8 @@ export async function enqueueJob(
   options: { readonly jobId?: string; readonly traceId?: string; readonly now?: Date } = {},
 ): Promise<Enqueued> {
   const known = sources.map((s) => s.name).join(', ');
-  if (sourceName === undefined || inputText === undefined) {
-    throw new CliError(`usage: sluice enqueue <source> '<input as JSON>'   (sources: ${known})`, 2);
+  if (sourceName === undefined) {
+    throw new CliError(`usage: sluice enqueue <source> ['<input as JSON>']   (sources: ${known})`, 2);
   }
   const source = findSource(sourceName);
   const queue = target.resources.sourceQueues.get(sourceName);
@@ -37,7 +37,8 @@ export async function enqueueJob(
   }
   let input: unknown;
   try {
-    input = JSON.parse(inputText);
+    // A source without parameters takes a job without input.
+    input = JSON.parse(inputText ?? '{}');
   } catch (cause) {
     throw new CliError(
       `the input must be JSON, e.g. '{"category":"garden","page":1}': ${(cause as Error).message}`,

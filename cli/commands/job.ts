@@ -162,6 +162,17 @@ function field(item: Item, name: string): string | undefined {
   return value === undefined || value === null ? undefined : String(value);
 }
 
+/**
+ * Whether `key` is the exact raw artifact rather than a snapshot: the manifest's primary artifact
+ * (a download's file name is the site's), else — for an attempt the manifest does not describe —
+ * the collectors' `response.<ext>`.
+ */
+function isRawArtifact(key: string, manifest: JobHistory['manifest']): boolean {
+  const described = manifest?.artifacts.find((artifact) => artifact.key === key);
+  if (described !== undefined) return described.name === manifest?.primaryArtifact;
+  return /\/response\.[a-z]+$/.test(key);
+}
+
 export function renderJobs(histories: readonly JobHistory[]): string {
   const lines: string[] = [];
   for (const job of histories) {
@@ -200,9 +211,8 @@ export function renderJobs(histories: readonly JobHistory[]): string {
         );
       }
       const artifacts = (a.artifactKeys as string[] | undefined) ?? [];
-      // The collectors name the exact response `response.<ext>`; everything else is a snapshot.
       for (const key of artifacts) {
-        lines.push(`         ${/\/response\.[a-z]+$/.test(key) ? 'raw     ' : 'snapshot'}  ${key}`);
+        lines.push(`         ${isRawArtifact(key, m) ? 'raw     ' : 'snapshot'}  ${key}`);
       }
       if (field(a, 'manifestKey') !== undefined) lines.push(`         manifest  ${field(a, 'manifestKey')}`);
       if (counts !== undefined && counts !== null) {

@@ -1,5 +1,5 @@
 /**
- * `sluice status`: each source's SLIs over a window — success rate, attempts, collection latency,
+ * `sluice status`: each source's SLIs over a window — job success rate, collection latency,
  * data age against the SLA, queue and DLQ depth, hand-off backlog — and the pipeline's shared
  * parts (attempts by outcome, end-to-end latency and records, fleet-wide), with what needs
  * attention spelled out. The figures are the ones Sluice publishes per source and fleet-wide
@@ -35,9 +35,12 @@ export interface SourceStatus {
   readonly title: string | undefined;
   readonly slaSeconds: number | undefined;
   readonly owner: string | undefined;
-  /** Attempts that ended (records written, or retried, dead-lettered or handed off). */
-  readonly attempts: { readonly succeeded: number; readonly failed: number };
-  /** Percent of attempts that succeeded; undefined when there were none. */
+  /**
+   * Jobs that ended in the window: with their records written (retries included), or
+   * dead-lettered or handed off (failed).
+   */
+  readonly jobs: { readonly succeeded: number; readonly failed: number };
+  /** Percent of the jobs that ended with records; undefined when none ended. */
   readonly successRate: number | undefined;
   readonly latencyMs: {
     readonly collectionAverage: number | undefined;
@@ -138,8 +141,8 @@ export async function collectStatus(
       stat,
     });
   for (const source of names) {
-    // Sum is the attempts that succeeded (1 each), SampleCount every attempt that ended.
-    for (const stat of ['Sum', 'SampleCount'] as const) sluice(source, MetricName.AttemptSuccess, stat);
+    // Sum is the jobs that succeeded (1 each), SampleCount every job that ended.
+    for (const stat of ['Sum', 'SampleCount'] as const) sluice(source, MetricName.JobSuccess, stat);
     for (const stat of ['Sum', 'SampleCount', 'Maximum'] as const)
       sluice(source, MetricName.CollectionLatency, stat);
   }
@@ -207,9 +210,9 @@ export async function collectStatus(
     names.map(async (source): Promise<SourceStatus> => {
       const get = (metric: string, stat = 'Sum') => figures.get(`${source}/${metric}/${stat}`);
       const average = (metric: string) => averageOf(get(metric), get(metric, 'SampleCount'));
-      const succeeded = get(MetricName.AttemptSuccess) ?? 0;
-      const ended = get(MetricName.AttemptSuccess, 'SampleCount') ?? 0;
-      const attempts = { succeeded, failed: ended - succeeded };
+      const succeeded = get(MetricName.JobSuccess) ?? 0;
+      const ended = get(MetricName.JobSuccess, 'SampleCount') ?? 0;
+      const jobs = { succeeded, failed: ended - succeeded };
       const successRate = ended === 0 ? undefined : (100 * succeeded) / ended;
       const pair = target.resources.sourceQueues.get(source);
       if (pair === undefined) throw new CliError(`no queues for source ${source}`);
@@ -248,7 +251,7 @@ export async function collectStatus(
         title: definition?.title,
         slaSeconds,
         owner: definition?.owners.collection,
-        attempts,
+        jobs,
         successRate,
         latencyMs: {
           collectionAverage: average(MetricName.CollectionLatency),
@@ -311,12 +314,12 @@ export async function collectStatus(
 export function renderStatus(report: StatusReport): string {
   const lines = [`Sluice status — ${report.target}`, `last ${report.windowMinutes} min, at ${report.at}`, ''];
   for (const s of report.sources) {
-    const a = s.attempts;
+    const j = s.jobs;
     const verdict = s.attention.length === 0 ? 'OK' : `ATTENTION: ${s.attention.join('; ')}`;
     lines.push(
       `${s.source}${s.title === undefined ? '' : ` — ${s.title}`}  (SLA ${age(s.slaSeconds)}, owner ${s.owner ?? '?'})`,
       `  verdict       ${verdict}`,
-      `  success rate  ${percent(s.successRate)}  (${a.succeeded} of ${a.succeeded + a.failed} attempts; ${a.failed} retried, dead-lettered or handed off)`,
+      `  success rate  ${percent(s.successRate)}  (${j.succeeded} of ${j.succeeded + j.failed} jobs that ended wrote records; ${j.failed} dead-lettered or handed off)`,
       `  latency       collection avg ${duration(s.latencyMs.collectionAverage)}, max ${duration(s.latencyMs.collectionMax)}`,
       `  data age      ${s.dataAgeSeconds === undefined ? 'no records yet' : `${age(s.dataAgeSeconds)} (newest observation ${s.newestObservedAt}, trace ${s.newestTraceId})`}`,
       `  queue         ${s.queue.waiting} waiting · ${s.queue.inFlight} in flight or backing off · oldest ${age(s.queue.oldestSeconds)} · DLQ ${s.queue.deadLetters}`,

@@ -29,6 +29,24 @@ export async function listTasks(
 
 export function renderTasks(tasks: readonly StoredTask[], status: string, now = new Date()): string {
   if (tasks.length === 0) return `no ${status} hand-off tasks`;
+  const since = (at: string | undefined) =>
+    at === undefined ? '—' : age(Math.floor((now.getTime() - new Date(at).getTime()) / 1000));
+  if (status === 'resolved') {
+    // Who decided what: the answer an auditor or the next on-call looks for.
+    const rows = tasks.map((t) => [
+      t.taskId,
+      t.source,
+      t.reason,
+      `${since(t.resolvedAt)} ago`,
+      t.resolvedBy ?? '—',
+      truncate(t.resolution ?? '', 70),
+    ]);
+    const notes = tasks.map(
+      (t) =>
+        `${t.taskId}  resolved ${t.resolvedAt ?? '—'} by ${t.resolvedBy ?? '—'}\n  decision  ${t.resolution ?? '—'}\n  was       ${t.message}`,
+    );
+    return `${tasks.length} resolved hand-off task(s)\n${table(['task', 'source', 'reason', 'resolved', 'by', 'decision'], rows)}\n\n${notes.join('\n')}`;
+  }
   const rows = tasks.map((t) => [
     t.taskId,
     t.source,

@@ -244,7 +244,7 @@ export class BrowserCollector {
         reason: 'credentials-missing',
       });
     }
-    return this.options.credentials.get(source);
+    return this.options.credentials.read(source, 'login');
   }
 
   /**

@@ -17,7 +17,8 @@ import type { CollectedArtifact, Collection, CollectRequest } from '../core/coll
 import type { EgressPolicy } from '../core/egress.js';
 import { HandoffRequiredError, type PermanentError } from '../core/errors.js';
 import { logger } from '../observability.js';
-import type { BrowserCollectorOptions } from './browser-collector.js';
+import { type BrowserCollectorOptions, DEFAULT_MAX_JOB_BYTES } from './browser-collector.js';
+import { type CapturedDownload, captureDownload } from './browser-download.js';
 import { type LoginSessions, type PortalJob, performOnce, signIn } from './browser-portal.js';
 import { captureFailedPage, capturePage, consoleReport, redactBody } from './browser-snapshots.js';
 import { type JobProgress, PageWaits, withTimeout } from './browser-steps.js';
@@ -39,6 +40,17 @@ export interface JobSetting {
   readonly secrets: readonly string[];
   readonly sessions: LoginSessions;
   readonly options: BrowserCollectorOptions;
+}
+
+/** A downloaded file with no secret in it (the manifest's branches say when one was taken out). */
+function redactedArtifact(
+  artifact: CollectedArtifact,
+  secrets: readonly string[],
+  branches: string[],
+): { readonly body: Buffer } {
+  const { body, redacted } = redactBody(artifact.body, artifact.contentType, secrets);
+  if (redacted) branches.push('secret-redacted');
+  return { body };
 }
 
 /** One job in one fresh browser context. */
@@ -63,6 +75,7 @@ export class BrowserJob {
         proxy: setting.proxy,
         blockedTypes: new Set(source.blockedResources ?? DEFAULT_BLOCKED_RESOURCES),
         navigationTimeoutMs: setting.options.navigationTimeoutMs,
+        downloadExpected: setting.plan.download !== undefined,
       },
       () => this.page,
     );
@@ -112,6 +125,21 @@ export class BrowserJob {
       }
     }
 
+    let downloaded: CapturedDownload | undefined;
+    if (plan.download !== undefined) {
+      this.progress.step = 'download';
+      downloaded = await captureDownload(page, plan.download, {
+        origin: this.setting.origin,
+        policy: this.setting.policy,
+        stepTimeoutMs: options.stepTimeoutMs,
+        navigationTimeoutMs: options.navigationTimeoutMs,
+        maxBytes: options.maxJobBytes ?? DEFAULT_MAX_JOB_BYTES,
+        contentTypeOf: (address) => this.traffic.contentTypeOf(address),
+        assertWithinLimit: () => this.traffic.assertWithinLimit(),
+      });
+      this.progress.branches.push('downloaded');
+    }
+
     this.progress.step = 'snapshot';
     this.traffic.assertWithinLimit();
     const observedAt = clock();
@@ -122,12 +150,28 @@ export class BrowserJob {
     this.traffic.assertWithinLimit();
     if (this.traffic.anyRefused) this.progress.branches.push('subresources-blocked');
 
+    const file =
+      downloaded === undefined
+        ? undefined
+        : {
+            ...downloaded.artifact,
+            ...redactedArtifact(downloaded.artifact, this.setting.secrets, this.progress.branches),
+          };
     return {
       request: { url: url.href, method: 'GET' },
-      response: { status: response.status(), finalUrl: page.url(), contentType: responseType },
+      response:
+        downloaded === undefined || file === undefined
+          ? { status: response.status(), finalUrl: page.url(), contentType: responseType }
+          : { status: 200, finalUrl: downloaded.url, contentType: file.contentType },
       observedAt,
       artifacts: [
-        { name: 'response.html', role: 'body', contentType: responseType, body: body.body },
+        ...(file === undefined ? [] : [file]),
+        {
+          name: 'response.html',
+          role: file === undefined ? 'body' : 'rendered-dom',
+          contentType: responseType,
+          body: body.body,
+        },
         {
           name: 'rendered.html',
           role: 'rendered-dom',
@@ -143,7 +187,8 @@ export class BrowserJob {
         },
         ...extra,
       ],
-      primaryArtifact: 'rendered.html',
+      // The download is the data; otherwise the page as rendered.
+      primaryArtifact: file?.name ?? 'rendered.html',
       branches: this.progress.branches,
     };
   }
@@ -165,7 +210,8 @@ export class BrowserJob {
     const context = await browser.newContext({
       proxy: { server: proxy.url },
       serviceWorkers: 'block',
-      acceptDownloads: false,
+      // Only a source whose artifact is a download accepts one; for every other, they are refused.
+      acceptDownloads: this.setting.plan.download !== undefined,
       userAgent: options.userAgent,
       extraHTTPHeaders: { 'x-sluice-trace-id': this.request.traceId },
       ...(stored === undefined ? {} : { storageState: stored }),

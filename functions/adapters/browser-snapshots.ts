@@ -8,6 +8,9 @@
 import type { Locator, Page } from 'playwright-core';
 import type { CollectedArtifact } from '../core/collection.js';
 import { REDACTED, redactSecrets, secretShapes } from '../core/secret-redaction.js';
+
+export { redactBody } from '../core/secret-redaction.js';
+
 import { withTimeout } from './browser-steps.js';
 
 /** Marks an element that showed a secret, so the screenshot masks it. */
@@ -78,26 +81,6 @@ export async function redactPage(
     'redacting the page',
   );
   return [page.locator(`[${REDACTED_ATTRIBUTE}]`), page.locator('input[type="password"]')];
-}
-
-/**
- * The response as received, unless it shows a secret: raw storage keeps exact bytes, but never a
- * credential. A text body that holds one is answered redacted (`redacted`: the manifest says so).
- */
-export function redactBody(
-  body: Buffer,
-  contentType: string,
-  secrets: readonly string[],
-): { readonly body: Buffer; readonly redacted: boolean } {
-  if (
-    secrets.length === 0 ||
-    !/^(text\/|application\/(json|xml|xhtml|javascript))|\+(json|xml)\b/i.test(contentType)
-  )
-    return { body, redacted: false };
-  const text = body.toString('utf8');
-  const clean = redactSecrets(text, secrets);
-  if (clean === text) return { body, redacted: false };
-  return { body: Buffer.from(clean, 'utf8'), redacted: true };
 }
 
 /** The page's rendered DOM as text, redacted. */

@@ -49,6 +49,8 @@ export interface JobTrafficSetting {
   /** Resource types never loaded for the source. */
   readonly blockedTypes: ReadonlySet<string>;
   readonly navigationTimeoutMs: number;
+  /** The source declared that its artifact is a download: the job's own page may start one. */
+  readonly downloadExpected?: boolean;
 }
 
 export class JobTraffic {
@@ -59,6 +61,8 @@ export class JobTraffic {
   private readonly navigationRefusals: string[] = [];
   /** A page of this job crashed (its renderer died). */
   pageCrashed = false;
+  /** The content type of each response the job's pages received, by URL (a download's included). */
+  private readonly responseTypes = new Map<string, string>();
 
   constructor(
     private readonly progress: JobProgress,
@@ -133,10 +137,22 @@ export class JobTraffic {
         netError === 'ERR_TUNNEL_CONNECTION_FAILED' ? this.proxyRefusalOf(request.url()) : undefined;
       if (refusal !== undefined) this.navigationRefusals.push(refusal);
     });
-    // Downloads are denied (acceptDownloads: false); Chromium still reports that one started.
-    page.on('download', (download) => {
-      this.refusedDownloads.push({ url: download.url().slice(0, 500), mainPage: page === this.mainPage() });
+    page.on('response', (response) => {
+      const type = response.headers()['content-type'];
+      if (type !== undefined) this.responseTypes.set(response.url(), type);
     });
+    // Downloads are denied (acceptDownloads: false) unless the source declared one, which only
+    // its own page may start; Chromium still reports that one started.
+    page.on('download', (download) => {
+      const mainPage = page === this.mainPage();
+      if (mainPage && this.setting.downloadExpected === true) return;
+      this.refusedDownloads.push({ url: download.url().slice(0, 500), mainPage });
+    });
+  }
+
+  /** The content type a response of the job's pages had, if one was seen. */
+  contentTypeOf(url: string): string | undefined {
+    return this.responseTypes.get(url);
   }
 
   /** Navigates the job's page to `url` and answers its response, or throws what was observed. */

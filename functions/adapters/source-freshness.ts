@@ -5,6 +5,10 @@
  *
  *   job ledger table: pk = source#<source>   sk = freshness
  *
+ * The same item holds `trackedSince`, which the freshness checker sets the first time it sees a
+ * source: a source's data age counts from it until the source's first records
+ * (functions/core/freshness.ts).
+ *
  * The trace ID is stored as `newestTraceId`, not `traceId`, so the item stays out of the ledger's
  * byTrace index (which answers "every item of one job").
  */
@@ -21,6 +25,8 @@ import type { FreshnessMark, MarkResult, SourceFreshness } from '../core/ports.j
 export function freshnessKey(source: string): { pk: string; sk: string } {
   return { pk: `source#${source}`, sk: 'freshness' };
 }
+
+const Tracked = z.object({ source: z.string(), trackedSince: z.iso.datetime().optional() });
 
 const StoredMark = z.object({
   source: z.string(),
@@ -77,6 +83,8 @@ export class DynamoSourceFreshness implements SourceFreshness {
           new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
         );
         for (const item of response.Responses?.[this.tableName] ?? []) {
+          // An item the checker made to track a source that has no records yet holds no mark.
+          if (item.newestObservedAt === undefined) continue;
           const stored = StoredMark.parse(item);
           marks.set(stored.source, {
             source: stored.source,
@@ -90,5 +98,58 @@ export class DynamoSourceFreshness implements SourceFreshness {
       }
     }
     return marks;
+  }
+
+  async trackedSince(sources: readonly string[], at: Date): Promise<Map<string, Date>> {
+    const tracked = new Map<string, Date>();
+    for (let start = 0; start < sources.length; start += 100) {
+      let keys: { [key: string]: unknown }[] | undefined = sources
+        .slice(start, start + 100)
+        .map((source) => freshnessKey(source));
+      while (keys !== undefined && keys.length > 0) {
+        const response: BatchGetCommandOutput = await this.client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.tableName]: {
+                Keys: keys,
+                ProjectionExpression: '#source, trackedSince',
+                ExpressionAttributeNames: { '#source': 'source' },
+              },
+            },
+          }),
+        );
+        for (const item of response.Responses?.[this.tableName] ?? []) {
+          const stored = Tracked.safeParse(item);
+          if (stored.success && stored.data.trackedSince !== undefined)
+            tracked.set(stored.data.source, new Date(stored.data.trackedSince));
+        }
+        keys = response.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    // Only a source seen for the first time is written: one write per source, ever.
+    for (const source of sources.filter((s) => !tracked.has(s))) {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: freshnessKey(source),
+          // Two checks racing keep the first time either wrote.
+          UpdateExpression:
+            'SET trackedSince = if_not_exists(trackedSince, :at), kind = :kind, #source = :source',
+          ExpressionAttributeNames: { '#source': 'source' },
+          ExpressionAttributeValues: {
+            ':at': at.toISOString(),
+            ':kind': 'source-freshness',
+            ':source': source,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const stored = Tracked.safeParse(Attributes);
+      tracked.set(
+        source,
+        stored.success && stored.data.trackedSince !== undefined ? new Date(stored.data.trackedSince) : at,
+      );
+    }
+    return tracked;
   }
 }

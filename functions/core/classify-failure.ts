@@ -11,6 +11,7 @@
  *   browser crashed or was closed                 transient    browser-crash
  *   a login session that expired                  transient    session-expired
  *   a status the source says means "no such page" permanent   no-such-page
+ *   a login page where data was expected          transient    login-required (the 2nd time: a hand-off)
  *   selector never appeared (layout changed)      permanent    selector-missing
  *   validation error (zod)                        permanent    validation
  *   the portal refused the stored credentials     permanent    login-rejected
@@ -106,6 +107,18 @@ export class BrowserCrashedError extends Error {
 export class SessionExpiredError extends Error {
   override readonly name = 'SessionExpiredError';
 }
+
+/**
+ * A login page came back where data was expected (a redirect to a sign-in form, a page asking for
+ * a password): never a success. Retried once — a session can lapse between two requests — then a
+ * person decides whether the source needs credentials or its sign-in changed.
+ */
+export class LoginRequiredError extends Error {
+  override readonly name = 'LoginRequiredError';
+}
+
+/** The attempt from which a login wall is handed to a person instead of retried. */
+export const LOGIN_REQUIRED_HANDOFF_ATTEMPT = 2;
 
 /** The portal refused the credentials stored for the source. */
 export class LoginRejectedError extends Error {
@@ -216,6 +229,13 @@ function classifyKnown(error: unknown): ClassifiedError | undefined {
     return new TransientError(`login session expired: ${error.message}`, {
       reason: 'session-expired',
       cause: error,
+    });
+  }
+  if (error instanceof LoginRequiredError) {
+    return new TransientError(`login required: ${error.message}`, {
+      reason: 'login-required',
+      cause: error,
+      handOffFromAttempt: LOGIN_REQUIRED_HANDOFF_ATTEMPT,
     });
   }
   if (error instanceof LoginRejectedError) {

@@ -73,7 +73,10 @@ export interface JobMessage {
 export interface JobIdentity {
   readonly jobKey: string;
   readonly traceId: string;
-  /** Undefined when the message did not name a known source. */
+  /**
+   * The source the job belongs to: the one its body names, or, for a body that names no known
+   * source, the source of the queue it came from. Undefined only when neither is known.
+   */
   readonly source: string | undefined;
 }
 
@@ -276,10 +279,12 @@ export function parseJobMessage(
   message: JobMessage,
   findSource: (name: string) => SourceDefinition | undefined,
 ): { ok: true; value: ParsedJob } | { ok: false; identity: JobIdentity; error: PermanentError } {
+  // Until the body says otherwise, the job is its queue's: a poison message on a source's queue
+  // is that source's failure (its DLQ, its success rate, its ledger entry).
   const fallback: JobIdentity = {
     jobKey: `msg-${message.messageId}`,
     traceId: traceIdForMessage(message.messageId),
-    source: undefined,
+    source: message.queueSource,
   };
   const fail = (reason: string, text: string, identity: JobIdentity = fallback, cause?: unknown) => ({
     ok: false as const,

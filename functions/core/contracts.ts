@@ -44,7 +44,10 @@ export const CollectJob = z
     source: SourceName.describe('Name of the registered source that should collect this job.'),
     input: z
       .record(z.string(), z.unknown())
-      .describe("Source-specific input, validated against the source's own input schema."),
+      .default({})
+      .describe(
+        "Source-specific input, validated against the source's own input schema. May be left out for a source that takes no parameters.",
+      ),
     jobId: JobId.optional().describe(
       'Upstream idempotency key. When absent Sluice derives one from source + canonical input + dedupe window.',
     ),

@@ -12,10 +12,55 @@ export interface EgressPolicy {
   /** Hosts (`name` or `name:port`) this source may contact. */
   readonly allowedHosts: ReadonlySet<string>;
   /**
-   * Hosts (`name:port`) that may resolve to loopback. Only the local profile fills this, for the
-   * bundled demo site; the deployed stack never sets it.
+   * Hosts (`name:port`) that may resolve to loopback or to a private address of this machine's
+   * network. Only the local profile fills this (the demo site, a `--target`); the deployed stack
+   * never sets it.
    */
   readonly loopbackHosts: ReadonlySet<string>;
+  /**
+   * Private ranges (CIDR) the source declared it needs (`network.privateCidrs`): addresses in them
+   * are admitted besides public ones. Never loopback, link-local or metadata. @default - none
+   */
+  readonly privateCidrs?: readonly string[];
+}
+
+/** Ranges a source may declare: RFC 1918 (IPv4) and unique-local (IPv6) addresses, nothing else. */
+const DECLARABLE_RANGES = new Set(['private', 'uniqueLocal']);
+
+/**
+ * What is wrong with a private range a source declares, or undefined when it is one: a CIDR
+ * whose every address is private (RFC 1918) or unique-local. Loopback, link-local (the metadata
+ * service), public or mixed ranges are refused.
+ */
+export function privateCidrProblem(cidr: string): string | undefined {
+  let network: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  try {
+    network = ipaddr.parseCIDR(cidr);
+  } catch {
+    return `${JSON.stringify(cidr)} is not a CIDR range like 10.20.0.0/16`;
+  }
+  const [address, bits] = network;
+  const first =
+    address.kind() === 'ipv4'
+      ? ipaddr.IPv4.networkAddressFromCIDR(cidr)
+      : ipaddr.IPv6.networkAddressFromCIDR(cidr);
+  const last =
+    address.kind() === 'ipv4'
+      ? ipaddr.IPv4.broadcastAddressFromCIDR(cidr)
+      : ipaddr.IPv6.broadcastAddressFromCIDR(cidr);
+  if (!DECLARABLE_RANGES.has(first.range()) || !DECLARABLE_RANGES.has(last.range())) {
+    return `${cidr} (/${bits}) is not wholly private: only RFC 1918 (10/8, 172.16/12, 192.168/16) and unique-local (fc00::/7) ranges may be declared`;
+  }
+  return undefined;
+}
+
+/** Whether `address` lies in one of the declared private ranges. */
+function inDeclaredRange(address: string, cidrs: readonly string[]): boolean {
+  const parsed = ipaddr.process(address);
+  return cidrs.some((cidr) => {
+    const range = ipaddr.parseCIDR(cidr);
+    return parsed.kind() === range[0].kind() && parsed.match(range);
+  });
 }
 
 export class EgressBlockedError extends PermanentError {}
@@ -91,9 +136,13 @@ export function addressRange(address: string): string {
   return ipaddr.parse(address).range();
 }
 
+/** What a local-profile host may resolve to: this machine, or a private address of its network. */
+const LOCAL_PROFILE_RANGES = new Set(['loopback', 'private', 'uniqueLocal']);
+
 /**
- * Refuses to connect to anything but a public address. The one exception is loopback for a host
- * the local profile names (the bundled demo site), which the deployed stack never does.
+ * Refuses to connect to anything but a public address, or an address in a private range the
+ * source declared. The other exception is a host the local profile names (the demo site, a
+ * `--target`), which may be this machine or its network; the deployed stack never names one.
  */
 export function assertAddressAllowed(
   hostname: string,
@@ -103,10 +152,21 @@ export function assertAddressAllowed(
 ): void {
   const range = addressRange(address);
   if (range === 'unicast') return;
-  if (range === 'loopback' && policy.loopbackHosts.has(hostWithPort(hostname, port))) return;
   const shown = hostWithPort(hostname, port);
+  if (policy.loopbackHosts.has(shown)) {
+    // This machine, under the name the local profile gave it; a private address of its network
+    // only as the literal the target named, so no name can rebind the guard onto the network.
+    if (range === 'loopback') return;
+    if (LOCAL_PROFILE_RANGES.has(range) && bareHost(hostname) === ipaddr.process(address).toString()) return;
+  }
+  const declared = policy.privateCidrs ?? [];
+  if (DECLARABLE_RANGES.has(range) && inDeclaredRange(address, declared)) return;
   const what = range === 'linkLocal' && address === '169.254.169.254' ? 'linkLocal (cloud metadata)' : range;
-  throw blocked(`${shown} resolves to ${address}, a ${what} address; only public addresses are allowed`);
+  const allowed =
+    declared.length === 0
+      ? 'only public addresses are allowed'
+      : `only public addresses and the source's private ranges (${declared.join(', ')}) are allowed`;
+  throw blocked(`${shown} resolves to ${address}, a ${what} address; ${allowed}`);
 }
 
 export interface OriginOverrides {
@@ -115,22 +175,39 @@ export interface OriginOverrides {
 }
 
 /**
- * Checks the local profile's overrides at cold start: each must send a production origin to a
- * loopback origin. An override can therefore only ever reach this machine, never open the guard
- * to another network.
+ * What is wrong with a local-profile origin, or undefined: it must be an http(s) origin on this
+ * machine (`localhost`, a loopback address) or on its network (a private or unique-local address
+ * literal). An override can therefore never open the guard to the internet or the metadata service.
+ */
+export function localOriginProblem(local: string): string | undefined {
+  let target: URL;
+  try {
+    target = new URL(local);
+  } catch {
+    return `${JSON.stringify(local)} is not a URL`;
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+    return `${local} is not http or https`;
+  }
+  if (target.pathname !== '/' || target.search !== '' || target.username !== '' || target.password !== '') {
+    return `${local} must be an origin (scheme, host and port) with no path, query or credentials`;
+  }
+  const host = bareHost(target.hostname);
+  if (host === 'localhost') return undefined;
+  if (!ipaddr.isValid(host) || !LOCAL_PROFILE_RANGES.has(ipaddr.process(host).range())) {
+    return `${local} must point at this machine (localhost, 127.0.0.1, [::1]) or a private address of its network (10.x, 172.16-31.x, 192.168.x, fd00::/8)`;
+  }
+  return undefined;
+}
+
+/**
+ * Checks the local profile's overrides at cold start: each must send a production origin to an
+ * origin on this machine or its network (localOriginProblem).
  */
 export function assertLocalOverrides(overrides: OriginOverrides): OriginOverrides {
   for (const [production, local] of Object.entries(overrides)) {
-    let target: URL;
-    try {
-      target = new URL(local);
-    } catch {
-      throw new Error(`origin override for ${production} is not a URL: ${local}`);
-    }
-    const host = bareHost(target.hostname);
-    if (!ipaddr.isValid(host) || ipaddr.parse(host).range() !== 'loopback') {
-      throw new Error(`origin override for ${production} must point at a loopback address, got ${local}`);
-    }
+    const problem = localOriginProblem(local);
+    if (problem !== undefined) throw new Error(`origin override for ${production}: ${problem}`);
   }
   return overrides;
 }
@@ -140,9 +217,14 @@ export function assertLocalOverrides(overrides: OriginOverrides): OriginOverride
  * allowlist, or — only under an explicit local-profile override — the local demo site.
  */
 export function resolveOrigin(
-  source: { readonly origin: string; readonly allowedHosts: readonly string[] },
+  source: {
+    readonly origin: string;
+    readonly allowedHosts: readonly string[];
+    readonly network?: { readonly privateCidrs: readonly string[] };
+  },
   overrides: OriginOverrides,
 ): { origin: string; policy: EgressPolicy } {
+  const privateCidrs = source.network?.privateCidrs ?? [];
   const local = overrides[source.origin];
   if (local === undefined) {
     return {
@@ -150,13 +232,14 @@ export function resolveOrigin(
       policy: {
         allowedHosts: new Set(source.allowedHosts.map((h) => h.toLowerCase())),
         loopbackHosts: new Set(),
+        ...(privateCidrs.length === 0 ? {} : { privateCidrs }),
       },
     };
   }
   const localUrl = new URL(local);
   const localHost = localUrl.host.toLowerCase();
   return {
-    origin: local,
+    origin: localUrl.origin,
     policy: {
       allowedHosts: new Set([localHost]),
       loopbackHosts: new Set([hostWithPort(localUrl.hostname, defaultPort(localUrl))]),

@@ -32,9 +32,21 @@ export class TransientError extends PipelineError {
   override readonly name = 'TransientError';
   /** Server-requested delay (Retry-After), when the source gave one. */
   readonly retryAfterSeconds: number | undefined;
-  constructor(message: string, options: PipelineErrorOptions & { readonly retryAfterSeconds?: number }) {
+  /**
+   * From this attempt on, a person decides instead of another retry (a login wall: retried once,
+   * in case a session lapsed, then handed off). @default - retried within the budget
+   */
+  readonly handOffFromAttempt: number | undefined;
+  constructor(
+    message: string,
+    options: PipelineErrorOptions & {
+      readonly retryAfterSeconds?: number;
+      readonly handOffFromAttempt?: number;
+    },
+  ) {
     super(message, options);
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.handOffFromAttempt = options.handOffFromAttempt;
   }
 }
 

@@ -188,6 +188,12 @@ export interface SourceFreshness {
   markObserved(mark: FreshnessMark): Promise<MarkResult>;
   /** The marks of `sources`; a source that never produced records has none. */
   newest(sources: readonly string[]): Promise<Map<string, FreshnessMark>>;
+  /**
+   * When Sluice started tracking each of `sources`: the first call that named it, which records
+   * `at` for a source seen for the first time. Data age counts from it until records arrive
+   * (functions/core/freshness.ts).
+   */
+  trackedSince(sources: readonly string[], at: Date): Promise<Map<string, Date>>;
 }
 
 // Replay

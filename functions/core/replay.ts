@@ -228,6 +228,30 @@ export async function planReplay(
   options: { readonly samples?: number } = {},
 ): Promise<DryRunReport> {
   const days = daysInRange(range.from, range.to);
+  async function* manifestKeys(): AsyncIterable<readonly string[]> {
+    let manifests = 0;
+    for (const day of days) {
+      for await (const page of deps.catalog.listKeys(dayPrefix(range.source, day))) {
+        const keys = page.filter(isManifest);
+        yield keys;
+        manifests += keys.length;
+      }
+      deps.onProgress?.({ day, manifests });
+    }
+  }
+  return planManifests(range, manifestKeys(), deps, options);
+}
+
+/**
+ * What replaying `manifestKeys` (pages of them, in order) would do: the dry run of a range, or
+ * of one job's collections (`sluice replay <source> --job <jobKey> --dry-run`). Writes nothing.
+ */
+export async function planManifests(
+  range: ReplayRange,
+  manifestKeys: AsyncIterable<readonly string[]>,
+  deps: Omit<DryRunDeps, 'catalog' | 'onProgress'>,
+  options: { readonly samples?: number } = {},
+): Promise<DryRunReport> {
   const sampleLimit = options.samples ?? 5;
   const assumed = new Map<string, RecordState | undefined>();
   const records = {
@@ -247,40 +271,37 @@ export async function planReplay(
   let manifests = 0;
   let invalid = 0;
   let failed = 0;
-  for (const day of days) {
-    for await (const page of deps.catalog.listKeys(dayPrefix(range.source, day))) {
-      for (const manifestKey of page.filter(isManifest)) {
-        manifests += 1;
-        try {
-          const plan = await planManifest(manifestKey, { ...deps, records });
-          for (const outcome of Object.keys(counts) as (keyof RecordCounts)[])
-            counts[outcome] += plan.counts[outcome];
-          for (const record of plan.records) {
-            if (record.decision.outcome === 'updated' && changed.length < sampleLimit) {
-              changed.push({ pk: record.pk, rawKey: plan.rawKey, changes: record.changes });
-            }
-          }
-        } catch (error) {
-          if (error instanceof InvalidOutputError) {
-            invalid += 1;
-            if (invalidSamples.length < sampleLimit) {
-              invalidSamples.push({
-                rawKey: error.rawKey,
-                reason: error.reason,
-                issues: error.issues.slice(0, 5),
-              });
-            }
-          } else if (error instanceof PermanentError) {
-            failed += 1;
-            if (failedSamples.length < sampleLimit) {
-              failedSamples.push({ manifestKey, reason: error.reason, message: error.message });
-            }
-          } else {
-            throw error;
+  for await (const page of manifestKeys) {
+    for (const manifestKey of page) {
+      manifests += 1;
+      try {
+        const plan = await planManifest(manifestKey, { ...deps, records });
+        for (const outcome of Object.keys(counts) as (keyof RecordCounts)[])
+          counts[outcome] += plan.counts[outcome];
+        for (const record of plan.records) {
+          if (record.decision.outcome === 'updated' && changed.length < sampleLimit) {
+            changed.push({ pk: record.pk, rawKey: plan.rawKey, changes: record.changes });
           }
         }
+      } catch (error) {
+        if (error instanceof InvalidOutputError) {
+          invalid += 1;
+          if (invalidSamples.length < sampleLimit) {
+            invalidSamples.push({
+              rawKey: error.rawKey,
+              reason: error.reason,
+              issues: error.issues.slice(0, 5),
+            });
+          }
+        } else if (error instanceof PermanentError) {
+          failed += 1;
+          if (failedSamples.length < sampleLimit) {
+            failedSamples.push({ manifestKey, reason: error.reason, message: error.message });
+          }
+        } else {
+          throw error;
+        }
       }
-      deps.onProgress?.({ day, manifests });
     }
   }
   return {

@@ -97,6 +97,14 @@ export function nextStepWithin(
 ): NextStep {
   const errorClass = failureClassOf(error);
   if (errorClass === 'needs-human') return { kind: 'hand-off' };
+  if (
+    error instanceof TransientError &&
+    error.handOffFromAttempt !== undefined &&
+    attempt >= error.handOffFromAttempt &&
+    budget !== undefined
+  ) {
+    return { kind: 'hand-off' };
+  }
   if (errorClass === 'permanent' || budget === undefined) {
     return { kind: 'dead-letter', reason: error.reason, message: error.message };
   }

@@ -200,3 +200,23 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
     shapes.reduce((redacted, shape) => redacted.split(shape).join(REDACTED), text),
   );
 }
+
+/**
+ * The response as received, unless it shows a secret: raw storage keeps exact bytes, but never a
+ * credential. A text body that holds one is answered redacted (`redacted`: the manifest says so).
+ */
+export function redactBody(
+  body: Buffer,
+  contentType: string,
+  secrets: readonly string[],
+): { readonly body: Buffer; readonly redacted: boolean } {
+  if (
+    secrets.length === 0 ||
+    !/^(text\/|application\/(json|xml|xhtml|javascript))|\+(json|xml)\b/i.test(contentType)
+  )
+    return { body, redacted: false };
+  const text = body.toString('utf8');
+  const clean = redactSecrets(text, secrets);
+  if (clean === text) return { body, redacted: false };
+  return { body: Buffer.from(clean, 'utf8'), redacted: true };
+}

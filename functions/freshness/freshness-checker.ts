@@ -10,14 +10,19 @@ export interface FreshnessHandlerDeps {
   readonly freshness: SourceFreshness;
   readonly tasks: HandoffTaskList;
   readonly clock: () => Date;
+  /** Local runs measure ages in local time (see AssessOptions). @default 1 */
+  readonly timeScale?: number;
 }
 
 export function createFreshnessHandler(deps: FreshnessHandlerDeps) {
   return async function handler(_event: unknown, context: Context): Promise<SourceHealth[]> {
     logger.addContext(context);
     const started = deps.clock();
-    const [marks, open] = await Promise.all([
-      deps.freshness.newest(deps.sources.map((s) => s.name)),
+    const names = deps.sources.map((s) => s.name);
+    const [marks, tracked, open] = await Promise.all([
+      deps.freshness.newest(names),
+      // A source seen for the first time is tracked from now: its age counts from here.
+      deps.freshness.trackedSince(names, started),
       deps.tasks.list('open'),
     ]);
     const now = deps.clock();
@@ -26,10 +31,12 @@ export function createFreshnessHandler(deps: FreshnessHandlerDeps) {
       new Map([...marks].map(([source, mark]) => [source, mark.newestObservedAt])),
       open.map((t) => ({ source: t.source, createdAt: new Date(t.createdAt) })),
       now,
+      tracked,
+      { timeScale: deps.timeScale ?? 1 },
     );
     for (const h of health) {
-      // A source with no records yet publishes no age: its data-age alarm treats missing data as
-      // breaching, so "never collected" alarms like "stale" does.
+      // Every tracked source has an age, records or not, so a missing age means only one thing:
+      // the checker is not running (its own alarm says so).
       if (h.dataAgeSeconds !== undefined) publishMetric(h.source, MetricName.DataAge, h.dataAgeSeconds);
       // One value per open task, and nothing while there is none: the series is billed only for
       // the hours a source has a backlog.
@@ -38,8 +45,10 @@ export function createFreshnessHandler(deps: FreshnessHandlerDeps) {
       const fields = {
         source: h.source,
         outcome: h.stale ? 'stale' : 'fresh',
-        branch: h.dataAgeSeconds === undefined ? 'no-records-yet' : 'has-records',
+        branch: h.ageFrom === 'newest-observation' ? 'has-records' : 'no-records-yet',
         dataAgeSeconds: h.dataAgeSeconds,
+        ageFrom: h.ageFrom,
+        trackedSince: tracked.get(h.source)?.toISOString(),
         slaSeconds: h.slaSeconds,
         newestObservedAt: h.newestObservedAt?.toISOString(),
         newestTraceId: mark?.newestTraceId,

@@ -62,6 +62,8 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
     const { identity } = outcome;
     const source = identity.source ?? UNKNOWN_SOURCE;
     const fields = { ...identity, manifestKey, trigger: object.trigger, durationMs: outcome.durationMs };
+    // A replay re-runs a job that already ended: it is not a run of its own in the success rate.
+    const run = { endsJobRun: object.trigger !== 'replay' };
 
     if (outcome.status === 'transformed') {
       addJobLogKeys({ ...identity, input: outcome.manifest.job.input });
@@ -72,7 +74,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         counts,
         freshness: outcome.freshness,
       });
-      recordAttempt(source, 'succeeded');
+      recordAttempt(source, 'succeeded', run);
       publishMetric(source, MetricName.RecordsWritten, counts.created + counts.updated);
       publishMetric(source, MetricName.RecordsUnchanged, counts.unchanged);
       publishMetric(source, MetricName.RecordsStale, counts.stale);
@@ -97,7 +99,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         retryNumber: next.retryNumber,
         retryInSeconds: next.delaySeconds,
       });
-      recordAttempt(source, 'retried');
+      recordAttempt(source, 'retried', run);
       throw error;
     }
     if (next.kind === 'hand-off') {
@@ -112,7 +114,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         createdAt: new Date(),
       });
       if (error instanceof InvalidOutputError) publishMetric(source, MetricName.RecordsInvalid, 1);
-      recordAttempt(source, 'handed-off');
+      recordAttempt(source, 'handed-off', run);
       logger.warn('transform output handed off to a person', { ...failure, outcome: 'handed-off', task });
       return;
     }
@@ -132,7 +134,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
       error: next.message,
       outcome: 'dead-lettered',
     });
-    recordAttempt(source, 'dead-lettered');
+    recordAttempt(source, 'dead-lettered', run);
   }
 
   async function handleRecord(record: SQSRecord): Promise<void> {

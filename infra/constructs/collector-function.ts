@@ -1,11 +1,13 @@
-import { Duration } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import { Grant } from 'aws-cdk-lib/aws-iam';
-import { Architecture } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { CollectorKind, SourceDefinition } from '../../sources/define.js';
+import { type CollectorGroup, collectorGroupOf, kindOfGroup } from '../alarm-catalogue.js';
 import { grantHandoff, grantItems, pipelineEnvironment, type SharedResources } from '../shared-resources.js';
+import type { VpcPlacement } from '../vpc.js';
 import { PipelineFunction } from './pipeline-function.js';
 import type { WorkQueue } from './work-queue.js';
 
@@ -24,11 +26,26 @@ export const FUNCTION_SETTINGS = {
 export const BROWSER_JOB_TIMEOUT = Duration.seconds(FUNCTION_SETTINGS.browser.timeout.toSeconds() - 20);
 
 export interface CollectorFunctionProps {
-  readonly kind: CollectorKind;
+  /** Its kind, and whether it is the one that runs in the VPC (`http-vpc`, `browser-vpc`). */
+  readonly group: CollectorGroup;
   /** The sources it collects: its raw-storage grants name exactly their prefixes. */
   readonly sources: readonly SourceDefinition[];
   readonly shared: SharedResources;
+  /** Where a `-vpc` collector runs (context `sluice:vpc`). @default - not in a VPC */
+  readonly vpc?: VpcPlacement;
 }
+
+/**
+ * What Lambda needs to attach a function to a VPC (its network interfaces). The describe actions
+ * have no resource-level permissions; the others are held to the deployment's account and region.
+ */
+const VPC_DESCRIBE_ACTIONS = ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'];
+const VPC_INTERFACE_ACTIONS = [
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:CreateNetworkInterface',
+  'ec2:DeleteNetworkInterface',
+  'ec2:UnassignPrivateIpAddresses',
+];
 
 /**
  * A collector: the HTTP or the browser one, for the sources of one source stack. Its environment
@@ -38,17 +55,27 @@ export interface CollectorFunctionProps {
  */
 export class CollectorFunction extends Construct {
   readonly kind: CollectorKind;
+  readonly group: CollectorGroup;
   readonly sources: readonly SourceDefinition[];
   readonly pipelineFunction: PipelineFunction;
+  /** The VPC it runs in, for a `-vpc` collector. */
+  readonly vpc: VpcPlacement | undefined;
 
   constructor(scope: Construct, id: string, props: CollectorFunctionProps) {
     super(scope, id);
-    const { kind, sources, shared } = props;
-    if (sources.length === 0) throw new Error(`a ${kind} collector needs at least one source`);
-    const wrongKind = sources.filter((s) => s.kind !== kind).map((s) => s.name);
-    if (wrongKind.length > 0) throw new Error(`the ${kind} collector cannot collect ${wrongKind.join(', ')}`);
+    const { group, sources, shared } = props;
+    const kind = kindOfGroup(group);
+    if (sources.length === 0) throw new Error(`a ${group} collector needs at least one source`);
+    const wrongGroup = sources.filter((s) => collectorGroupOf(s) !== group).map((s) => s.name);
+    if (wrongGroup.length > 0)
+      throw new Error(`the ${group} collector cannot collect ${wrongGroup.join(', ')}`);
+    const inVpc = group.endsWith('-vpc');
+    if (inVpc && props.vpc === undefined)
+      throw new Error(`the ${group} collector needs a VPC (context sluice:vpc)`);
     this.kind = kind;
+    this.group = group;
     this.sources = sources;
+    this.vpc = inVpc ? props.vpc : undefined;
 
     const common = { appName: shared.appName, environment: pipelineEnvironment(shared) };
     this.pipelineFunction =
@@ -56,7 +83,7 @@ export class CollectorFunction extends Construct {
         ? new PipelineFunction(this, 'Function', {
             ...common,
             entry: 'functions/collector/http-handler.ts',
-            description: 'Sluice collector: plain HTTP',
+            description: inVpc ? 'Sluice collector: plain HTTP, in the VPC' : 'Sluice collector: plain HTTP',
             ...FUNCTION_SETTINGS.http,
             environment: {
               ...common.environment,
@@ -67,7 +94,9 @@ export class CollectorFunction extends Construct {
         : new PipelineFunction(this, 'Function', {
             ...common,
             entry: 'functions/collector/browser-handler.ts',
-            description: 'Sluice collector: headless Chromium',
+            description: inVpc
+              ? 'Sluice collector: headless Chromium, in the VPC'
+              : 'Sluice collector: headless Chromium',
             ...FUNCTION_SETTINGS.browser,
             // @sparticuz/chromium ships an x86_64 Chromium only.
             architecture: Architecture.X86_64,
@@ -88,6 +117,21 @@ export class CollectorFunction extends Construct {
           });
 
     const fn = this.pipelineFunction.function;
+    if (this.vpc !== undefined) {
+      // Set on the template directly: the team names its subnets and security groups by ID, and
+      // the function's own role gets exactly what Lambda needs for its network interfaces (the
+      // AWS managed policy CDK would attach also writes any log group).
+      (fn.node.defaultChild as CfnFunction).vpcConfig = {
+        subnetIds: [...this.vpc.subnetIds],
+        securityGroupIds: [...this.vpc.securityGroupIds],
+      };
+      Grant.addToPrincipal({ grantee: fn, actions: VPC_DESCRIBE_ACTIONS, resourceArns: ['*'] });
+      Grant.addToPrincipal({
+        grantee: fn,
+        actions: VPC_INTERFACE_ACTIONS,
+        resourceArns: [`arn:${Aws.PARTITION}:ec2:${Aws.REGION}:${Aws.ACCOUNT_ID}:*/*`],
+      });
+    }
     const names = sources.map((s) => s.name);
     shared.rawBucket.grantAppendRaw(fn, names);
     // Reading back its own retried writes, and finding a collection a crashed delivery stored
@@ -109,7 +153,7 @@ export class CollectorFunction extends Construct {
    */
   consume(source: SourceDefinition, jobs: WorkQueue): void {
     if (!this.sources.includes(source)) {
-      throw new Error(`the ${this.kind} collector of ${this.node.path} does not collect ${source.name}`);
+      throw new Error(`the ${this.group} collector of ${this.node.path} does not collect ${source.name}`);
     }
     jobs.grantDeadLetter(this.function);
     this.function.addEventSource(

@@ -15,6 +15,11 @@ export interface FreshnessCheckerProps {
   readonly ledgerTable: TableV2;
   /** Hand-off tasks; the checker counts the open ones per source. */
   readonly tasksTable: TableV2;
+  /**
+   * Check the test-fixture sources too: set when the app synthesizes them (the local
+   * environment only), so their alarms behave like every source's. @default false
+   */
+  readonly includeFixtureSources?: boolean;
 }
 
 /**
@@ -38,13 +43,15 @@ export class FreshnessChecker extends Construct {
       environment: {
         LEDGER_TABLE_NAME: props.ledgerTable.tableName,
         TASKS_TABLE_NAME: props.tasksTable.tableName,
+        ...(props.includeFixtureSources === true ? { SLUICE_FIXTURE_SOURCES: 'true' } : {}),
       },
     });
-    // Freshness marks are items of the ledger table; open tasks come from the tasks table's
-    // byStatus index. Grants name exactly those (TableV2.grant would add every index of both).
+    // Freshness marks are items of the ledger table (read; and written once per source, to record
+    // when tracking began); open tasks come from the tasks table's byStatus index. Grants name
+    // exactly those (TableV2.grant would add every index of both).
     Grant.addToPrincipal({
       grantee: this.function.function,
-      actions: ['dynamodb:BatchGetItem'],
+      actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
       resourceArns: [props.ledgerTable.tableArn],
     });
     Grant.addToPrincipal({

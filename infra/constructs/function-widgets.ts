@@ -1,5 +1,10 @@
 /** Graphs of a set of Sluice functions: errors, throttles, and p99 duration as a share of the timeout. */
-import { GraphWidget, MathExpression } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  GraphWidget,
+  LogQueryVisualizationType,
+  LogQueryWidget,
+  MathExpression,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { DURATION_ALARM_SHARE } from '../alarm-catalogue.js';
 import { PERIOD, type TitledWidget } from './dashboard-rows.js';
 import type { WatchedFunction } from './pipeline-alarms.js';
@@ -34,4 +39,34 @@ export function functionRows(functions: readonly WatchedFunction[], height: numb
       leftAnnotations: [{ value: DURATION_ALARM_SHARE * 100, label: 'alarm' }],
     }),
   ];
+}
+
+/**
+ * The failure-spike signal per source: attempts retried in the last hours, by source and reason,
+ * read from the functions' logs (every attempt's log line carries its source, outcome and reason).
+ * A per-source retry metric would cost every source a custom metric for a signal nobody is paged
+ * on per source (the fleet-wide retry-spike alarm is); Logs Insights bills only when it is read.
+ */
+export function retryBreakdown(
+  title: string,
+  functions: readonly WatchedFunction[],
+  height: number,
+): TitledWidget {
+  return {
+    title,
+    widget: new LogQueryWidget({
+      title,
+      logGroupNames: functions.map(({ fn }) => fn.logGroup.logGroupName),
+      queryLines: [
+        'fields source, reason',
+        'filter outcome = "retrying"',
+        'stats count() as retries by source, reason',
+        'sort retries desc',
+        'limit 20',
+      ],
+      view: LogQueryVisualizationType.TABLE,
+      width: 24,
+      height,
+    }),
+  };
 }

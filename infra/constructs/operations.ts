@@ -8,6 +8,7 @@ import { PIPELINE_TABLES } from '../alarm-catalogue.js';
 import { applyTags, sharedOwnerTags } from '../ownership.js';
 import type { SourceStackPlan } from '../source-stacks.js';
 import type { ChangeFeed } from './change-feed.js';
+import { FleetAlarms } from './fleet-alarms.js';
 import { FreshnessChecker } from './freshness-checker.js';
 import { OverviewDashboard } from './overview-dashboard.js';
 import { PipelineAlarms, type WatchedFunction, type WatchedTable } from './pipeline-alarms.js';
@@ -29,6 +30,8 @@ export interface OperationsProps {
   readonly runbookBaseUrl: string;
   /** Its function is watched like the others; its own alarms are on the overview. */
   readonly changeFeed: ChangeFeed;
+  /** The freshness checker checks the test-fixture sources too. @default false */
+  readonly includeFixtureSources?: boolean;
 }
 
 /**
@@ -40,6 +43,7 @@ export interface OperationsProps {
 export class Operations extends Construct {
   readonly freshnessChecker: FreshnessChecker;
   readonly pipelineAlarms: PipelineAlarms;
+  readonly fleetAlarms: FleetAlarms;
   readonly dashboard: OverviewDashboard;
 
   constructor(scope: Construct, id: string, props: OperationsProps) {
@@ -50,6 +54,7 @@ export class Operations extends Construct {
       appName,
       ledgerTable: props.ledgerTable,
       tasksTable: props.tasksTable,
+      includeFixtureSources: props.includeFixtureSources ?? false,
     });
 
     const functions: WatchedFunction[] = [
@@ -90,9 +95,17 @@ export class Operations extends Construct {
       runbookBaseUrl: props.runbookBaseUrl,
     });
 
+    this.fleetAlarms = new FleetAlarms(this, 'FleetAlarms', {
+      appName,
+      freshnessChecker: this.freshnessChecker.function,
+      topic: props.alarmTopic,
+      runbookBaseUrl: props.runbookBaseUrl,
+    });
+
     const alarms: Alarm[] = [
       props.transformQueue.deadLetterAlarm,
       ...this.pipelineAlarms.alarms,
+      ...this.fleetAlarms.alarms,
       ...props.changeFeed.alarms,
     ];
     this.dashboard = new OverviewDashboard(this, 'Dashboard', {
@@ -116,6 +129,7 @@ export class Operations extends Construct {
     // The change feed carries every source's business rules: their owners are listed on it.
     applyTags(props.changeFeed, sharedOwnerTags(sources, ['businessRules']));
     applyTags(this.pipelineAlarms, sharedOwnerTags(sources, []));
+    applyTags(this.fleetAlarms, sharedOwnerTags(sources, []));
     // Functions by role, so the CLI and the console name them plainly rather than by generated name.
     for (const { name, fn } of functions) applyTags(fn, { 'sluice:role': name });
   }

@@ -8,9 +8,15 @@ import { ArnFormat, Stack } from 'aws-cdk-lib';
 import { Alarm, GraphWidget, type IAlarm, MathExpression, TextWidget } from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { Dimension, MetricName, metricsNamespace } from '../../functions/observability.js';
-import { PIPELINE_OWNER, ROLLUP_KINDS, rollupAlarmName, SUCCESS_RATE_THRESHOLD } from '../alarm-catalogue.js';
+import {
+  PIPELINE_OWNER,
+  RETRY_SPIKE_PERCENT,
+  ROLLUP_KINDS,
+  rollupAlarmName,
+  SUCCESS_RATE_THRESHOLD,
+} from '../alarm-catalogue.js';
 import { runbookUrl } from '../runbook-links.js';
-import { fleetMetric, fleetSuccessRate } from '../sluice-metrics.js';
+import { fleetMetric, fleetRetryShare, fleetSuccessRate } from '../sluice-metrics.js';
 import type { SourceStackPlan } from '../source-stacks.js';
 import {
   alarmStatusRows,
@@ -21,8 +27,8 @@ import {
   type TitledWidget,
   type WidgetRow,
 } from './dashboard-rows.js';
-import { functionRows } from './function-widgets.js';
-import type { WatchedFunction, WatchedTable } from './pipeline-alarms.js';
+import { functionRows, retryBreakdown } from './function-widgets.js';
+import { throttledRequests, type WatchedFunction, type WatchedTable } from './pipeline-alarms.js';
 import type { WorkQueue } from './work-queue.js';
 
 export interface OverviewDashboardProps {
@@ -112,23 +118,31 @@ export class OverviewDashboard extends Construct {
       {
         title: 'fleet',
         widgets: [
-          graph('fleet · success rate (%)', 6, {
+          graph('fleet · job success rate (%)', 5, {
             left: [fleetSuccessRate(appName, PERIOD)],
             leftYAxis: { min: 0, max: 100 },
             leftAnnotations: [
               { value: SUCCESS_RATE_THRESHOLD, label: `source alarm < ${SUCCESS_RATE_THRESHOLD}%` },
             ],
           }),
-          graph('fleet · attempts by outcome', 6, {
+          graph('fleet · retried attempts (%)', 5, {
+            // The alarm's own expression: quiet periods (few attempts) read 0.
+            left: [fleetRetryShare(appName, PERIOD, 0)],
+            leftYAxis: { min: 0, max: 100 },
+            leftAnnotations: [
+              { value: RETRY_SPIKE_PERCENT, label: `retry-spike alarm > ${RETRY_SPIKE_PERCENT}%` },
+            ],
+          }),
+          graph('fleet · attempts by outcome', 5, {
             stacked: true,
             left: [
               fleetMetric(appName, MetricName.JobSucceeded, { statistic: 'Sum', label: 'succeeded' }),
-              fleetMetric(appName, MetricName.JobRetried, { statistic: 'Sum', label: 'retried' }),
+              fleetMetric(appName, MetricName.AttemptRetried, { statistic: 'Sum', label: 'retried' }),
               fleetMetric(appName, MetricName.JobDeadLettered, { statistic: 'Sum', label: 'dead-lettered' }),
               fleetMetric(appName, MetricName.JobHandedOff, { statistic: 'Sum', label: 'handed off' }),
             ],
           }),
-          graph('fleet · latency (ms)', 6, {
+          graph('fleet · latency (ms)', 5, {
             left: [
               fleetMetric(appName, MetricName.CollectionLatency, {
                 statistic: 'p50',
@@ -142,7 +156,7 @@ export class OverviewDashboard extends Construct {
               fleetMetric(appName, MetricName.EndToEndLatency, { statistic: 'p99', label: 'end to end p99' }),
             ],
           }),
-          graph('fleet · records', 6, {
+          graph('fleet · records', 4, {
             stacked: true,
             left: [
               fleetMetric(appName, MetricName.RecordsWritten, { statistic: 'Sum', label: 'written' }),
@@ -160,8 +174,8 @@ export class OverviewDashboard extends Construct {
         title: 'worst sources',
         widgets: [
           worst(
-            `worst ${WORST_SOURCES_SHOWN} · success rate (fraction)`,
-            `SORT(${search(MetricName.AttemptSuccess, 'Average', 900)}, AVG, ASC, ${WORST_SOURCES_SHOWN})`,
+            `worst ${WORST_SOURCES_SHOWN} · job success rate (fraction)`,
+            `SORT(${search(MetricName.JobSuccess, 'Average', 900)}, AVG, ASC, ${WORST_SOURCES_SHOWN})`,
             'success',
           ),
           worst(
@@ -203,22 +217,14 @@ export class OverviewDashboard extends Construct {
           }),
           graph('pipeline · DynamoDB throttled requests', 12, {
             // One sum per table; the IDs inside each sum must differ across the whole graph.
-            left: props.tables.map(({ name, table, operations }, index) => {
-              const usingMetrics = Object.fromEntries(
-                operations.map((operation) => [
-                  `t${index}${operation.toLowerCase()}`,
-                  table.metricThrottledRequestsForOperation(operation, { period: PERIOD, statistic: 'Sum' }),
-                ]),
-              );
-              return new MathExpression({
-                expression: Object.keys(usingMetrics).join(' + '),
-                usingMetrics,
-                label: name,
-                period: PERIOD,
-              });
-            }),
+            left: props.tables.map((watched, index) => throttledRequests(watched, PERIOD, `t${index}`)),
           }),
           ...functionRows(props.functions, ROW_HEIGHT),
+          retryBreakdown(
+            'transform retries by source and reason (logs; collection retries: each source stack dashboard)',
+            props.functions.filter((f) => f.name === 'transform'),
+            ROW_HEIGHT,
+          ),
         ],
       },
     ];

@@ -1,5 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  MathExpression,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Operation, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -89,18 +95,39 @@ export class PipelineAlarms extends Construct {
         datapointsToAlarm: 3,
       });
     }
-    for (const { name, table, operations } of props.tables ?? []) {
-      add(`${pascalCase(name)}ThrottlingAlarm`, 'table-throttling', name, {
-        metric: table.metricThrottledRequestsForOperations({
-          operations: [...operations],
-          period: fiveMinutes,
-        }),
+    for (const watched of props.tables ?? []) {
+      add(`${pascalCase(watched.name)}ThrottlingAlarm`, 'table-throttling', watched.name, {
+        metric: throttledRequests(watched, fiveMinutes),
         threshold: 1,
         ...twoOfThree,
       });
     }
     this.alarms = alarms;
   }
+}
+
+/**
+ * A table's throttled requests over the operations Sluice performs, summed. DynamoDB publishes
+ * ThrottledRequests per operation only when that operation is throttled, so each operand is
+ * FILLed with 0: without it, one operation with no data in a period would leave the whole sum
+ * without a value (CDK's metricThrottledRequestsForOperations adds them bare). `idPrefix` keeps
+ * metric IDs apart when several tables share one graph.
+ */
+export function throttledRequests(watched: WatchedTable, period: Duration, idPrefix = ''): MathExpression {
+  const usingMetrics = Object.fromEntries(
+    watched.operations.map((operation) => [
+      `${idPrefix}${operation.toLowerCase()}`,
+      watched.table.metricThrottledRequestsForOperation(operation, { period, statistic: 'Sum' }),
+    ]),
+  );
+  return new MathExpression({
+    expression: Object.keys(usingMetrics)
+      .map((id) => `FILL(${id}, 0)`)
+      .join(' + '),
+    usingMetrics,
+    label: `${watched.name} throttled requests`,
+    period,
+  });
 }
 
 export function pascalCase(name: string): string {

@@ -76,7 +76,11 @@ export class SourceAlarms extends Construct {
       metric: successRate(appName, source.name, Duration.minutes(SUCCESS_RATE_WINDOW_MINUTES)),
       threshold: SUCCESS_RATE_THRESHOLD,
       comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      // A window in which no job ended says nothing either way: the alarm keeps its state. So it
+      // never clears only because upstream stopped sending (a source whose every job fails, once
+      // an hour, stays in ALARM rather than flapping), and clears when a window of jobs succeeds;
+      // a new source starts in INSUFFICIENT_DATA and pages nobody.
+      treatMissingData: TreatMissingData.IGNORE,
     });
     add('OldestJobAlarm', 'oldest-job', {
       metric: props.jobs.metricOldestMessageAge({ period: Duration.minutes(5) }),
@@ -92,8 +96,12 @@ export class SourceAlarms extends Construct {
       }),
       threshold: slaSeconds,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      // No age at all means no records yet, or a checker that stopped: both need a person.
-      treatMissingData: TreatMissingData.BREACHING,
+      // The checker publishes an age for every source it tracks, records or not (a new source
+      // ages from its first check), so missing data means only that the checker is not running:
+      // the pipeline owner's freshness-checks-missing alarm says that once, instead of every
+      // source's owner being told their data is stale. And a fresh deploy, whose alarms may be
+      // evaluated before the first check, pages nobody.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     add('HandoffBacklogAlarm', 'handoff-backlog', {
       // Published only while tasks are open: no data is no backlog.

@@ -68,7 +68,7 @@ export function sourceDashboardRow(props: SourceRowProps): WidgetRow {
         left: [successRate(appName, source.name, PERIOD)],
         leftYAxis: { min: 0, max: 100 },
         leftAnnotations: [{ value: SUCCESS_RATE_THRESHOLD, label: `alarm < ${SUCCESS_RATE_THRESHOLD}%` }],
-        right: [metric(MetricName.AttemptSuccess, 'SampleCount', 'attempts')],
+        right: [metric(MetricName.JobSuccess, 'SampleCount', 'jobs ended')],
       }),
       graph(`${source.name} · collection latency (ms)`, 5, {
         left: [

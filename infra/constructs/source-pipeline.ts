@@ -15,7 +15,7 @@ import { Construct } from 'constructs';
 import type { ScheduledRun } from '../../functions/core/contracts.js';
 import { jobsQueueName, loginSecretName, scheduleName } from '../../functions/core/resource-names.js';
 import { maxReceiveCountFor } from '../../functions/core/retry-policy.js';
-import type { SourceDefinition } from '../../sources/define.js';
+import { credentialShapeOf, type SourceDefinition, secretDescriptionOf } from '../../sources/define.js';
 import { deadLetterAlarmName, type SourceAlarmKind } from '../alarm-catalogue.js';
 import { applyTags, OWNER_TAG, sourceOwnerTags } from '../ownership.js';
 import { retryBudgetProblem } from '../retry-budget-check.js';
@@ -95,18 +95,23 @@ export class SourcePipeline extends Construct {
         ? undefined
         : this.createSchedule(source, props, this.jobs.visibilityTimeout);
 
-    // Portal logins: one secret per source that signs in, named after it, so the collector finds
-    // it without a list in its environment. Operators put the real username and password in it
-    // after the first deploy; the generated value is only a placeholder.
-    if (source.kind === 'browser' && source.login !== undefined) {
+    // Logins and tokens: one secret per source that signs in (a portal, an API with a token, a
+    // site with a login form), named after it, so the collector finds it without a list in its
+    // environment. Operators put the real value in it after the first deploy
+    // (`npx sluice credentials set <source>`); the generated value is only a placeholder.
+    const shape = credentialShapeOf(source);
+    if (shape !== undefined) {
       const secret = new Secret(this, 'Login', {
         secretName: loginSecretName(appName, source.name),
-        description: `Sluice login for ${source.name}: ${source.login.secretDescription}`,
-        generateSecretString: {
-          secretStringTemplate: JSON.stringify({ username: 'sluice' }),
-          generateStringKey: 'password',
-          excludePunctuation: true,
-        },
+        description: `Sluice login for ${source.name}: ${secretDescriptionOf(source)}`,
+        generateSecretString:
+          shape === 'login'
+            ? {
+                secretStringTemplate: JSON.stringify({ username: 'sluice' }),
+                generateStringKey: 'password',
+                excludePunctuation: true,
+              }
+            : { secretStringTemplate: '{}', generateStringKey: 'token', excludePunctuation: true },
         // Kept when the source goes; deleted only when the deploy that created it fails, so its
         // name is free for the next try (CloudFormation deletes secrets without a recovery window).
         removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,

@@ -26,7 +26,21 @@ export interface HarnessLog {
    * kill, and a collector cannot know whether the run that died recorded its attempt.
    */
   readonly redeliveredAfterCrash: ReadonlyMap<string, number>;
+  /**
+   * The trace IDs of jobs the demo site served a captcha page (a fault the site draws per
+   * request): the one reason a job planned to succeed may end with a person. @default - none
+   */
+  readonly captchaServed?: ReadonlySet<string>;
 }
+
+/**
+ * Why a job planned to succeed may end without records, the chaos having caused it: a captcha
+ * page the site served it (a hand-off with reason `captcha`), or transient faults on every attempt
+ * its budget allows (a dead letter with reason `retries-exhausted`). Any other ending of such a
+ * job — a hand-off for no records or a parse failure, a dead letter for a missing selector — is
+ * Sluice misreading what happened, and is counted.
+ */
+export const EXPLAINED_ENDS = { 'hand-off': ['captcha'], 'dead-letter': ['retries-exhausted'] } as const;
 
 export const INVARIANTS = {
   jobsLost: 'jobs lost',
@@ -36,6 +50,7 @@ export const INVARIANTS = {
   retriesBeyondBudget: 'retries beyond budget',
   poisonOutsideDlq: 'poison messages outside the DLQ',
   poisonWrongReason: 'poison messages dead-lettered with another reason',
+  unexplainedEnds: 'jobs planned to succeed that ended otherwise, for no injected cause',
   deadLettersWithoutReason: 'DLQ messages without a reason',
   duplicateSubmissions: 'duplicate portal submissions',
   recordsNotMatchingSite: "records that differ from the demo site's data",
@@ -255,7 +270,8 @@ export function checkChaosRun(plan: ChaosPlan, log: HarnessLog, facts: ChaosFact
   };
   for (const planned of plan.jobs) {
     const ends = endsOf(planned.jobKey);
-    for (const task of tasksByJob.get(planned.jobKey) ?? []) increment(handoffReasons, task.reason);
+    const tasks = tasksByJob.get(planned.jobKey) ?? [];
+    for (const task of tasks) increment(handoffReasons, task.reason);
     const deadLetters = (deadLettersByJob.get(planned.jobKey) ?? []).filter((d) => (d.reason ?? '') !== '');
     if (deadLetters.length > 0) increment(deadLetterReasons, deadLetters[0]?.reason ?? '');
     if (ends.size === 0) {
@@ -268,6 +284,17 @@ export function checkChaosRun(plan: ChaosPlan, log: HarnessLog, facts: ChaosFact
     }
     if (planned.permanent === undefined && !ends.has('records') && ends.size > 0) {
       increment(unplannedEnds, [...ends].join('+'));
+      const captcha = log.captchaServed?.has(planned.job.traceId) === true;
+      const unexplained = [
+        ...tasks
+          .filter((t) => !(t.reason === 'captcha' && captcha))
+          .map((t) => `hand-off ${t.reason}${t.reason === 'captcha' ? ' (no captcha was served)' : ''}`),
+        ...deadLetters
+          .filter((d) => !(EXPLAINED_ENDS['dead-letter'] as readonly string[]).includes(d.reason ?? ''))
+          .map((d) => `dead-letter ${d.reason}`),
+      ];
+      for (const why of unexplained)
+        tally.add('unexplainedEnds', `${planned.jobKey} (${planned.source}): ${why}`);
     }
   }
 

@@ -265,6 +265,8 @@ export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosR
   progress(`starting the local pipeline (seed ${seed})`);
   env = await startLocalEnvironment({
     synth: options.synth ?? true,
+    // The figures are the pipeline's own; evaluating alarms would share moto with it.
+    alarms: false,
     onReceive: copyS3Events,
     chaos: {
       demoSite: { seed, rates: rates.site, layoutChanged: (traceId) => layoutTraces.has(traceId) },
@@ -371,7 +373,12 @@ export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosR
     // ---- Check ----------------------------------------------------------------------------------
     const checkStarted = Date.now();
     const facts = await gatherChaosFacts(running);
-    const log: HarnessLog = { duplicateDeliveries, crashes, redeliveredAfterCrash };
+    const captchaServed = new Set(
+      (running.demoSite.siteFaults?.injected() ?? [])
+        .filter((f) => f.kind === 'captcha')
+        .map((f) => f.traceId),
+    );
+    const log: HarnessLog = { duplicateDeliveries, crashes, redeliveredAfterCrash, captchaServed };
     const check = checkChaosRun(plan, log, facts);
     const checkMs = Date.now() - checkStarted;
 

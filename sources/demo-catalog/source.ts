@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineSource } from '../define.js';
-import { httpFetchFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
+import { sourceWorkflow } from '../workflow.js';
 
 export const CatalogInput = z
   .object({
@@ -9,12 +9,6 @@ export const CatalogInput = z
   })
   .strict();
 export type CatalogInput = z.infer<typeof CatalogInput>;
-
-const transform = transformStage({
-  parses: 'each product card on the page becomes one record per SKU (name, price in cents, stock)',
-  noRecordsDecidedBy: 'transformation',
-  invalidRecordsDecidedBy: 'businessRules',
-});
 
 /** A paginated product catalogue, collected over plain HTTP: one job fetches one page. */
 export const demoCatalog = defineSource<CatalogInput>({
@@ -36,9 +30,9 @@ export const demoCatalog = defineSource<CatalogInput>({
   batchSize: 5,
   origin: 'https://catalog.demo.sluice.example',
   allowedHosts: ['catalog.demo.sluice.example'],
-  workflow: {
-    steps: [
-      ...jobIntake.steps,
+  workflow: sourceWorkflow({
+    kind: 'http',
+    collect: [
       {
         id: 'fetch',
         does: 'GET /catalog/<category>?page=<page> from catalog.demo.sluice.example over plain HTTP',
@@ -51,17 +45,13 @@ export const demoCatalog = defineSource<CatalogInput>({
           },
         ],
       },
-      ...rawStorage.steps,
-      ...transform.steps,
     ],
-    failurePoints: [
-      ...jobIntake.failurePoints,
-      ...httpFetchFailures('fetch'),
-      ...rawStorage.failurePoints,
-      ...transform.failurePoints,
-    ],
-    decisions: transform.decisions,
-  },
+    transform: {
+      parses: 'each product card on the page becomes one record per SKU (name, price in cents, stock)',
+      noRecordsDecidedBy: 'transformation',
+      invalidRecordsDecidedBy: 'businessRules',
+    },
+  }),
   request: (input) => ({
     path: `/catalog/${encodeURIComponent(input.category)}?page=${input.page}`,
     accept: 'text/html',

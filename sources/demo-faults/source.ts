@@ -1,12 +1,6 @@
 import { z } from 'zod';
 import { defineSource } from '../define.js';
-import { httpFetchFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
-
-const transform = transformStage({
-  parses: 'the fault page, when it renders, becomes one record (a test fixture)',
-  noRecordsDecidedBy: 'transformation',
-  invalidRecordsDecidedBy: 'transformation',
-});
+import { sourceWorkflow } from '../workflow.js';
 
 /**
  * Any path on the faults site. The input is deliberately a free-form path taken from the message
@@ -31,32 +25,32 @@ export const demoFaults = defineSource<FaultsInput>({
     dataStore: 'team-data',
     businessRules: 'team-collection',
   },
-  freshnessSlaMinutes: 24 * 60,
+  // Short enough that the local environment sees its alarms both ways within minutes (local time
+  // runs 60 times faster): a hand-off's backlog alarm after 90 s, a source no job reached stale
+  // after 3 minutes; long enough that no healthy `npm start` comes near either.
+  freshnessSlaMinutes: 3 * 60,
   dedupeWindowSeconds: 3600,
-  retry: { delaysSeconds: [30, 300, 1800] },
+  // Retry-After capped so the budget surfaces a persistent failure within half the 3-hour SLA.
+  retry: { delaysSeconds: [30, 300, 1800], maxRetryAfterSeconds: 300 },
   maxConcurrency: 5,
   batchSize: 5,
   origin: 'https://faults.demo.sluice.example',
   allowedHosts: ['faults.demo.sluice.example'],
-  workflow: {
-    steps: [
-      ...jobIntake.steps,
+  workflow: sourceWorkflow({
+    kind: 'http',
+    collect: [
       {
         id: 'fetch',
         does: 'GET the path the job names from faults.demo.sluice.example over plain HTTP (a test fixture)',
         owner: 'collection',
         stage: 'collect',
       },
-      ...rawStorage.steps,
-      ...transform.steps,
     ],
-    failurePoints: [
-      ...jobIntake.failurePoints,
-      ...httpFetchFailures('fetch'),
-      ...rawStorage.failurePoints,
-      ...transform.failurePoints,
-    ],
-    decisions: transform.decisions,
-  },
+    transform: {
+      parses: 'the fault page, when it renders, becomes one record (a test fixture)',
+      noRecordsDecidedBy: 'transformation',
+      invalidRecordsDecidedBy: 'transformation',
+    },
+  }),
   request: (input) => ({ path: input.path, accept: 'text/html' }),
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineSource } from '../define.js';
-import { httpFetchFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
+import { sourceWorkflow } from '../workflow.js';
 
 export const InventoryInput = z
   .object({
@@ -8,12 +8,6 @@ export const InventoryInput = z
   })
   .strict();
 export type InventoryInput = z.infer<typeof InventoryInput>;
-
-const transform = transformStage({
-  parses: 'each CSV row becomes one record per SKU and warehouse (on hand, reorder point, low-stock flag)',
-  noRecordsDecidedBy: 'transformation',
-  invalidRecordsDecidedBy: 'businessRules',
-});
 
 /** A daily CSV inventory export per warehouse, collected over plain HTTP: one job, one export. */
 export const demoInventory = defineSource<InventoryInput>({
@@ -35,26 +29,23 @@ export const demoInventory = defineSource<InventoryInput>({
   batchSize: 5,
   origin: 'https://exports.demo.sluice.example',
   allowedHosts: ['exports.demo.sluice.example'],
-  workflow: {
-    steps: [
-      ...jobIntake.steps,
+  workflow: sourceWorkflow({
+    kind: 'http',
+    collect: [
       {
         id: 'fetch',
         does: 'GET /exports/inventory/<warehouse>.csv from exports.demo.sluice.example over plain HTTP',
         owner: 'collection',
         stage: 'collect',
       },
-      ...rawStorage.steps,
-      ...transform.steps,
     ],
-    failurePoints: [
-      ...jobIntake.failurePoints,
-      ...httpFetchFailures('fetch'),
-      ...rawStorage.failurePoints,
-      ...transform.failurePoints,
-    ],
-    decisions: transform.decisions,
-  },
+    transform: {
+      parses:
+        'each CSV row becomes one record per SKU and warehouse (on hand, reorder point, low-stock flag)',
+      noRecordsDecidedBy: 'transformation',
+      invalidRecordsDecidedBy: 'businessRules',
+    },
+  }),
   request: (input) => ({
     path: `/exports/inventory/${encodeURIComponent(input.warehouse)}.csv`,
     accept: 'text/csv',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineSource } from '../define.js';
-import { browserDecisions, browserFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
+import { signInStep, sourceWorkflow } from '../workflow.js';
 
 export const PortalInput = z
   .object({
@@ -16,13 +16,6 @@ export type PortalInput = z.infer<typeof PortalInput>;
 function quoted(value: string): string {
   return JSON.stringify(value);
 }
-
-const transform = transformStage({
-  parses:
-    "each statement row on the account's statements page becomes one record (period, reference, status)",
-  noRecordsDecidedBy: 'transformation',
-  invalidRecordsDecidedBy: 'businessRules',
-});
 
 /**
  * A partner portal where Sluice requests a monthly statement: sign in, look at the account's
@@ -59,25 +52,12 @@ export const demoPortal = defineSource<PortalInput>({
     formWhen: 'form#login',
     secretDescription: 'the portal account Sluice signs in with, as {"username", "password"}',
   },
-  workflow: {
-    steps: [
-      ...jobIntake.steps,
-      {
-        id: 'sign-in',
-        does: "Sign in to portal.demo.sluice.example with the login from the source's Secrets Manager secret (never from the job)",
-        owner: 'collection',
-        stage: 'collect',
-        branches: [
-          {
-            when: 'this container signed in before and the portal still accepts it',
-            does: 'reuse that session',
-          },
-          {
-            when: 'the session has expired',
-            does: 'fail this attempt as transient; the retry signs in again',
-          },
-        ],
-      },
+  workflow: sourceWorkflow({
+    kind: 'browser',
+    signInStep: 'sign-in',
+    fetchStep: 'check-statements',
+    collect: [
+      signInStep({ host: 'portal.demo.sluice.example', how: 'through its login form', kind: 'browser' }),
       {
         id: 'check-statements',
         does: "Open the account's statements page and look for the period's request",
@@ -96,24 +76,14 @@ export const demoPortal = defineSource<PortalInput>({
         owner: 'collection',
         stage: 'collect',
       },
-      ...rawStorage.steps,
-      ...transform.steps,
     ],
+    transform: {
+      parses:
+        "each statement row on the account's statements page becomes one record (period, reference, status)",
+      noRecordsDecidedBy: 'transformation',
+      invalidRecordsDecidedBy: 'businessRules',
+    },
     failurePoints: [
-      ...jobIntake.failurePoints,
-      {
-        step: 'sign-in',
-        failure: 'the session expired',
-        reasons: ['session-expired'],
-        handling: 'retry',
-      },
-      {
-        step: 'sign-in',
-        failure: 'the portal refuses the login, or the secret has no login',
-        reasons: ['login-rejected', 'credentials-missing'],
-        handling: 'dead-letter',
-      },
-      ...browserFailures('check-statements'),
       {
         step: 'check-statements',
         failure: 'the page shows the period but cannot say whether it was requested',
@@ -128,12 +98,8 @@ export const demoPortal = defineSource<PortalInput>({
         handling: 'hand-off',
         decision: 'approve-request',
       },
-      ...rawStorage.failurePoints,
-      ...transform.failurePoints,
     ],
     decisions: [
-      ...transform.decisions,
-      ...browserDecisions('check-statements'),
       {
         id: 'ambiguous-request',
         step: 'check-statements',
@@ -155,7 +121,7 @@ export const demoPortal = defineSource<PortalInput>({
         ],
       },
     ],
-  },
+  }),
   browse: (input) => ({
     path: `/portal/statements?account=${encodeURIComponent(input.account)}`,
     readyWhen: 'main#statements[data-ready="true"]',

@@ -1,17 +1,11 @@
 import { z } from 'zod';
 import { defineSource } from '../define.js';
-import { browserDecisions, browserFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
+import { sourceWorkflow } from '../workflow.js';
 
 export const RatesInput = z
   .object({ board: z.string().regex(/^[a-z][a-z-]{1,40}$/, 'board must be lowercase letters and dashes') })
   .strict();
 export type RatesInput = z.infer<typeof RatesInput>;
-
-const transform = transformStage({
-  parses: 'each row of the rendered rates table becomes one record per board and currency pair',
-  noRecordsDecidedBy: 'transformation',
-  invalidRecordsDecidedBy: 'businessRules',
-});
 
 /** An exchange-rate board that renders its data with JavaScript, collected with headless Chromium. */
 export const demoRates = defineSource<RatesInput>({
@@ -33,9 +27,9 @@ export const demoRates = defineSource<RatesInput>({
   batchSize: 2,
   origin: 'https://rates.demo.sluice.example',
   allowedHosts: ['rates.demo.sluice.example'],
-  workflow: {
-    steps: [
-      ...jobIntake.steps,
+  workflow: sourceWorkflow({
+    kind: 'browser',
+    collect: [
       {
         id: 'render',
         does:
@@ -55,17 +49,13 @@ export const demoRates = defineSource<RatesInput>({
           },
         ],
       },
-      ...rawStorage.steps,
-      ...transform.steps,
     ],
-    failurePoints: [
-      ...jobIntake.failurePoints,
-      ...browserFailures('render'),
-      ...rawStorage.failurePoints,
-      ...transform.failurePoints,
-    ],
-    decisions: [...transform.decisions, ...browserDecisions('render')],
-  },
+    transform: {
+      parses: 'each row of the rendered rates table becomes one record per board and currency pair',
+      noRecordsDecidedBy: 'transformation',
+      invalidRecordsDecidedBy: 'businessRules',
+    },
+  }),
   browse: (input) => ({
     path: `/rates/${encodeURIComponent(input.board)}`,
     readyWhen: 'body[data-ready="true"]',

@@ -1,16 +1,9 @@
 import { z } from 'zod';
 import { defineSource } from '../define.js';
-import { httpFetchFailures, jobIntake, rawStorage, transformStage } from '../workflow.js';
+import { sourceWorkflow } from '../workflow.js';
 
 export const ShipmentsInput = z.object({ page: z.number().int().min(1).max(1000) }).strict();
 export type ShipmentsInput = z.infer<typeof ShipmentsInput>;
-
-const transform = transformStage({
-  parses: 'each shipment in the JSON envelope becomes one record (status, carrier, weight, destination)',
-  noRecordsDecidedBy: 'transformation',
-  follows: 'a next page (`links.next`)',
-  invalidRecordsDecidedBy: 'businessRules',
-});
 
 /**
  * A partner's paginated JSON API of shipments, collected over plain HTTP. One job collects every
@@ -42,9 +35,9 @@ export const demoShipments = defineSource<ShipmentsInput>({
   noSuchPageStatuses: [404],
   origin: 'https://api.demo.sluice.example',
   allowedHosts: ['api.demo.sluice.example'],
-  workflow: {
-    steps: [
-      ...jobIntake.steps,
+  workflow: sourceWorkflow({
+    kind: 'http',
+    collect: [
       {
         id: 'fetch',
         does: 'GET /api/v1/shipments?page=<page>&page_size=25 from api.demo.sluice.example over plain HTTP',
@@ -57,23 +50,22 @@ export const demoShipments = defineSource<ShipmentsInput>({
           },
         ],
       },
-      ...rawStorage.steps,
-      ...transform.steps,
     ],
+    transform: {
+      parses: 'each shipment in the JSON envelope becomes one record (status, carrier, weight, destination)',
+      noRecordsDecidedBy: 'transformation',
+      follows: 'a next page (`links.next`)',
+      invalidRecordsDecidedBy: 'businessRules',
+    },
     failurePoints: [
-      ...jobIntake.failurePoints,
-      ...httpFetchFailures('fetch'),
       {
         step: 'fetch',
         failure: 'the page asked for is past the last page (the API answers 404)',
         reasons: ['no-such-page'],
         handling: 'dead-letter',
       },
-      ...rawStorage.failurePoints,
-      ...transform.failurePoints,
     ],
-    decisions: transform.decisions,
-  },
+  }),
   request: (input) => ({
     path: `/api/v1/shipments?page=${input.page}&page_size=25`,
     accept: 'application/json',

@@ -18,10 +18,10 @@ import { CfnElement, Stack } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { jobsQueueName } from '../../functions/core/resource-names.js';
-import { collectorKindsOf } from '../../infra/alarm-catalogue.js';
+import { type CollectorGroup, collectorGroupOf, collectorGroupsOf } from '../../infra/alarm-catalogue.js';
 import { pascalCase } from '../../infra/constructs/pipeline-alarms.js';
 import { syntheticSources } from '../../scripts/limits-synthetic-sources.js';
-import type { SourceDefinition } from '../../sources/define.js';
+import { credentialShapeOf, type SourceDefinition } from '../../sources/define.js';
 import { findParser } from '../../sources/parsers.js';
 import {
   managedPolicyArnsOfRole,
@@ -61,6 +61,14 @@ const CONSUME = [
   'sqs:GetQueueAttributes',
   'sqs:GetQueueUrl',
   'sqs:ReceiveMessage',
+];
+/** What Lambda needs for the network interfaces of a function in a VPC; describing has no resource. */
+const VPC_DESCRIBE = ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'];
+const VPC_INTERFACES = [
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:CreateNetworkInterface',
+  'ec2:DeleteNetworkInterface',
+  'ec2:UnassignPrivateIpAddresses',
 ];
 /** Dead-lettering a message with its reason: finding the DLQ by name and sending to it. */
 const DEAD_LETTER = ['sqs:GetQueueUrl', 'sqs:SendMessage'];
@@ -105,7 +113,8 @@ const CORE: Matrix = {
   'Operations/FreshnessChecker/Function': {
     '*': TRACING,
     'Operations/FreshnessChecker/Function/Logs': LOGS,
-    JobLedgerTable: ['dynamodb:BatchGetItem'],
+    // UpdateItem: it records once when it first tracked each source (its age before any records).
+    JobLedgerTable: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
     'HandoffTasksTable/index/byStatus': ['dynamodb:Query'],
   },
 };
@@ -114,11 +123,13 @@ const CORE: Matrix = {
  * What a source stack's collector of `kind` may do: its own sources' raw prefixes, queues and
  * logins, and nothing of any other source.
  */
-function collectorRow(kind: SourceDefinition['kind'], sources: readonly SourceDefinition[]) {
-  const own = sources.filter((s) => s.kind === kind);
-  const collector = `${pascalCase(kind)}Collector`;
+function collectorRow(group: CollectorGroup, sources: readonly SourceDefinition[]) {
+  const own = sources.filter((s) => collectorGroupOf(s) === group);
+  const collector = `${pascalCase(group)}Collector`;
+  const inVpc = group.endsWith('-vpc');
   const row: { [resource: string]: string[] } = {
-    '*': TRACING,
+    '*': inVpc ? [...TRACING, ...VPC_DESCRIBE] : TRACING,
+    ...(inVpc ? { 'arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:*/*': VPC_INTERFACES } : {}),
     [`${collector}/Function/Logs`]: LOGS,
     [listRaw(...own.map((s) => s.name))]: ['s3:ListBucket'],
     JobLedgerTable: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
@@ -129,8 +140,8 @@ function collectorRow(kind: SourceDefinition['kind'], sources: readonly SourceDe
     row[`RawBucket/raw/source=${source.name}/*`] = ['s3:GetObject', 's3:PutObject'];
     row[`${id}/Jobs/Queue`] = CONSUME;
     row[`${id}/Jobs/DeadLetterQueue`] = DEAD_LETTER;
-    if (source.kind === 'browser' && source.login !== undefined)
-      row[`${id}/Login`] = ['secretsmanager:GetSecretValue'];
+    // A portal's login, an API's token or a site's form login: read, never changed.
+    if (credentialShapeOf(source) !== undefined) row[`${id}/Login`] = ['secretsmanager:GetSecretValue'];
     // A scheduled run's jobs go to the source's own queue; what the collector sees may ask for more.
     const enqueues = [
       ...(source.schedule === undefined ? [] : [source.name]),
@@ -160,8 +171,8 @@ function expectedMatrix(sluice: SynthesizedSluice): Matrix {
   for (const [fn, row] of Object.entries(CORE)) matrix[`${sluice.core.name}:${fn}`] = row;
   matrix[`${sluice.core.name}:Transform`] = transformRow(sluice.core.stack.sources);
   for (const { name, stack } of sluice.sourceStacks) {
-    for (const kind of collectorKindsOf(stack.sources)) {
-      const { fn, row } = collectorRow(kind, stack.sources);
+    for (const group of collectorGroupsOf(stack.sources)) {
+      const { fn, row } = collectorRow(group, stack.sources);
       matrix[`${name}:${fn}`] = row;
     }
   }
@@ -242,6 +253,15 @@ class GrantReader {
     }
     const join = Join.safeParse(entry);
     if (join.success) {
+      // An ARN built of literals and pseudo parameters only (`arn:<AWS::Partition>:ec2:...`).
+      const parts = join.data['Fn::Join'][1];
+      const pseudo = (part: unknown) => {
+        const target = refTarget(part);
+        return target?.startsWith('AWS::') === true ? `<${target}>` : undefined;
+      };
+      if (parts.every((part) => typeof part === 'string' || pseudo(part) !== undefined)) {
+        return parts.map((part) => (typeof part === 'string' ? part : pseudo(part))).join('');
+      }
       const [head, ...rest] = join.data['Fn::Join'][1];
       if (rest.every((part) => typeof part === 'string'))
         return `${this.resourceName(stack, head)}${rest.join('')}`;
@@ -326,7 +346,7 @@ function reaching(fn: string | RegExp, actionPattern: string, prefix: string): G
   );
 }
 
-const COLLECTOR = /:(Http|Browser)Collector\/Function$/;
+const COLLECTOR = /:(Http|Browser)(Vpc)?Collector\/Function$/;
 const TRANSFORM = 'Sluice:Transform';
 
 beforeAll(() => {
@@ -364,11 +384,16 @@ describe('whatever the matrix grows into', () => {
     expect(grants.filter((g) => /[*?]/.test(g.action))).toEqual([]);
   });
 
-  it('only X-Ray tracing is granted on every resource (*)', () => {
+  it('only X-Ray tracing (and, in a VPC, describing network interfaces) is granted on every resource (*)', () => {
     const onEverything = grants.filter((g) => g.resource === '*');
 
     expect(onEverything.length).toBeGreaterThan(0);
-    expect(onEverything.filter((g) => !TRACING.includes(g.action))).toEqual([]);
+    expect(
+      onEverything.filter(
+        (g) =>
+          !TRACING.includes(g.action) && !(/VpcCollector\//.test(g.fn) && VPC_DESCRIBE.includes(g.action)),
+      ),
+    ).toEqual([]);
   });
 
   it('the collectors cannot delete raw objects, change their retention, or read their versions', () => {
@@ -389,10 +414,12 @@ describe('whatever the matrix grows into', () => {
   // reads the object back, and a delivery taking over from one that died looks for its collection.
   it('a collector writes, reads and lists raw objects only under the sources of its stack and kind', () => {
     for (const { name, stack } of sluice.sourceStacks) {
-      for (const [kind, collector] of stack.collectors) {
-        const fn = `${name}:${pascalCase(kind)}Collector/Function`;
+      for (const [group, collector] of stack.collectors) {
+        const fn = `${name}:${pascalCase(group)}Collector/Function`;
         const ownSources = collector.sources.map((s) => s.name);
-        expect(ownSources).toEqual(stack.sources.filter((s) => s.kind === kind).map((s) => s.name));
+        expect(ownSources).toEqual(
+          stack.sources.filter((s) => collectorGroupOf(s) === group).map((s) => s.name),
+        );
         const own = ownSources.map((source) => `RawBucket/raw/source=${source}/*`);
 
         for (const action of ['s3:PutObject', 's3:GetObject']) {
@@ -426,21 +453,23 @@ describe('whatever the matrix grows into', () => {
     }
   });
 
-  it('only the browser collector of its stack can read a login, and no role in any template can change one', () => {
+  it('only the collector of its source can read a login, and no role in any template can change one', () => {
     const logins = [...sluice.sourceStacks].flatMap(({ name, stack }) =>
       [...stack.pipelines.values()].flatMap((p) =>
-        p.login === undefined ? [] : [{ stack: name, source: p.source.name }],
+        p.login === undefined
+          ? []
+          : [{ stack: name, source: p.source.name, group: collectorGroupOf(p.source) }],
       ),
     );
     expect(logins.length).toBeGreaterThan(0);
-    for (const { stack, source } of logins) {
+    for (const { stack, source, group } of logins) {
       expect(
         reaching(/.*/, 'secretsmanager:*', `${pascalCase(source)}/Login`).filter((g) =>
           g.fn.startsWith(`${stack}:`),
         ),
       ).toEqual([
         {
-          fn: `${stack}:BrowserCollector/Function`,
+          fn: `${stack}:${pascalCase(group)}Collector/Function`,
           resource: `${pascalCase(source)}/Login`,
           action: 'secretsmanager:GetSecretValue',
         },

@@ -122,6 +122,27 @@ describe('runbooks', () => {
     for (const link of links) expect(existsSync(join(RUNBOOKS, link)), `${file} links ${link}`).toBe(true);
   });
 
+  it('OWNERS.md names exactly the alarms the templates define, each under its owner', () => {
+    const owners = readFileSync(join(RUNBOOKS, 'OWNERS.md'), 'utf8');
+    const listed = new Map<string, string>();
+    let owner = '';
+    for (const line of owners.split('\n')) {
+      owner = /^### (\S+)/.exec(line)?.[1] ?? owner;
+      if (!line.startsWith('| alarm |')) continue;
+      const which = line.split('|')[2] ?? '';
+      for (const match of which.matchAll(/`([^`]+)`/g)) listed.set(match[1] as string, owner);
+    }
+    const defined = new Map(
+      alarms.map(([, alarm]) => [
+        String(alarm.Properties.AlarmName),
+        /^Owner: (\S+)$/m.exec(description(alarm))?.[1] ?? '',
+      ]),
+    );
+
+    expect([...listed.keys()].sort()).toEqual([...defined.keys()].sort());
+    for (const [name, paged] of defined) expect(listed.get(name), name).toBe(paged);
+  });
+
   it('finds a section missing from a runbook', () => {
     expect(runbookSectionsMissing('# x\n\n## What it means\n\n## Fixes\n\n## Owner\n')).toEqual([
       'First checks',
@@ -137,7 +158,7 @@ describe.each(sources.map((s) => [s.name, s] as const))('the alarms of %s', (nam
     { Name: 'source', Value: name },
   ];
 
-  it('alarm when fewer than 95 % of attempts succeed over 15 minutes, from one metric', () => {
+  it('alarm when fewer than 95 % of the jobs that ended succeeded over 15 minutes, from one metric', () => {
     const alarm = byName(`Sluice-${name}-success-rate`).Properties;
     const metrics = alarm.Metrics as {
       Id: string;
@@ -149,17 +170,18 @@ describe.each(sources.map((s) => [s.name, s] as const))('the alarms of %s', (nam
       Threshold: 95,
       ComparisonOperator: 'LessThanThreshold',
       EvaluationPeriods: 1,
-      TreatMissingData: 'notBreaching',
+      // A window in which no job ended keeps the state: neither clears nor raises it.
+      TreatMissingData: 'ignore',
     });
     expect(metrics.find((m) => m.Expression !== undefined)?.Expression).toBe('100 * success');
-    // Every attempt publishes 1 (succeeded) or 0: the average is the rate.
+    // Every job that ends publishes 1 (records written) or 0: the average is the rate.
     expect(metrics.filter((m) => m.MetricStat !== undefined).map((m) => [m.Id, m.MetricStat])).toEqual([
       [
         'success',
         {
           Metric: {
             Namespace: METRICS_NAMESPACE,
-            MetricName: MetricName.AttemptSuccess,
+            MetricName: MetricName.JobSuccess,
             Dimensions: dimensions,
           },
           Period: 900,
@@ -179,14 +201,14 @@ describe.each(sources.map((s) => [s.name, s] as const))('the alarms of %s', (nam
     });
   });
 
-  it('alarm when the data is older than the SLA, or no age is published at all', () => {
+  it("alarm when the data is older than the SLA; a missing age is the checker heartbeat alarm's", () => {
     expect(byName(`Sluice-${name}-data-age`).Properties).toMatchObject({
       Namespace: METRICS_NAMESPACE,
       MetricName: MetricName.DataAge,
       Dimensions: dimensions,
       Threshold: sla,
       ComparisonOperator: 'GreaterThanThreshold',
-      TreatMissingData: 'breaching',
+      TreatMissingData: 'notBreaching',
     });
   });
 
@@ -296,15 +318,19 @@ describe('the pipeline alarms', () => {
 
   it.each(['records', 'job-ledger', 'handoff-tasks'])('watch the %s table for throttling', (table) => {
     const metrics = byName(`Sluice-${table}-table-throttling`).Properties.Metrics as {
+      Id: string;
       Expression?: string;
       MetricStat?: { Metric: { MetricName: string } };
     }[];
+    const operands = metrics.filter((m) => m.MetricStat !== undefined);
 
-    expect(
-      metrics
-        .filter((m) => m.MetricStat !== undefined)
-        .every((m) => m.MetricStat?.Metric.MetricName === 'ThrottledRequests'),
-    ).toBe(true);
+    expect(operands.length).toBeGreaterThan(0);
+    expect(operands.every((m) => m.MetricStat?.Metric.MetricName === 'ThrottledRequests')).toBe(true);
+    // DynamoDB publishes an operation's ThrottledRequests only when it is throttled: every
+    // operand is FILLed with 0, or one quiet operation would leave the sum without a value.
+    expect(metrics.find((m) => m.Expression !== undefined)?.Expression).toBe(
+      operands.map((m) => `FILL(${m.Id}, 0)`).join(' + '),
+    );
     // CloudWatch refuses alarms whose math uses more than 10 metrics.
     expect(metrics.length).toBeLessThanOrEqual(11);
   });
@@ -333,12 +359,13 @@ describe('the freshness checker', () => {
 });
 
 describe('each source stack', () => {
-  it('has a dashboard with its alarms, its collectors, then a row per source', () => {
+  it('has a dashboard with its alarms, its collectors, their retries, then a row per source', () => {
     for (const { stack } of sluice.sourceStacks) {
       expect(stack.dashboard.layout.map((row) => row.title)).toEqual([
         'header',
         'alarms',
         'collectors',
+        'retries',
         ...stack.sources.map((s) => s.name),
       ]);
     }
@@ -346,7 +373,7 @@ describe('each source stack', () => {
 
   it("shows each source's SLIs in its row, within the dashboard's 24 columns", () => {
     for (const { stack } of sluice.sourceStacks) {
-      for (const row of stack.dashboard.layout.slice(3)) {
+      for (const row of stack.dashboard.layout.slice(4)) {
         expect(row.widgets.map((w) => w.title.replace(`${row.title} · `, ''))).toEqual([
           `${row.title}: owners, SLA, workflow map`,
           'success rate (%)',

@@ -26,6 +26,7 @@ import {
 } from '../../functions/adapters/browser-collector.js';
 import {
   type CredentialStore,
+  type SecretOf,
   SecretsManagerCredentials,
   type SourceCredentials,
 } from '../../functions/adapters/source-credentials.js';
@@ -33,6 +34,7 @@ import { classifyFailure, FailureWithEvidence } from '../../functions/core/class
 import { createPortal } from '../../local/demo-site/portal.js';
 import { type Emulator, startEmulator } from '../../local/emulator.js';
 import { SCRATCH_DIR } from '../../local/paths.js';
+import type { CredentialShape } from '../../sources/define.js';
 import { demoPortal } from '../../sources/demo-portal/source.js';
 
 /** Every form a secret could take in text that carries it: as is, encoded, escaped (named or numeric), in base64. */
@@ -75,8 +77,8 @@ function leaksIn(
 class FixedCredentials implements CredentialStore {
   forgotten = 0;
   constructor(private readonly value: SourceCredentials) {}
-  async get(): Promise<SourceCredentials> {
-    return this.value;
+  async read<S extends CredentialShape>(_source: string, _shape: S): Promise<SecretOf<S>> {
+    return this.value as SecretOf<S>;
   }
   forget(): void {
     this.forgotten += 1;

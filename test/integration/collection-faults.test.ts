@@ -268,16 +268,43 @@ describe('a page that needs a person', () => {
     });
     expect(announced).toMatchObject({ reason: 'captcha', evidenceKeys: snapshotKeys });
 
-    // Counted fleet-wide by outcome, and as a failed attempt in the source's success rate.
+    // Counted fleet-wide by outcome, and as a job that did not succeed in the source's success rate.
     const metric = await eventually('the JobHandedOff metric line', async () =>
       logsMentioning('"JobHandedOff"').find((line) => JSON.stringify(line).includes('JobHandedOff')),
     );
     expect(metric).toMatchObject({ JobHandedOff: 1 });
     expect(
-      logsMentioning('"AttemptSuccess"').some(
-        (line) => line.source === 'demo-faults-browser' && line.AttemptSuccess === 0,
+      logsMentioning('"JobSuccess"').some(
+        (line) => line.source === 'demo-faults-browser' && line.JobSuccess === 0,
       ),
     ).toBe(true);
+    expect(env.demoSite.faults.requestsFor(jobId)).toHaveLength(1);
+  });
+
+  it('hands a captcha off over HTTP too, at collection: the page is evidence, not a collection', async () => {
+    const jobId = newJobId('http-captcha');
+    await sendJob(env, 'demo-faults', job('demo-faults', jobId, `/faults/captcha?key=${jobId}`));
+
+    await summaryWithStatus(env, `id-${jobId}`, 'handed-off');
+
+    const attempts = await collectAttempts(env, `id-${jobId}`);
+    expect(attempts).toEqual([
+      expect.objectContaining({ outcome: 'handed-off', errorClass: 'needs-human', reason: 'captcha' }),
+    ]);
+    const [evidence] = attempts[0]?.snapshotKeys ?? [];
+    expect(evidence).toMatch(/\/handoff-response\.html$/);
+    expect((await rawObject(env, evidence ?? '')).body.toString('utf8')).toContain('data-captcha');
+    expect(attempts[0]?.manifestKey).toBeUndefined();
+    const tasksTable = taggedResource(env, env.provisioned.tables, { 'sluice:role': 'tasks' });
+    const { Item: task } = await env.clients.documents.send(
+      new GetCommand({ TableName: tasksTable, Key: { pk: `task#collect-id-${jobId}` } }),
+    );
+    expect(task).toMatchObject({
+      status: 'open',
+      reason: 'captcha',
+      stage: 'collect',
+      source: 'demo-faults',
+    });
     expect(env.demoSite.faults.requestsFor(jobId)).toHaveLength(1);
   });
 });

@@ -73,6 +73,39 @@ function exampleReport(): LocalReport {
       dataAgeSeconds: new Map([['demo-catalog', 37]]),
       openHandoffTasks: new Map([['demo-catalog', 1]]),
     }),
+    alarms: [
+      {
+        name: 'Sluice-demo-catalog-dead-letters',
+        state: 'ALARM',
+        reason:
+          '1 of the last 1 datapoint(s) [1] was greater than or equal to the threshold (1); 1 needed for ALARM.',
+        firing: true,
+        since: '2026-11-27T08:00:40.000Z',
+      },
+      {
+        name: 'Sluice-demo-rates-success-rate',
+        state: 'INSUFFICIENT_DATA',
+        reason:
+          'no datapoint in the last 3 period(s); missing data is ignored: the state stays INSUFFICIENT_DATA.',
+        firing: false,
+        since: '2026-11-27T08:00:00.000Z',
+      },
+      {
+        name: 'Sluice-demo-catalog-data-age',
+        state: 'OK',
+        reason:
+          '0 of the last 1 datapoint(s) [37] was greater than the threshold (86400); 1 needed for ALARM.',
+        firing: false,
+        since: '2026-11-27T08:00:05.000Z',
+      },
+    ],
+    scenario: {
+      name: 'healthy',
+      expectedAlarms: [],
+      unexpectedAlarms: ['Sluice-demo-catalog-dead-letters'],
+      missingAlarms: [],
+      poison: [],
+    },
   };
 }
 
@@ -177,6 +210,21 @@ describe('local-report.html', () => {
           expect(bar.size / largest.size, bar.path).toBeCloseTo(bar.value / largest.value, 2);
       }
     }
+  });
+
+  it('lists every alarm with its state and reason, and says which the scenario did not expect', async () => {
+    const rows = await page.$$eval('tr[data-alarm]', (trs) =>
+      trs.map((tr) => ({
+        name: tr.getAttribute('data-alarm'),
+        state: tr.getAttribute('data-state'),
+        reason: tr.querySelector('td.reason')?.textContent,
+      })),
+    );
+    const text = await page.$eval('table.alarms', (table) => table.previousElementSibling?.textContent ?? '');
+
+    expect(rows).toEqual(report.alarms.map(({ name, state, reason }) => ({ name, state, reason })));
+    expect(text).toContain('1 of 3 in ALARM');
+    expect(text).toContain('in ALARM unexpectedly Sluice-demo-catalog-dead-letters');
   });
 
   it('says a source without records has no data age instead of drawing one', async () => {

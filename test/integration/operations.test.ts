@@ -9,15 +9,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../cli/commands/status.js';
 import { runCli } from '../../cli/main.js';
+import { resourcesFrom } from '../../cli/target.js';
 import { DynamoSnsHandoffDesk } from '../../functions/adapters/handoff-desk.js';
 import { DynamoJobLedger } from '../../functions/adapters/job-ledger.js';
+import { SecretsManagerCredentials } from '../../functions/adapters/source-credentials.js';
 import { METRICS_NAMESPACE, MetricName, sourceDimensions } from '../../functions/observability.js';
 import { type LocalEnvironment, startLocalEnvironment } from '../../local/environment.js';
 import { PROJECT_ROOT } from '../../local/paths.js';
+import { credentialShapeOf } from '../../sources/define.js';
 import { sources } from '../../sources/registry.js';
 import { eventually } from './support.js';
 
@@ -191,7 +195,7 @@ describe('metrics and freshness', () => {
       if (code !== 0) return undefined;
       const parsed = JSON.parse(out) as StatusReport;
       const catalog = parsed.sources.find((s) => s.source === 'demo-catalog');
-      return catalog !== undefined && catalog.attempts.succeeded >= 1 && parsed.pipeline.records.written >= 20
+      return catalog !== undefined && catalog.jobs.succeeded >= 1 && parsed.pipeline.records.written >= 20
         ? parsed
         : undefined;
     });
@@ -203,7 +207,7 @@ describe('metrics and freshness', () => {
       owner: 'team-collection',
       queue: { waiting: 0 },
     });
-    expect(catalog?.attempts.failed).toBe(0);
+    expect(catalog?.jobs.failed).toBe(0);
     expect(catalog?.latencyMs.collectionAverage).toBeGreaterThan(0);
     expect(report.pipeline.endToEndLatencyMs.max).toBeGreaterThan(0);
     expect(catalog?.dataAgeSeconds).toBeLessThan(600);
@@ -378,7 +382,24 @@ describe('sluice replay', () => {
 
     expect(unknown.code).toBe(2);
     expect(noDay.code).toBe(2);
-    expect(noDay.err).toContain('usage: sluice replay <source> --from <day>');
+    expect(noDay.err).toContain('usage: sluice replay <source> (--from <day>');
+    expect(noDay.err).toContain('--job <jobKey>');
+  });
+
+  it('dry-runs every collection of one job, the command runbooks/replay-backfill.md names', async () => {
+    const { code, out, err } = await sluice('replay', 'demo-catalog', '--job', manual.jobKey, '--dry-run');
+    const nobody = await sluice('replay', 'demo-catalog', '--job', 'id-nobody', '--dry-run');
+    const wrongSource = await sluice('replay', 'demo-rates', '--job', manual.jobKey, '--dry-run');
+
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out).toMatch(
+      new RegExp(`^job ${manual.jobKey}: dry run demo-catalog .*: 1 manifest\\(s\\); nothing was written`),
+    );
+    expect(nobody.code).toBe(1);
+    expect(nobody.err).toContain('no job "id-nobody" in the ledger');
+    expect(wrongSource.code).toBe(1);
+    expect(wrongSource.err).toContain(`job ${manual.jobKey} is not a demo-rates job`);
   });
 
   it("dry-runs today's raw data of a source through the replay module and writes nothing", async () => {
@@ -448,5 +469,88 @@ describe('the sluice bin', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('no local environment is running');
     expect(result.stderr).toContain('npm start -- --keep');
+  });
+});
+
+describe('sluice credentials set', () => {
+  const bin = join(PROJECT_ROOT, 'cli', 'sluice.mjs');
+  // Every source that signs in, from the registry; the local environment holds a secret for each.
+  const signing = sources.filter((s) => credentialShapeOf(s) !== undefined);
+  const secretOf = (source: string) => {
+    const described = env.describe().resources;
+    return resourcesFrom(env.describe().appName, described).loginSecrets.get(source);
+  };
+  const storedValue = async (source: string) =>
+    (await env.clients.secrets.send(new GetSecretValueCommand({ SecretId: secretOf(source) })))
+      .SecretString ?? '';
+  const setWithTheBin = (source: string, stdin: string) =>
+    spawnSync(process.execPath, [bin, '--local', '--local-env', envFile, 'credentials', 'set', source], {
+      encoding: 'utf8',
+      cwd: PROJECT_ROOT,
+      input: stdin,
+    });
+
+  it('finds the secret of every source that signs in, and of no other', () => {
+    expect(signing.length).toBeGreaterThan(0);
+    for (const source of sources) {
+      expect(secretOf(source.name) !== undefined, source.name).toBe(signing.includes(source));
+    }
+  });
+
+  it.each(signing.map((s) => [s.name, credentialShapeOf(s)] as const))(
+    "writes %s's %s from piped stdin, never echoes it, and the collector's reader reads it",
+    async (source, shape) => {
+      const before = await storedValue(source);
+      const values = shape === 'login' ? ['ops-robot', 'pässwörd with spaces '] : ['tök-9f3a'];
+      try {
+        const result = setWithTheBin(source, `${values.join('\n')}\n`);
+
+        expect(result.stderr).toBe('');
+        expect(result.status).toBe(0);
+        expect(result.stdout).toContain(`of ${source} in ${secretOf(source)}`);
+        for (const value of values) expect(result.stdout + result.stderr).not.toContain(value.trim());
+        const reader = new SecretsManagerCredentials(env.clients.secrets, (s) => secretOf(s) ?? '');
+        const read = await reader.read(source, shape ?? 'login');
+        expect(Object.values(read)).toEqual(values);
+      } finally {
+        // The demo portal accepts the login it was started with: put it back, with the bin too.
+        const original = JSON.parse(before) as { [field: string]: string };
+        const restored = setWithTheBin(
+          source,
+          `${(shape === 'login' ? [original.username, original.password] : [original.token]).join('\n')}\n`,
+        );
+        expect(restored.status).toBe(0);
+        expect(await storedValue(source)).toBe(JSON.stringify(original));
+      }
+    },
+  );
+
+  it('writes nothing when a value is missing or empty, and says which', async () => {
+    const [source] = signing;
+    if (source === undefined) throw new Error('no source signs in');
+    const before = await storedValue(source.name);
+
+    const short = setWithTheBin(source.name, '');
+    const empty = setWithTheBin(source.name, credentialShapeOf(source) === 'login' ? 'someone\n\n' : '\n');
+
+    expect(short.status).toBe(2);
+    expect(short.stderr).toMatch(/stdin ended before \w+: give one value per line; nothing was written/);
+    expect(empty.status).toBe(2);
+    expect(empty.stderr).toMatch(/nothing was written: \w+ must not be empty/);
+    expect(await storedValue(source.name)).toBe(before);
+  });
+
+  it('refuses a source that signs in nowhere, or none at all, naming the ones that do', () => {
+    const plain = sources.find((s) => credentialShapeOf(s) === undefined);
+    if (plain === undefined) throw new Error('every source signs in');
+
+    const refused = setWithTheBin(plain.name, 'x\n');
+    const unknown = setWithTheBin('no-such-source', 'x\n');
+
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain(`${plain.name} signs in nowhere, so it has no secret`);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('no source is called no-such-source; sources that sign in:');
+    for (const source of signing) expect(unknown.stderr).toContain(source.name);
   });
 });

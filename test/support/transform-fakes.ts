@@ -197,4 +197,11 @@ export class InMemoryFreshness implements SourceFreshness {
       }),
     );
   }
+
+  readonly tracked = new Map<string, Date>();
+
+  async trackedSince(sources: readonly string[], at: Date): Promise<Map<string, Date>> {
+    for (const source of sources) if (!this.tracked.has(source)) this.tracked.set(source, at);
+    return new Map(sources.map((source) => [source, this.tracked.get(source) ?? at] as const));
+  }
 }

@@ -65,15 +65,48 @@ describe('assertAddressAllowed', () => {
     expect(error.message).toContain(`${address}, a ${range} address`);
   });
 
-  it('allows loopback for the local profile host and port only', () => {
+  it('allows this machine, and a private address it names literally, for the local profile host and port only', () => {
+    const lan: EgressPolicy = {
+      ...policy,
+      loopbackHosts: new Set([...policy.loopbackHosts, '10.0.0.1:4000']),
+    };
     expect(() => assertAddressAllowed('demo.local', 4000, '127.0.0.1', policy)).not.toThrow();
-    expect(() => assertAddressAllowed('demo.local', 4001, '127.0.0.1', policy)).toThrow(EgressBlockedError);
+    expect(() => assertAddressAllowed('10.0.0.1', 4000, '10.0.0.1', lan)).not.toThrow();
+    // A name of the local profile that resolves to the network could be rebound onto any of it.
     expect(() => assertAddressAllowed('demo.local', 4000, '10.0.0.1', policy)).toThrow(EgressBlockedError);
+    expect(() => assertAddressAllowed('demo.local', 4001, '127.0.0.1', policy)).toThrow(EgressBlockedError);
+    expect(() => assertAddressAllowed('demo.local', 4001, '10.0.0.1', policy)).toThrow(EgressBlockedError);
+    expect(() => assertAddressAllowed('demo.local', 4000, '169.254.169.254', policy)).toThrow(
+      EgressBlockedError,
+    );
   });
 
   it('refuses something that is not an address', () => {
     expect(() => addressRange('not-an-ip')).toThrow(EgressBlockedError);
   });
+});
+
+describe('a source that declares private ranges', () => {
+  const declared: EgressPolicy = {
+    allowedHosts: new Set(['prices.corp.internal']),
+    loopbackHosts: new Set(),
+    privateCidrs: ['10.20.0.0/16', 'fd12:3456::/32'],
+  };
+
+  it('may connect to exactly those ranges besides public addresses', () => {
+    expect(() => assertAddressAllowed('prices.corp.internal', 443, '10.20.5.9', declared)).not.toThrow();
+    expect(() => assertAddressAllowed('prices.corp.internal', 443, 'fd12:3456::9', declared)).not.toThrow();
+    expect(() => assertAddressAllowed('prices.corp.internal', 443, '93.184.216.34', declared)).not.toThrow();
+  });
+
+  it.each(['10.21.0.1', '192.168.1.1', '127.0.0.1', '169.254.169.254', '::1', 'fe80::1', '100.64.0.1'])(
+    'is still refused %s',
+    (address) => {
+      expect(() => assertAddressAllowed('prices.corp.internal', 443, address, declared)).toThrow(
+        /only public addresses and the source's private ranges \(10\.20\.0\.0\/16, fd12:3456::\/32\) are allowed/,
+      );
+    },
+  );
 });
 
 describe('assertHostAllowed', () => {
@@ -115,14 +148,27 @@ describe('the local profile', () => {
     });
   });
 
-  it.each(['http://10.0.0.5:80', 'http://169.254.169.254', 'http://partner.example', 'not a url'])(
-    'refuses an override that points at %s',
-    (target) => {
-      expect(() => assertLocalOverrides({ 'https://a.example': target })).toThrow(
-        /override for https:\/\/a\.example/,
-      );
-    },
-  );
+  it.each([
+    'http://169.254.169.254',
+    'http://partner.example',
+    'http://8.8.8.8:80',
+    'http://127.0.0.1:4000/some/path',
+    'ftp://127.0.0.1',
+    'not a url',
+  ])('refuses an override that points at %s', (target) => {
+    expect(() => assertLocalOverrides({ 'https://a.example': target })).toThrow(
+      /override for https:\/\/a\.example/,
+    );
+  });
+
+  it.each([
+    'http://127.0.0.1:8123',
+    'http://localhost:8123',
+    'http://[::1]:8123',
+    'http://192.168.1.20:8080',
+  ])('accepts an override to this machine or its network: %s', (target) => {
+    expect(assertLocalOverrides({ 'https://a.example': target })).toEqual({ 'https://a.example': target });
+  });
 
   it('allows loopback only for the overriding host and port', () => {
     const { policy: local } = resolveOrigin(

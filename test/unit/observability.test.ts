@@ -85,12 +85,7 @@ function emf(): { name: string; dimensions: string[][]; value: unknown; source: 
 describe('metrics', () => {
   it('publish per source only the SLIs an owner is paged on: four series a source', () => {
     expect([...PER_SOURCE_METRICS].sort()).toEqual(
-      [
-        MetricName.AttemptSuccess,
-        MetricName.CollectionLatency,
-        MetricName.DataAge,
-        MetricName.HandoffAge,
-      ].sort(),
+      [MetricName.JobSuccess, MetricName.CollectionLatency, MetricName.DataAge, MetricName.HandoffAge].sort(),
     );
     expect(FLEET_METRICS.length).toBeGreaterThan(0);
   });
@@ -125,19 +120,46 @@ describe('metrics', () => {
     ]);
   });
 
-  it('count a failed attempt as 0 in the success rate and by its outcome fleet-wide', () => {
+  it("count a retry in the fleet's retry share only: a job that retries has not ended", () => {
     recordAttempt('demo-catalog', 'retried');
 
+    expect(emf().map((m) => [m.name, m.value, m.dimensions])).toEqual([['AttemptRetried', 1, [['service']]]]);
+  });
+
+  it("count a job that ended in records as 1 in its source's success rate, and as a non-retried attempt", () => {
+    recordAttempt('demo-catalog', 'succeeded');
+
     expect(emf().map((m) => [m.name, m.value, m.dimensions])).toEqual([
-      ['JobRetried', 1, [['service']]],
-      ['AttemptSuccess', 0, [['service', 'source'], ['service']]],
+      ['JobSucceeded', 1, [['service']]],
+      ['AttemptRetried', 0, [['service']]],
+      ['JobSuccess', 1, [['service', 'source'], ['service']]],
+    ]);
+  });
+
+  it("count a dead-lettered or handed-off job as 0 in its source's success rate", () => {
+    recordAttempt('demo-catalog', 'dead-lettered');
+    recordAttempt('demo-portal', 'handed-off');
+
+    expect(
+      emf()
+        .filter((m) => m.name === 'JobSuccess')
+        .map((m) => [m.source, m.value]),
+    ).toEqual([
+      ['demo-catalog', 0],
+      ['demo-portal', 0],
     ]);
   });
 
   it('leave the success rate alone for a collection: it is a step, not an ending', () => {
     recordAttempt('demo-catalog', 'collected');
 
-    expect(emf().map((m) => m.name)).toEqual(['JobCollected']);
+    expect(emf().map((m) => m.name)).toEqual(['JobCollected', 'AttemptRetried']);
+  });
+
+  it('leave the success rate alone for a replay: the job it re-runs ended before', () => {
+    recordAttempt('demo-catalog', 'succeeded', { endsJobRun: false });
+
+    expect(emf().map((m) => m.name)).toEqual(['JobSucceeded', 'AttemptRetried']);
   });
 
   it('give every metric a scope', () => {

@@ -221,7 +221,7 @@ describe('the transform handler', () => {
     const [task] = desk.tasks;
     expect(task?.evidenceKeys).toEqual([key.replace(/manifest\.json$/, 'response.bin'), key]);
     expect(task?.message).toContain('#1 (not-an-id): id: Invalid string');
-    // Counted fleet-wide; the source's success rate counts the attempt as failed.
+    // Counted fleet-wide; the source's success rate counts the job as failed.
     expect(emitted('RecordsInvalid')).toEqual([
       expect.objectContaining({
         RecordsInvalid: 1,
@@ -230,9 +230,7 @@ describe('the transform handler', () => {
         }),
       }),
     ]);
-    expect(emitted('AttemptSuccess')).toEqual([
-      expect.objectContaining({ AttemptSuccess: 0, source: 'unit-items' }),
-    ]);
+    expect(emitted('JobSuccess')).toEqual([expect.objectContaining({ JobSuccess: 0, source: 'unit-items' })]);
   });
 });
 

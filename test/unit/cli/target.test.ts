@@ -76,6 +76,24 @@ describe('resourcesFrom', () => {
     ]);
   });
 
+  it("finds each signing-in source's login secret by its tags, and no other secret", () => {
+    const secretArn = (id: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${id}`;
+    const withSecrets = [
+      ...stack,
+      resource('demoPortalLogin', 'AWS::SecretsManager::Secret', secretArn('Sluice/demo-portal/login-a1'), {
+        'sluice:role': 'credentials',
+        'sluice:source': 'demo-portal',
+      }),
+      resource('OtherSecret', 'AWS::SecretsManager::Secret', secretArn('unrelated-b2'), {
+        'sluice:role': 'something-else',
+      }),
+    ];
+
+    expect([...resourcesFrom('Sluice', withSecrets).loginSecrets]).toEqual([
+      ['demo-portal', secretArn('Sluice/demo-portal/login-a1')],
+    ]);
+  });
+
   it('says which resource is missing when the stacks are not a Sluice app', () => {
     const withoutLedger = stack.filter((r) => r.logicalId !== 'JobLedgerTable');
 

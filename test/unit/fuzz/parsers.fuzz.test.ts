@@ -9,40 +9,39 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidOutputError, readObservations } from '../../../functions/core/transform-manifest.js';
-import { CATALOG_CATEGORIES, RATE_BOARDS } from '../../../local/demo-site/data.js';
 import { INVENTORY_COLUMNS } from '../../../local/demo-site/exports.js';
 import type { SourceParser } from '../../../sources/define.js';
 import { findParser, parsers } from '../../../sources/parsers.js';
-import {
-  catalogHtml,
-  faultPageHtml,
-  inventoryCsvBody,
-  portalStatementsHtml,
-  renderedRatesHtml,
-  shipmentsJson,
-} from '../../support/demo-pages.js';
+import { rawFixtures, type SourceFixture } from '../../support/source-fixtures.js';
 import { InMemoryRawStore, storeCollection } from '../../support/transform-fakes.js';
 
-/** Real bodies of each source, as its collector stores them; a parser added must be added here. */
-const realBodies: { readonly [source: string]: readonly Buffer[] } = {
-  'demo-catalog': [catalogHtml(CATALOG_CATEGORIES[0], 1), catalogHtml(CATALOG_CATEGORIES[1], 3)],
-  'demo-rates': RATE_BOARDS.slice(0, 2).map((board) => renderedRatesHtml(board)),
-  'demo-inventory': [inventoryCsvBody('north'), inventoryCsvBody('legacy')],
-  'demo-shipments': [shipmentsJson(1), shipmentsJson(2)],
-  'demo-portal': [
-    portalStatementsHtml('acme', [
-      { period: '2026-03', status: 'requested', reference: 'ST-00001' },
-      { period: '2026-04', status: 'awaiting-approval', reference: 'ST-00002' },
-    ]),
-  ],
-  'demo-faults': [faultPageHtml('ok-1', 'a page that renders')],
-  'demo-faults-browser': [faultPageHtml('ok-2', 'a page that renders')],
-};
+/**
+ * Real bodies of each source, as its collector stores them: the raw fixtures of its folder
+ * (`sources/<name>/fixtures/`), so a source added to the registry is fuzzed without editing this
+ * file; one without fixtures fails here, saying what to add.
+ */
+const fixtures = new Map(parsers.map((p) => [p.source, fixtureSafely(p.source)] as const));
 
-const CONTENT_TYPES: { readonly [source: string]: string } = {
-  'demo-inventory': 'text/csv; charset=utf-8',
-  'demo-shipments': 'application/json; charset=utf-8',
-};
+function fixtureSafely(source: string): readonly SourceFixture[] | Error {
+  try {
+    return rawFixtures(source);
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+function realBodiesOf(source: string): readonly Buffer[] {
+  const found = fixtures.get(source);
+  return found === undefined || found instanceof Error ? [Buffer.alloc(0)] : found.map((f) => f.body);
+}
+
+/** The content type a source's bodies are stored with (its first fixture's). */
+function contentTypeOf(source: string): string {
+  const found = fixtures.get(source);
+  return found === undefined || found instanceof Error
+    ? 'text/html; charset=utf-8'
+    : (found[0]?.contentType ?? 'text/html; charset=utf-8');
+}
 
 // ---- Bodies --------------------------------------------------------------------------------------
 
@@ -97,10 +96,7 @@ function mutate(body: Buffer, change: Mutation): Buffer {
 
 const mutatedReal = (source: string) =>
   fc
-    .tuple(
-      fc.constantFrom(...(realBodies[source] ?? [Buffer.alloc(0)])),
-      fc.array(mutation, { minLength: 1, maxLength: 4 }),
-    )
+    .tuple(fc.constantFrom(...realBodiesOf(source)), fc.array(mutation, { minLength: 1, maxLength: 4 }))
     .map(([body, changes]) => changes.reduce(mutate, body));
 
 const csvField = fc.oneof(
@@ -195,7 +191,7 @@ const htmlEdge = fc
 const rawBody = (source: string) =>
   fc.oneof(
     { weight: 5, arbitrary: mutatedReal(source) },
-    { weight: 1, arbitrary: fc.constantFrom(...(realBodies[source] ?? [Buffer.alloc(0)])) },
+    { weight: 1, arbitrary: fc.constantFrom(...realBodiesOf(source)) },
     { weight: 2, arbitrary: fc.uint8Array({ maxLength: 2_000 }).map((bytes) => Buffer.from(bytes)) },
     { weight: 1, arbitrary: someText.map((text) => Buffer.from(text, 'utf8')) },
     { weight: 2, arbitrary: csvEdge },
@@ -210,7 +206,7 @@ async function read(parser: SourceParser, body: Buffer) {
   const manifestKey = await storeCollection(rawStore, {
     source: parser.source,
     body,
-    contentType: CONTENT_TYPES[parser.source] ?? 'text/html; charset=utf-8',
+    contentType: contentTypeOf(parser.source),
     observedAt: new Date('2026-11-27T08:00:00.000Z'),
     fetchId: '20261127T080000000Z-fuzz',
     jobKey: 'id-fuzz',
@@ -223,19 +219,23 @@ async function read(parser: SourceParser, body: Buffer) {
 }
 
 describe('every source parser, fuzzed', () => {
-  it('has real bodies for every registered parser, and they read without error', async () => {
-    expect(Object.keys(realBodies).sort()).toEqual(parsers.map((p) => p.source).sort());
-    for (const parser of parsers) {
-      for (const body of realBodies[parser.source] ?? []) {
-        const result = await read(parser, body);
-        const invalid = result.error instanceof InvalidOutputError ? result.error.reason : undefined;
-        // The broken legacy export and the portal's pending request are meant to fail validation.
-        if (parser.source === 'demo-inventory' || parser.source === 'demo-portal')
-          expect([undefined, 'records-invalid']).toContain(invalid);
-        else expect(result.error, parser.source).toBeUndefined();
+  it.each(parsers.map((p) => [p.source] as const))(
+    '%s: has raw fixtures in its folder, and each reads into valid records',
+    async (source) => {
+      const found = fixtures.get(source);
+      if (found instanceof Error) throw found;
+      const parser = findParser(source);
+      if (parser === undefined) throw new Error(`no parser for ${source}`);
+      for (const fixture of found ?? []) {
+        const result = await read(parser, fixture.body);
+        expect(
+          'error' in result ? result.error : undefined,
+          `${source}/fixtures/${fixture.name}`,
+        ).toBeUndefined();
+        expect(result.observations?.length ?? 0).toBeGreaterThan(0);
       }
-    }
-  });
+    },
+  );
 
   it.each(parsers.map((p) => [p.source, p] as const))(
     '%s: any body yields validated records or a hand-off, never an unclassified crash',
@@ -265,8 +265,7 @@ describe('every source parser, fuzzed', () => {
       // Every outcome is reached: the fuzzing is not stuck on one kind of failure.
       expect([...reasons]).toEqual(expect.arrayContaining(['records', 'no-records', 'records-invalid']));
       // CSV and JSON parsers throw on a malformed body; the HTML ones read whatever markup is there.
-      if (['demo-inventory', 'demo-shipments'].includes(parser.source))
-        expect(reasons).toContain('parse-failed');
+      if (/csv|json/.test(contentTypeOf(parser.source))) expect(reasons).toContain('parse-failed');
     },
     60_000,
   );

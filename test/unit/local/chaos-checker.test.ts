@@ -421,4 +421,47 @@ describe('checkChaosRun', () => {
       expect(counts(facts)).toMatchObject({ changeEventsOutOfOrder: 1, changeEventsWrong: 0 });
     });
   });
+
+  describe('a job planned to succeed that ends without records', () => {
+    const ended = (end: { task?: string; deadLetter?: string }) => ({
+      ...cleanFacts(),
+      records: [],
+      manifests: [],
+      tasks: end.task === undefined ? [] : [{ jobKey: job.jobKey, stage: 'collect', reason: end.task }],
+      deadLetters:
+        end.deadLetter === undefined
+          ? []
+          : [
+              {
+                queue: 'demo-catalog',
+                body: JSON.stringify(job.job),
+                reason: end.deadLetter,
+                jobKey: job.jobKey,
+              },
+            ],
+    });
+    const served: HarnessLog = { ...quiet, captchaServed: new Set([job.job.traceId]) };
+
+    it('is explained by a captcha the site served it, handed off as a captcha', () => {
+      expect(counts(ended({ task: 'captcha' }), plan, served).unexplainedEnds).toBe(0);
+    });
+
+    it('is explained by a budget spent on transient faults', () => {
+      expect(counts(ended({ deadLetter: 'retries-exhausted' })).unexplainedEnds).toBe(0);
+    });
+
+    it('is counted when a captcha page is handed off as a page without records', () => {
+      const check = checkChaosRun(plan, served, ended({ task: 'no-records' }));
+
+      expect(check.invariants.find((i) => i.name === 'unexplainedEnds')).toMatchObject({
+        count: 1,
+        examples: [`${job.jobKey} (demo-catalog): hand-off no-records`],
+      });
+    });
+
+    it('is counted when handed off as a captcha nobody served, or dead-lettered for a permanent reason', () => {
+      expect(counts(ended({ task: 'captcha' })).unexplainedEnds).toBe(1);
+      expect(counts(ended({ deadLetter: 'selector-missing' })).unexplainedEnds).toBe(1);
+    });
+  });
 });

@@ -54,6 +54,7 @@ describe('lambdaMetricsFor', () => {
     expect(data.map((d) => [d.namespace, d.datum.MetricName, d.datum.Value])).toEqual([
       ['AWS/Lambda', 'Invocations', 1],
       ['AWS/Lambda', 'Errors', 1],
+      ['AWS/Lambda', 'Throttles', 0],
       ['AWS/Lambda', 'Duration', 1234],
     ]);
     expect(data[0]?.datum.Dimensions).toEqual([{ Name: 'FunctionName', Value: 'Transform-abc' }]);

@@ -1,7 +1,10 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SourceName } from '../../../functions/core/contracts.js';
+import { PROJECT_ROOT } from '../../../local/paths.js';
 import { findParser, parsers } from '../../../sources/parsers.js';
-import { findSource, sources } from '../../../sources/registry.js';
+import { findSource, fixtureSources, sources } from '../../../sources/registry.js';
 
 /** decideRetry adds up to +20% jitter to each delay. */
 const MAX_JITTER = 1.2;
@@ -33,6 +36,23 @@ describe('the source registry and the parser list', () => {
 
   it.each(sources.map((s) => [s.name]))('names %s the way a CollectJob must', (name) => {
     expect(SourceName.safeParse(name).success).toBe(true);
+  });
+
+  it('lists every source folder (a folder with a source.ts), and its parser', () => {
+    const folders = readdirSync(join(PROJECT_ROOT, 'sources'), { withFileTypes: true })
+      .filter(
+        (entry) => entry.isDirectory() && existsSync(join(PROJECT_ROOT, 'sources', entry.name, 'source.ts')),
+      )
+      .map((entry) => entry.name);
+    const registered = new Set([...sources, ...fixtureSources].map((s) => s.name));
+
+    for (const folder of folders) {
+      expect(
+        registered.has(folder),
+        `sources/${folder}: add it to sources/registry.ts and its parser to sources/parsers.ts (npx sluice new-source does both)`,
+      ).toBe(true);
+      expect(findParser(folder), `sources/${folder}: add its parser to sources/parsers.ts`).toBeDefined();
+    }
   });
 
   it('answers undefined for a source that is not registered', () => {

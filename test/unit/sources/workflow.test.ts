@@ -70,6 +70,8 @@ describe('workflowProblems', () => {
     expect(workflowProblems(source)).toEqual([
       'decision no-records is not reached by any hand-off',
       'decision invalid-records is not reached by any hand-off',
+      'decision captcha is not reached by any hand-off',
+      'decision login-required is not reached by any hand-off',
     ]);
   });
 

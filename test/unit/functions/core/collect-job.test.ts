@@ -122,6 +122,24 @@ describe('parseJobMessage', () => {
     });
   });
 
+  it("files a poison message under its queue's source: that source's DLQ, success rate and ledger", () => {
+    const unreadable = parseJobMessage(
+      message('not json', { messageId: 'p-1', queueSource: 'demo-catalog' }),
+      findSource,
+    );
+    const unknown = parseJobMessage(
+      message({ ...catalogJob, source: 'no-such-source' }, { queueSource: 'demo-catalog' }),
+      findSource,
+    );
+
+    expect(unreadable).toMatchObject({
+      ok: false,
+      identity: { jobKey: 'msg-p-1', source: 'demo-catalog' },
+      error: { reason: 'message-not-json' },
+    });
+    expect(unknown).toMatchObject({ ok: false, identity: { source: 'demo-catalog' } });
+  });
+
   it('gives a message it cannot read a stable identity derived from the message ID', () => {
     const result = parseJobMessage(message('not json', { messageId: 'abc-123' }), findSource);
 

@@ -64,4 +64,67 @@ describe('assessSources', () => {
 
     expect(health?.dataAgeSeconds).toBe(0);
   });
+
+  describe('a source with no records yet', () => {
+    it('ages from when it was first tracked: a fresh deploy is fresh', () => {
+      const [health] = assessSources(
+        [catalog],
+        new Map(),
+        [],
+        NOW,
+        new Map([['demo-catalog', minutesAgo(5)]]),
+      );
+
+      expect(health).toMatchObject({ dataAgeSeconds: 300, ageFrom: 'tracked-since', stale: false });
+    });
+
+    it('goes stale once it has delivered nothing for its SLA', () => {
+      const [health] = assessSources(
+        [catalog],
+        new Map(),
+        [],
+        NOW,
+        new Map([['demo-catalog', minutesAgo(61)]]),
+      );
+
+      expect(health).toMatchObject({ dataAgeSeconds: 3660, stale: true });
+    });
+  });
+
+  it('ages from the newest observation once there is one after tracking began', () => {
+    const [health] = assessSources(
+      [catalog],
+      new Map([['demo-catalog', minutesAgo(10)]]),
+      [],
+      NOW,
+      new Map([['demo-catalog', minutesAgo(600)]]),
+    );
+
+    expect(health).toMatchObject({ dataAgeSeconds: 600, ageFrom: 'newest-observation' });
+  });
+
+  it('ages from tracking when the only observation is older (a backfill before the source was tracked)', () => {
+    const [health] = assessSources(
+      [catalog],
+      new Map([['demo-catalog', minutesAgo(900)]]),
+      [],
+      NOW,
+      new Map([['demo-catalog', minutesAgo(20)]]),
+    );
+
+    expect(health).toMatchObject({ dataAgeSeconds: 1200, ageFrom: 'tracked-since', stale: false });
+  });
+
+  it('measures ages in local time when time runs faster', () => {
+    const [health] = assessSources(
+      [catalog],
+      new Map([['demo-catalog', new Date(NOW.getTime() - 90_000)]]),
+      [{ source: 'demo-catalog', createdAt: new Date(NOW.getTime() - 30_000) }],
+      NOW,
+      new Map(),
+      { timeScale: 1 / 60 },
+    );
+
+    expect(health).toMatchObject({ dataAgeSeconds: 5400, stale: true, handoffAgesSeconds: [1800] });
+  });
 });
