@@ -400,7 +400,15 @@ export function ownersDocument(
           ? [`\`${fleetAlarmName(appName, kind)}\``]
           : kind === 'table-throttling'
             ? PIPELINE_TABLES.map((t) => `\`${alarmName(appName, t, kind)}\``)
-            : functions.map((f) => `\`${alarmName(appName, f, kind)}\``);
+            : kind === 'change-feed-dead-letters' || kind === 'change-feed-lag'
+              ? [`\`${alarmName(appName, 'change-feed', kind.replace(/^change-feed-/, ''))}\``]
+              : kind === 'schedule-dead-letters'
+                ? plan
+                    .filter((stack) => stack.sources.some((s) => s.schedule !== undefined))
+                    .map(
+                      (stack) => `\`${alarmName(appName, stack.stackName.slice(appName.length + 1), kind)}\``,
+                    )
+                : functions.map((f) => `\`${alarmName(appName, f, kind)}\``);
     duty(entry.owner, [
       'alarm',
       subjects.join(', '),
