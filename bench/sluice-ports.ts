@@ -29,7 +29,14 @@ import {
 } from '../functions/core/collect-job.js';
 import type { Collection, CollectRequest } from '../functions/core/collection.js';
 import type { CollectJob } from '../functions/core/contracts.js';
-import type { JobClaims, JobLedger, RawCatalog, RawStore, RecordStore } from '../functions/core/ports.js';
+import type {
+  FollowUpQueue,
+  JobClaims,
+  JobLedger,
+  RawCatalog,
+  RawStore,
+  RecordStore,
+} from '../functions/core/ports.js';
 import { recordKey } from '../functions/core/record-upsert.js';
 import {
   RecentWrites,
@@ -196,6 +203,8 @@ export function outcomeProblem(outcome: Exclude<CollectOutcome, { status: 'colle
       return `duplicate: already collected at ${outcome.collectedAt.toISOString()}`;
     case 'deferred':
       return `deferred by ${outcome.delaySeconds} s: another delivery holds the claim`;
+    case 'scheduled':
+      return `a scheduled run, not a collection (${outcome.followUps.accepted.length} job(s) started)`;
   }
 }
 
@@ -212,6 +221,13 @@ export function jobMessage(job: CollectJob, messageId: string): JobMessage {
 const FIRST_DELIVERIES_LIST_NOTHING: RawCatalog = {
   listKeys: () => {
     throw new Error('a benchmark delivery tried to list raw storage: only first deliveries are measured');
+  },
+};
+
+/** The benchmark's jobs ask for no follow-ups from the collector; one that did would be measured wrong. */
+const NO_FOLLOW_UPS: FollowUpQueue = {
+  enqueue: async (followUps) => {
+    if (followUps.length > 0) throw new Error('a benchmark collection asked for follow-ups');
   },
 };
 
@@ -237,6 +253,7 @@ export function collectOne(
     leaseUntil: () => new Date(Date.now() + CLAIM_LEASE_MS),
     findSource: registeredSource,
     clock: () => new Date(),
+    followUpQueue: NO_FOLLOW_UPS,
   });
 }
 

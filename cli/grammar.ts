@@ -61,6 +61,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { words: ['dlq', 'requeue'], options: ['all', 'by'], args: { min: 1, max: any } },
   { words: ['dlq', 'discard'], options: ['all', 'reason', 'by'], args: { min: 1, max: any } },
   { words: ['replay'], options: ['from', 'to', 'job', 'dry-run', 'rate', 'fresh'], args: { min: 1, max: 1 } },
+  { words: ['changes'], options: ['source', 'limit'], args: { min: 0, max: 0 } },
   { words: ['tasks', 'list'], options: ['source', 'status'], args: { min: 0, max: 0 } },
   { words: ['tasks', 'resolve'], options: ['note', 'by'], args: { min: 1, max: 1 } },
   { words: ['enqueue'], options: ['job-id', 'trace-id'], args: { min: 1, max: 2 } },

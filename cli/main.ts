@@ -6,6 +6,7 @@ import { DEFAULT_APP_NAME } from '../functions/core/resource-names.js';
 import { LOCAL_ENV_FILE } from '../local/local-env-file.js';
 import { askFrom } from './ask.js';
 import { collectAlarms, renderAlarms } from './commands/alarms.js';
+import { listChanges, renderChanges } from './commands/changes.js';
 import {
   type AskValue,
   credentialShapeFor,
@@ -43,7 +44,8 @@ Commands
                             each source's SLIs: success rate, attempts, latency, records, data age,
                             queue and DLQ depth, hand-off backlog; then the shared pipeline
   job <jobKey|traceId> [--json]
-                            every attempt of a job, its errors, raw and snapshot keys, tasks, notes
+                            every attempt of a job, its errors, raw and snapshot keys, tasks, notes,
+                            and the tree of follow-up jobs it started with each one's outcome
   dlq list [<source>|transform] [--limit <n>]
   dlq show <source>|transform <messageId|jobKey>
   dlq requeue <source>|transform (<messageId|jobKey>... | --all) [--by <name>]
@@ -56,6 +58,9 @@ Commands
                             re-run transforms from raw storage, without fetching again: a range of
                             days, or every collection of one job; --dry-run reports
                             new/changed/unchanged/stale/invalid, writes nothing
+  changes [--source <s>] [--limit <n>] [--json]
+                            the RecordChanged events the change feed published (newest last):
+                            version, meaningful, priority and what changed
   tasks list [--source <s>] [--status open|resolved]
                             open tasks with their evidence; resolved ones with who resolved them and why
   tasks resolve <taskId> --note "<what was decided>" [--by <name>]
@@ -173,7 +178,9 @@ export async function runCli(
       case 'job': {
         const [key = ''] = rest;
         const jobs = await findJobs(await connected(), key);
-        print(values.json ? JSON.stringify(jobs, null, 2) : renderJobs(jobs));
+        // Follow-up keys are a string set in the ledger.
+        const sets = (_key: string, v: unknown) => (v instanceof Set ? [...v] : v);
+        print(values.json ? JSON.stringify(jobs, sets, 2) : renderJobs(jobs));
         return 0;
       }
       case 'alarms': {
@@ -254,6 +261,14 @@ export async function runCli(
           },
           { print, printError: io.stderr },
         );
+      }
+      case 'changes': {
+        const listing = await listChanges(await connected(), {
+          limit: positiveInteger('limit', values.limit),
+          ...(values.source === undefined ? {} : { source: values.source }),
+        });
+        print(values.json ? JSON.stringify(listing, null, 2) : renderChanges(listing, values.source));
+        return 0;
       }
       case 'tasks list': {
         const tasks = await listTasks(await connected(), {

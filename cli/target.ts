@@ -15,6 +15,7 @@ import {
   type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -67,6 +68,8 @@ export interface SluiceClients {
   readonly documents: DynamoDBDocumentClient;
   readonly cloudwatch: CloudWatchClient;
   readonly s3: S3Client;
+  /** For the change log (`sluice changes`). */
+  readonly logs: CloudWatchLogsClient;
   readonly secrets: SecretsManagerClient;
 }
 
@@ -167,6 +170,7 @@ function clientsFor(config: ClientConfig, local = false): SluiceClients {
       marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     }),
     cloudwatch: new CloudWatchClient(config),
+    logs: new CloudWatchLogsClient(config),
     secrets: new SecretsManagerClient(config),
   };
 }

@@ -65,6 +65,12 @@ export const MetricName = {
   RecordsUnchanged: 'RecordsUnchanged',
   RecordsStale: 'RecordsStale',
   RecordsInvalid: 'RecordsInvalid',
+  /** Follow-up jobs enqueued (next pages, detail pages, a scheduled run's jobs). */
+  FollowUpsEnqueued: 'FollowUpsEnqueued',
+  /** Follow-ups a job asked for past its source's bounds or targets: refused, in the ledger. */
+  FollowUpsRefused: 'FollowUpsRefused',
+  /** RecordChanged events published to the change feed's bus. */
+  ChangeEventsPublished: 'ChangeEventsPublished',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
@@ -83,6 +89,9 @@ export const MetricUnitOf = {
   RecordsUnchanged: MetricUnit.Count,
   RecordsStale: MetricUnit.Count,
   RecordsInvalid: MetricUnit.Count,
+  FollowUpsEnqueued: MetricUnit.Count,
+  FollowUpsRefused: MetricUnit.Count,
+  ChangeEventsPublished: MetricUnit.Count,
 } as const satisfies { [name in MetricName]: (typeof MetricUnit)[keyof typeof MetricUnit] };
 
 /** `source`: one series per source (`service`, `source`); `fleet`: one series in all (`service`). */
@@ -103,6 +112,9 @@ export const METRIC_SCOPES = {
   RecordsUnchanged: ['fleet'],
   RecordsStale: ['fleet'],
   RecordsInvalid: ['fleet'],
+  FollowUpsEnqueued: ['fleet'],
+  FollowUpsRefused: ['fleet'],
+  ChangeEventsPublished: ['fleet'],
 } as const satisfies { [name in MetricName]: readonly MetricScope[] };
 
 /** The metrics published with a source dimension: what every source adds to the bill. */

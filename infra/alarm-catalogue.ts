@@ -45,6 +45,9 @@ export type PipelineAlarmKind =
   | 'function-throttles'
   | 'function-duration'
   | 'table-throttling'
+  | 'change-feed-dead-letters'
+  | 'change-feed-lag'
+  | 'schedule-dead-letters'
   | 'retry-spike'
   | 'freshness-checks-missing';
 
@@ -145,6 +148,29 @@ export const PIPELINE_ALARM_ENTRIES: { readonly [kind in PipelineAlarmKind]: Ala
     owner: PIPELINE_OWNER,
     runbook: 'dynamodb-throttling',
   },
+  'change-feed-dead-letters': {
+    kind: 'change-feed-dead-letters',
+    summary:
+      'The change feed gave up publishing some record changes: their RecordChanged events are missing until republished.',
+    condition: 'any message in the change feed DLQ (1 min)',
+    owner: PIPELINE_OWNER,
+    runbook: 'change-feed',
+  },
+  'change-feed-lag': {
+    kind: 'change-feed-lag',
+    summary: 'The change feed is behind the records table: RecordChanged events are late.',
+    condition: 'stream iterator age > 15 min (5 min)',
+    owner: PIPELINE_OWNER,
+    runbook: 'change-feed',
+  },
+  'schedule-dead-letters': {
+    kind: 'schedule-dead-letters',
+    summary:
+      "A source's schedule could not send its run to the jobs queue: a scheduled collection did not start.",
+    condition: "any message in the source stack's schedule DLQ (1 min)",
+    owner: PIPELINE_OWNER,
+    runbook: 'schedule-dead-letters',
+  },
   'retry-spike': {
     kind: 'retry-spike',
     summary:
@@ -226,7 +252,7 @@ export function collectorGroupsOf(sources: readonly SourceDefinition[]): Collect
 }
 
 /** The functions of the core stack the pipeline alarms watch, by role. */
-export const CORE_FUNCTION_ROLES = ['transform', 'freshness-checker'] as const;
+export const CORE_FUNCTION_ROLES = ['transform', 'freshness-checker', 'change-feed'] as const;
 
 /** The collector kinds a set of sources needs, in a fixed order. */
 export function collectorKindsOf(sources: readonly SourceDefinition[]): CollectorKind[] {

@@ -9,6 +9,7 @@ import { App, Aws, Tags } from 'aws-cdk-lib';
 import { z } from 'zod';
 import { assertAppName, DEFAULT_APP_NAME } from '../functions/core/resource-names.js';
 import type { SourceDefinition } from '../sources/define.js';
+import { findParser } from '../sources/parsers.js';
 import { fixtureSources, sources as registered } from '../sources/registry.js';
 import { PROJECT_ROOT } from './constructs/pipeline-function.js';
 import { CoreStack, DEFAULT_LEDGER_RETENTION_DAYS, type RawStorageSettings } from './core-stack.js';
@@ -132,6 +133,27 @@ export function readStackAssignment(file: string = STACK_ASSIGNMENT_FILE): Stack
   return parsed.data;
 }
 
+/**
+ * Every follow-up target a source names is a source of the app (its queue exists to be granted),
+ * and a parser that reads follow-ups belongs to a source that declares how far they may go.
+ */
+export function assertFollowUpTargets(sources: readonly SourceDefinition[]): void {
+  const names = new Set(sources.map((s) => s.name));
+  for (const source of sources) {
+    const unknown = (source.followUps?.targets ?? []).filter((t) => !names.has(t));
+    if (unknown.length > 0) {
+      throw new Error(
+        `${source.name}: followUps.targets names ${unknown.join(', ')}, which the app has no source of`,
+      );
+    }
+    if (findParser(source.name)?.followUps !== undefined && source.followUps === undefined) {
+      throw new Error(
+        `${source.name}: its parser reads follow-ups, but the source declares no followUps bounds`,
+      );
+    }
+  }
+}
+
 export interface BuildOptions {
   /** Sources besides the registry's (the limits check's synthetic fleet). @default - none */
   readonly extraSources?: readonly SourceDefinition[];
@@ -158,6 +180,7 @@ export function buildApp(app: App = new App(), options: BuildOptions = {}): Slui
   ];
   const duplicate = sources.find((s, i) => sources.findIndex((t) => t.name === s.name) !== i);
   if (duplicate !== undefined) throw new Error(`two sources are named ${duplicate.name}`);
+  assertFollowUpTargets(sources);
   const plan = planSourceStacks(
     appName,
     sources,

@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, StreamViewType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { BlockPublicAccess, Bucket, BucketEncryption, EventType, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
@@ -12,15 +12,23 @@ import { MANIFEST_NAME, RAW_PREFIX } from '../functions/core/raw-layout.js';
 import { transformQueueName } from '../functions/core/resource-names.js';
 import { TRANSFORM_MAX_RECEIVE_COUNT } from '../functions/core/transform-budget.js';
 import type { SourceDefinition } from '../sources/define.js';
+import { findParser } from '../sources/parsers.js';
 import { alarmOwners, deadLetterAlarmName, PIPELINE_OWNER } from './alarm-catalogue.js';
 import { AlarmTopic } from './constructs/alarm-topic.js';
+import { ChangeFeed } from './constructs/change-feed.js';
 import { FUNCTION_SETTINGS } from './constructs/collector-function.js';
 import { Operations } from './constructs/operations.js';
 import { pascalCase } from './constructs/pipeline-alarms.js';
 import { PipelineFunction } from './constructs/pipeline-function.js';
 import { RawBucket } from './constructs/raw-bucket.js';
 import { WorkQueue } from './constructs/work-queue.js';
-import { grantHandoff, grantItems, pipelineEnvironment, type SharedResources } from './shared-resources.js';
+import {
+  grantFollowUps,
+  grantHandoff,
+  grantItems,
+  pipelineEnvironment,
+  type SharedResources,
+} from './shared-resources.js';
 import type { SourceStackPlan } from './source-stacks.js';
 
 export interface CoreStackProps extends StackProps {
@@ -77,17 +85,23 @@ export class CoreStack extends Stack {
   readonly transformQueue: WorkQueue;
   readonly transform: PipelineFunction;
   readonly operations: Operations;
+  /** RecordChanged events for every record created or changed (the records table's stream). */
+  readonly changeFeed: ChangeFeed;
   /** What the source stacks are given. */
   readonly shared: SharedResources;
 
   /** Every Sluice function of this stack (the transform and the freshness checker). */
   get pipelineFunctions(): PipelineFunction[] {
-    return [this.transform, this.operations.freshnessChecker.function];
+    return [this.transform, this.operations.freshnessChecker.function, this.changeFeed.function];
   }
 
-  /** Every dead-letter queue of this stack: the transform's and the freshness schedule's. */
+  /** Every dead-letter queue of this stack: the transform's, the freshness schedule's, the change feed's. */
   get deadLetterQueues(): Queue[] {
-    return [this.transformQueue.deadLetterQueue, this.operations.freshnessChecker.scheduleDeadLetterQueue];
+    return [
+      this.transformQueue.deadLetterQueue,
+      this.operations.freshnessChecker.scheduleDeadLetterQueue,
+      this.changeFeed.deadLetterQueue,
+    ];
   }
 
   constructor(scope: Construct, id: string, props: CoreStackProps) {
@@ -127,6 +141,8 @@ export class CoreStack extends Stack {
     this.recordsTable = new TableV2(this, 'RecordsTable', {
       ...tableDefaults,
       partitionKey: { name: 'pk', type: AttributeType.STRING },
+      // The change feed reads every write with its before and after (infra/constructs/change-feed.ts).
+      dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
     });
     this.ledgerTable = new TableV2(this, 'JobLedgerTable', {
       ...tableDefaults,
@@ -213,6 +229,14 @@ export class CoreStack extends Stack {
     grantItems(this.recordsTable, this.transform.function, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
     grantItems(this.ledgerTable, this.transform.function, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     this.transformQueue.grantDeadLetter(this.transform.function);
+    // The follow-ups parsers read in raw bodies: the queues their sources name, in any stack.
+    grantFollowUps(
+      this.transform.function,
+      appName,
+      sources.flatMap((s) =>
+        findParser(s.name)?.followUps === undefined ? [] : (s.followUps?.targets ?? []),
+      ),
+    );
     grantHandoff(this.shared, this.transform.function);
     this.transform.function.addEventSource(
       new SqsEventSource(this.transformQueue.queue, {
@@ -232,8 +256,17 @@ export class CoreStack extends Stack {
       },
     );
 
+    // ---- Change feed --------------------------------------------------------------------------
+    this.changeFeed = new ChangeFeed(this, 'ChangeFeed', {
+      appName,
+      recordsTable: this.recordsTable,
+      alarmTopic: topicFor(PIPELINE_OWNER),
+      runbookBaseUrl,
+    });
+
     // ---- Operations: freshness checker, alarms, overview dashboard, owner tags ----------------
     this.operations = new Operations(this, 'Operations', {
+      changeFeed: this.changeFeed,
       appName,
       sources,
       sourceStacks: props.sourceStacks,

@@ -108,6 +108,29 @@ export function acknowledgeCoreFindings(stack: CoreStack): void {
   });
   for (const queue of stack.deadLetterQueues) acknowledgeDeadLetterQueue(queue);
 
+  const changeFeed = stack.changeFeed;
+  acknowledge(changeFeed.function.function, {
+    id: 'Serverless-LambdaDLQ',
+    reason:
+      "Invoked synchronously by the records table's stream event source mapping; a function DLQ applies only to asynchronous invocations. The mapping's on-failure destination (the change feed DLQ) keeps what it could not publish.",
+  });
+  acknowledge(changeFeed.deadLetterQueue, {
+    id: 'AwsSolutions-SQS3',
+    reason:
+      "It is a dead-letter queue: the on-failure destination of the change feed's stream mapping, which cdk-nag recognizes only for SQS redrive.",
+  });
+  acknowledge(changeFeed.node.findChild('LogRule'), {
+    id: 'Serverless-EventBusDLQ',
+    reason:
+      'The rule only copies events into the change log that `sluice changes` reads; a lost copy loses no event (subscribers have rules of their own) and EventBridge retries delivery to a log group for 24 hours.',
+  });
+  // The stream read grant aws-cdk-lib makes: ListStreams has no resource-level permissions.
+  acknowledge(changeFeed.function.function.role ?? changeFeed, {
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'dynamodb:ListStreams, which Lambda needs to read the records stream, supports no resource-level permissions (and X-Ray tracing likewise); the stream actions name the records stream.',
+  });
+
   // Constructs aws-cdk-lib creates for S3 bucket notifications.
   const notifications = stack.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
   if (notifications !== undefined) {
@@ -138,6 +161,14 @@ export function acknowledgeSourceStackFindings(stack: SourceStack, core: CoreSta
         reason: `The ${kind} collector may add raw objects of ${source.name}, one of the sources it collects, and read back what a retried put of its own met: s3:PutObject and s3:GetObject under that source's prefix only; the bucket policy denies deletes and overwrites.`,
       });
     }
+  }
+  if (stack.scheduleDeadLetterQueue !== undefined) {
+    acknowledgeDeadLetterQueue(stack.scheduleDeadLetterQueue);
+    acknowledge(stack.scheduleDeadLetterQueue, {
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "It is a dead-letter queue: the EventBridge Scheduler target DLQ of this stack's schedules, which cdk-nag recognizes only for SQS redrive.",
+    });
   }
   for (const pipeline of stack.pipelines.values()) {
     acknowledgeDeadLetterQueue(pipeline.jobs.deadLetterQueue);

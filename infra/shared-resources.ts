@@ -10,7 +10,7 @@ import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { alarmTopicName } from '../functions/core/resource-names.js';
+import { alarmTopicName, jobsQueueName } from '../functions/core/resource-names.js';
 import type { RawBucket } from './constructs/raw-bucket.js';
 
 export interface SharedResources {
@@ -49,6 +49,27 @@ export function alarmTopicOf(scope: Construct, appName: string, owner: string): 
  */
 export function grantItems(table: TableV2, grantee: IGrantable, ...actions: string[]): Grant {
   return Grant.addToPrincipal({ grantee, actions, resourceArns: [table.tableArn] });
+}
+
+/**
+ * Lets a function send jobs to the jobs queues of `sources` (follow-ups, a scheduled run's jobs):
+ * finding each by its name and sending to it, those queues only. The queues are named by
+ * convention (functions/core/resource-names.ts), so a follow-up into another source stack needs
+ * no reference across stacks.
+ */
+export function grantFollowUps(grantee: IGrantable, appName: string, sources: readonly string[]): void {
+  if (sources.length === 0) return;
+  Grant.addToPrincipal({
+    grantee,
+    actions: ['sqs:GetQueueUrl', 'sqs:SendMessage'],
+    resourceArns: [...new Set(sources)]
+      .sort()
+      .map((source) =>
+        Fn.sub(
+          `arn:\${AWS::Partition}:sqs:\${AWS::Region}:\${AWS::AccountId}:${jobsQueueName(appName, source)}`,
+        ),
+      ),
+  });
 }
 
 /** Lets a function open hand-off tasks and announce them. */

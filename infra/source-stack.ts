@@ -1,13 +1,27 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
-import { AlarmRule, AlarmState, CompositeAlarm, type IAlarm, TextWidget } from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  Alarm,
+  AlarmRule,
+  AlarmState,
+  ComparisonOperator,
+  CompositeAlarm,
+  type IAlarm,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { SourceDefinition } from '../sources/define.js';
 import {
+  alarmName,
   type CollectorGroup,
   collectorGroupOf,
   collectorGroupsOf,
   collectorRole,
   collectorSubject,
+  PIPELINE_ALARM_ENTRIES,
   PIPELINE_OWNER,
   ROLLUP_KINDS,
   type RollupKind,
@@ -23,10 +37,11 @@ import {
 } from './constructs/dashboard-rows.js';
 import { functionRows, retryBreakdown } from './constructs/function-widgets.js';
 import { PipelineAlarms, pascalCase, type WatchedFunction } from './constructs/pipeline-alarms.js';
+import { describe } from './constructs/source-alarms.js';
 import { SourcePipeline } from './constructs/source-pipeline.js';
 import { applyTags, sharedOwnerTags } from './ownership.js';
 import { runbookUrl } from './runbook-links.js';
-import { alarmTopicOf, type SharedResources } from './shared-resources.js';
+import { alarmTopicOf, grantFollowUps, type SharedResources } from './shared-resources.js';
 import type { SourceStackPlan } from './source-stacks.js';
 import type { VpcPlacement } from './vpc.js';
 
@@ -56,6 +71,16 @@ export class SourceStack extends Stack {
   readonly collectorAlarms: PipelineAlarms;
   readonly rollups: ReadonlyMap<RollupKind, CompositeAlarm>;
   readonly dashboard: RowDashboard;
+  /** Where this stack's schedules put runs they could not send; only when a source has a schedule. */
+  readonly scheduleDeadLetterQueue: Queue | undefined;
+  /**
+   * The role this stack's schedules send their runs with: it may send to the jobs queue of each
+   * scheduled source of the stack and to the schedule DLQ, nothing else. One per stack, not per
+   * source: a schedule is one resource more per source, and a fleet stays far from the account's
+   * IAM role quota.
+   */
+  readonly scheduleRole: Role | undefined;
+  readonly scheduleDeadLetterAlarm: Alarm | undefined;
 
   constructor(scope: Construct, props: SourceStackProps) {
     const { plan, shared } = props;
@@ -78,6 +103,55 @@ export class SourceStack extends Stack {
     }
     this.collectors = collectors;
 
+    // What a collector enqueues: a scheduled run's jobs (its own source's queue) and the
+    // follow-ups its sources ask for from what they see (the queues they name), nothing else.
+    for (const [group, collector] of collectors) {
+      const targets = new Set<string>();
+      for (const source of plan.sources.filter((s) => collectorGroupOf(s) === group)) {
+        if (source.schedule !== undefined) targets.add(source.name);
+        if (source.followUps?.fromResponse !== undefined)
+          for (const t of source.followUps.targets) targets.add(t);
+      }
+      grantFollowUps(collector.function, appName, [...targets]);
+    }
+
+    const scheduled = plan.sources.some((s) => s.schedule !== undefined);
+    this.scheduleDeadLetterQueue = scheduled
+      ? new Queue(this, 'ScheduleDeadLetterQueue', {
+          encryption: QueueEncryption.SQS_MANAGED,
+          enforceSSL: true,
+          retentionPeriod: Duration.days(14),
+          removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+        })
+      : undefined;
+    this.scheduleRole = scheduled
+      ? new Role(this, 'ScheduleRole', {
+          assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+            conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+          }),
+          description: `Lets the schedules of ${plan.stackName} send their runs to their sources' jobs queues, and nothing else`,
+        })
+      : undefined;
+    if (this.scheduleDeadLetterQueue !== undefined) {
+      const entry = PIPELINE_ALARM_ENTRIES['schedule-dead-letters'];
+      this.scheduleDeadLetterAlarm = new Alarm(this, 'ScheduleDeadLetterAlarm', {
+        alarmName: alarmName(appName, plan.stackName.slice(appName.length + 1), 'schedule-dead-letters'),
+        alarmDescription: describe(
+          { ...entry, summary: `${plan.stackName}: ${entry.summary}` },
+          runbookBaseUrl,
+        ),
+        metric: this.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      this.scheduleDeadLetterAlarm.addAlarmAction(new SnsAction(alarmTopicOf(this, appName, PIPELINE_OWNER)));
+    }
+
     const pipelines = new Map<string, SourcePipeline>();
     for (const source of plan.sources) {
       const collector = collectors.get(collectorGroupOf(source));
@@ -85,7 +159,14 @@ export class SourceStack extends Stack {
         throw new Error(`no ${collectorGroupOf(source)} collector in ${plan.stackName}`);
       pipelines.set(
         source.name,
-        new SourcePipeline(this, pascalCase(source.name), { source, collector, shared }),
+        new SourcePipeline(this, pascalCase(source.name), {
+          source,
+          collector,
+          shared,
+          ...(this.scheduleDeadLetterQueue === undefined || this.scheduleRole === undefined
+            ? {}
+            : { scheduleDeadLetterQueue: this.scheduleDeadLetterQueue, scheduleRole: this.scheduleRole }),
+        }),
       );
     }
     this.pipelines = pipelines;
@@ -146,6 +227,7 @@ export class SourceStack extends Stack {
     const allAlarms: IAlarm[] = [
       ...[...pipelines.values()].flatMap((p) => [...p.alarms.values()]),
       ...this.collectorAlarms.alarms,
+      ...(this.scheduleDeadLetterAlarm === undefined ? [] : [this.scheduleDeadLetterAlarm]),
     ];
     this.dashboard = new RowDashboard(this, 'Dashboard', {
       dashboardName: dashboardNameOf(plan.stackName),

@@ -8,7 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -34,13 +37,14 @@ import type { LocalEnvFile, StackResource } from './local-env-file.js';
 import { CDK_OUT_DIR, PROJECT_ROOT, SCRATCH_DIR } from './paths.js';
 import { type EmulatorClients, type LocalQueue, type Provisioned, provisionApp } from './provision.js';
 import { QueueMetricsPublisher } from './queue-metrics.js';
-import { ScheduledRuleRunner } from './scheduled-rules.js';
+import { LocalScheduler, ScheduledRuleRunner } from './scheduled-rules.js';
 import {
   type BatchReport,
   type DuplicateDeliveries,
   SqsEventSourcePoller,
   type SqsPollerOptions,
 } from './sqs-poller.js';
+import { DynamoStreamPoller } from './stream-poller.js';
 import { type LocalTarget, mergeOriginOverrides } from './targets.js';
 
 // The AWS SDK warns once per process that Node 20 support ends in 2027; locally that is noise.
@@ -72,6 +76,11 @@ export interface LocalEnvironmentOptions {
    * pollers deliver some messages twice. @default - none
    */
   readonly chaos?: LocalChaosOptions;
+  /**
+   * Fire the sources' EventBridge Scheduler schedules on the local clock (npm start and the chaos
+   * run do). Off by default, so a test's traffic is only what it sends. @default false
+   */
+  readonly schedules?: boolean;
   /**
    * Sources collected from a site of your own instead of their origin (local/targets.ts): merged
    * with the demo site's overrides and any SLUICE_ORIGIN_OVERRIDES in the shell. @default - none
@@ -107,6 +116,9 @@ export interface LocalEnvironment {
   readonly clients: EmulatorClients & {
     readonly documents: DynamoDBDocumentClient;
     readonly cloudwatch: CloudWatchClient;
+    readonly events: EventBridgeClient;
+    readonly logs: CloudWatchLogsClient;
+    readonly streams: DynamoDBStreamsClient;
   };
   readonly provisioned: Provisioned;
   readonly demoSite: DemoSite;
@@ -116,6 +128,13 @@ export interface LocalEnvironment {
   readonly pollers: readonly SqsEventSourcePoller[];
   /** EventBridge schedules (the freshness checker), run on timers scaled by the time scale. */
   readonly schedules: ScheduledRuleRunner;
+  /** The sources' EventBridge Scheduler schedules; fired only when started with `schedules: true`. */
+  readonly scheduler: LocalScheduler;
+  /** Lambda's DynamoDB stream mappings (the change feed). */
+  readonly streamPollers: readonly DynamoStreamPoller[];
+  /** The change feed's bus and the log group every RecordChanged event is copied into. */
+  readonly changeBus: string;
+  readonly changeLogGroup: string;
   /** Function logs' EMF metrics and Lambda's own metrics, put into the emulator's CloudWatch. */
   readonly metrics: LocalCloudWatch;
   /** Where each production origin is collected from locally (SLUICE_ORIGIN_OVERRIDES of the functions). */
@@ -237,6 +256,9 @@ export async function startLocalEnvironment(
       documents: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
       sns: new SNSClient(sdkConfig),
       secrets: new SecretsManagerClient(sdkConfig),
+      events: new EventBridgeClient(sdkConfig),
+      logs: new CloudWatchLogsClient(sdkConfig),
+      streams: new DynamoDBStreamsClient(sdkConfig),
     };
 
     const provisioned = await provisionApp(stacks, clients, {
@@ -320,6 +342,17 @@ export async function startLocalEnvironment(
       return poller;
     });
 
+    const streamPollers = provisioned.streamMappings.map((mapping) => {
+      const target = functions.get(mapping.functionLogicalId);
+      if (target === undefined) throw new Error(`stream mapping ${mapping.logicalId} has no local function`);
+      const poller = new DynamoStreamPoller(mapping, target, clients.streams, clients.sqs, {
+        region: LOCAL_REGION,
+        accountId: LOCAL_ACCOUNT,
+      });
+      poller.start();
+      cleanups.push(() => poller.stop());
+      return poller;
+    });
     // Alarms are evaluated against what the functions and the pollers publish, SQS's own metrics
     // measured every local minute like CloudWatch's evaluations.
     const alarms =
@@ -354,6 +387,13 @@ export async function startLocalEnvironment(
     });
     schedules.start();
     cleanups.push(() => schedules.stop());
+    const scheduler = new LocalScheduler(provisioned.schedules, clients.sqs, {
+      timeScale,
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT,
+    });
+    if (options.schedules === true) scheduler.start();
+    cleanups.push(() => scheduler.stop());
 
     const queueIds = [...provisioned.queues.keys()];
     const queuePair = (tags: { [key: string]: string }): SourceQueues => {
@@ -404,6 +444,13 @@ export async function startLocalEnvironment(
       functions,
       pollers,
       schedules,
+      scheduler,
+      streamPollers,
+      changeBus: [...provisioned.eventBuses.values()][0] ?? '',
+      changeLogGroup:
+        provisioned.resources.find(
+          (r) => r.type === 'AWS::Logs::LogGroup' && r.tags['sluice:role'] === 'change-log',
+        )?.physicalId ?? '',
       metrics,
       originOverrides,
       alarms,

@@ -4,8 +4,11 @@
  * for the local runtime, and records what `Ref` and `Fn::GetAtt` answer for it.
  * local/provision.ts decides the order and which stack each resource belongs to.
  */
+
 import { PutCompositeAlarmCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { CreateLogGroupCommand, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateTableCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateEventBusCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import {
   CreateBucketCommand,
   PutBucketEncryptionCommand,
@@ -24,7 +27,9 @@ import type {
   LocalEventSourceMapping,
   LocalFunctionSpec,
   LocalQueue,
+  LocalSchedule,
   LocalScheduledRule,
+  LocalStreamMapping,
 } from './provision.js';
 
 /** What provisioning one stack has created so far; the creators add to it. */
@@ -49,6 +54,9 @@ export interface StackInProgress {
   readonly functions: Map<string, LocalFunctionSpec>;
   readonly mappings: LocalEventSourceMapping[];
   readonly scheduledRules: LocalScheduledRule[];
+  readonly schedules: LocalSchedule[];
+  readonly streamMappings: LocalStreamMapping[];
+  readonly eventBuses: Map<string, string>;
   readonly alarms: Map<string, LocalAlarm>;
   readonly notEmulated: Map<string, number>;
 }
@@ -421,15 +429,54 @@ const MappingProperties = z.object({
   FunctionResponseTypes: z.array(z.string()).default([]),
   ScalingConfig: z.object({ MaximumConcurrency: z.coerce.number() }).optional(),
   Enabled: Flag.default(true),
+  // Streams only.
+  StartingPosition: z.enum(['TRIM_HORIZON', 'LATEST']).optional(),
+  BisectBatchOnFunctionError: Flag.default(false),
+  MaximumRetryAttempts: z.coerce.number().default(-1),
+  MaximumRecordAgeInSeconds: z.coerce.number().default(-1),
+  DestinationConfig: z.object({ OnFailure: z.object({ Destination: z.string() }) }).optional(),
 });
 
-/** An event source mapping becomes a spec for a local poller. */
+/** A stream's record age and retries are bounded by its 24 hours when a mapping sets no bound (-1). */
+const STREAM_RETENTION_SECONDS = 86_400;
+
+/** An event source mapping becomes a spec for a local poller: an SQS poller, or a stream poller. */
 const describeEventSourceMapping: ResourceCreator = async (stack, logicalId, properties) => {
   const p = MappingProperties.parse(properties);
   const functionLogicalId = [...stack.resolved.entries()].find(([, r]) => r.ref === p.FunctionName)?.[0];
+  const table = [...stack.resolved.entries()].find(
+    ([id, r]) => stack.tables.has(`${stack.idPrefix}${id}`) && r.attributes.StreamArn === p.EventSourceArn,
+  );
+  if (functionLogicalId !== undefined && table !== undefined && p.StartingPosition !== undefined) {
+    const onFailure = p.DestinationConfig?.OnFailure.Destination;
+    const onFailureQueue = [...stack.queues.values()].find((q) => q.arn === onFailure);
+    if (onFailure !== undefined && onFailureQueue === undefined) {
+      throw new Error(
+        `event source mapping ${logicalId} sends failures to ${onFailure}, which is not a local queue`,
+      );
+    }
+    if (p.Enabled) {
+      stack.streamMappings.push({
+        logicalId: `${stack.idPrefix}${logicalId}`,
+        functionLogicalId: `${stack.idPrefix}${functionLogicalId}`,
+        tableName: table[1].ref,
+        streamArn: p.EventSourceArn,
+        batchSize: p.BatchSize,
+        startingPosition: p.StartingPosition,
+        bisectOnError: p.BisectBatchOnFunctionError,
+        maxRetryAttempts: p.MaximumRetryAttempts < 0 ? Number.POSITIVE_INFINITY : p.MaximumRetryAttempts,
+        maxRecordAgeSeconds:
+          p.MaximumRecordAgeInSeconds < 0 ? STREAM_RETENTION_SECONDS : p.MaximumRecordAgeInSeconds,
+        reportBatchItemFailures: p.FunctionResponseTypes.includes('ReportBatchItemFailures'),
+        onFailureQueueUrl: onFailureQueue?.url,
+      });
+    }
+    stack.resolved.set(logicalId, { ref: logicalId, attributes: {} });
+    return;
+  }
   const queue = [...stack.queues.values()].find((q) => q.arn === p.EventSourceArn);
   if (functionLogicalId === undefined || queue === undefined) {
-    throw new Error(`event source mapping ${logicalId} names an unknown function or queue`);
+    throw new Error(`event source mapping ${logicalId} names an unknown function, queue or table stream`);
   }
   if (p.Enabled) {
     stack.mappings.push({
@@ -446,7 +493,10 @@ const describeEventSourceMapping: ResourceCreator = async (stack, logicalId, pro
 };
 
 const RuleProperties = z.object({
+  Name: z.string().optional(),
   ScheduleExpression: z.string().optional(),
+  EventPattern: z.record(z.string(), z.unknown()).optional(),
+  EventBusName: z.string().optional(),
   State: z.string().default('ENABLED'),
   Targets: z.array(z.object({ Arn: z.string(), Id: z.string() })).default([]),
 });
@@ -469,9 +519,38 @@ export function rateIntervalSeconds(expression: string): number | undefined {
   return seconds === undefined ? undefined : Number(value) * seconds;
 }
 
+/**
+ * A rule on an event bus of this app (the change feed's) is created in the emulator, which
+ * delivers matching events to its targets itself (a log group, a queue), as EventBridge does.
+ */
+async function createEventPatternRule(
+  stack: StackInProgress,
+  logicalId: string,
+  p: z.infer<typeof RuleProperties>,
+): Promise<boolean> {
+  const events = stack.clients.events;
+  if (p.EventPattern === undefined || p.EventBusName === undefined || events === undefined) return false;
+  const name = physicalName(stack, logicalId, p.Name, 64);
+  const created = await events.send(
+    new PutRuleCommand({
+      Name: name,
+      EventBusName: p.EventBusName,
+      EventPattern: JSON.stringify(p.EventPattern),
+      State: p.State === 'ENABLED' ? 'ENABLED' : 'DISABLED',
+    }),
+  );
+  await events.send(new PutTargetsCommand({ Rule: name, EventBusName: p.EventBusName, Targets: p.Targets }));
+  stack.resolved.set(logicalId, {
+    ref: `${p.EventBusName}|${name}`,
+    attributes: { Arn: created.RuleArn ?? `${arnPrefix(stack, 'events')}:rule/${p.EventBusName}/${name}` },
+  });
+  return true;
+}
+
 /** A `rate(...)` rule that invokes functions becomes a spec for a local timer. */
 const describeScheduledRule: ResourceCreator = async (stack, logicalId, properties, resource) => {
   const p = RuleProperties.parse(properties);
+  if (await createEventPatternRule(stack, logicalId, p)) return;
   const arn = `${arnPrefix(stack, 'events')}:rule/${physicalName(stack, logicalId, undefined, 64)}`;
   stack.resolved.set(logicalId, { ref: logicalId, attributes: { Arn: arn } });
   const intervalSeconds =
@@ -494,6 +573,81 @@ const describeScheduledRule: ResourceCreator = async (stack, logicalId, properti
     arn,
     functionLogicalIds,
     intervalSeconds,
+  });
+};
+
+const EventBusProperties = z.object({ Name: z.string() });
+
+const createEventBus: ResourceCreator = async (stack, logicalId, properties, resource) => {
+  const events = stack.clients.events;
+  if (events === undefined) return notEmulated(stack, logicalId, properties, resource);
+  const { Name } = EventBusProperties.parse(properties);
+  const created = await events.send(new CreateEventBusCommand({ Name }));
+  const arn = created.EventBusArn ?? `${arnPrefix(stack, 'events')}:event-bus/${Name}`;
+  stack.eventBuses.set(`${stack.idPrefix}${logicalId}`, Name);
+  stack.resolved.set(logicalId, { ref: Name, attributes: { Arn: arn, Name } });
+};
+
+const LogGroupProperties = z.object({
+  LogGroupName: z.string().optional(),
+  RetentionInDays: z.coerce.number().optional(),
+});
+
+const createLogGroup: ResourceCreator = async (stack, logicalId, properties, resource) => {
+  const logs = stack.clients.logs;
+  if (logs === undefined) return notEmulated(stack, logicalId, properties, resource);
+  const p = LogGroupProperties.parse(properties);
+  const name = physicalName(stack, logicalId, p.LogGroupName, 512);
+  await logs.send(new CreateLogGroupCommand({ logGroupName: name }));
+  if (p.RetentionInDays !== undefined) {
+    await logs.send(
+      new PutRetentionPolicyCommand({ logGroupName: name, retentionInDays: p.RetentionInDays }),
+    );
+  }
+  // AWS answers `...:log-group:<name>:*`; moto's EventBridge reads everything after `log-group:`
+  // as the name, so locally the ARN ends with the name.
+  stack.resolved.set(logicalId, {
+    ref: name,
+    attributes: { Arn: `${arnPrefix(stack, 'logs')}:log-group:${name}` },
+  });
+};
+
+const ScheduleProperties = z.object({
+  Name: z.string(),
+  ScheduleExpression: z.string(),
+  ScheduleExpressionTimezone: z.string().default('UTC'),
+  State: z.string().default('ENABLED'),
+  Target: z.object({
+    Arn: z.string(),
+    Input: z.string().default(''),
+    DeadLetterConfig: z.object({ Arn: z.string() }).optional(),
+    RetryPolicy: z.object({ MaximumRetryAttempts: z.coerce.number().default(185) }).optional(),
+  }),
+});
+
+/** An EventBridge Scheduler schedule with a queue target becomes a spec the local scheduler fires. */
+const describeSchedule: ResourceCreator = async (stack, logicalId, properties, resource) => {
+  const p = ScheduleProperties.parse(properties);
+  const queue = [...stack.queues.values()].find((q) => q.arn === p.Target.Arn);
+  if (queue === undefined) {
+    // Other targets (a function, a state machine) are not what Sluice schedules.
+    return notEmulated(stack, logicalId, properties, resource);
+  }
+  const deadLetter = [...stack.queues.values()].find((q) => q.arn === p.Target.DeadLetterConfig?.Arn);
+  stack.schedules.push({
+    logicalId: `${stack.idPrefix}${logicalId}`,
+    name: p.Name,
+    expression: p.ScheduleExpression,
+    timeZone: p.ScheduleExpressionTimezone,
+    targetQueueUrl: queue.url,
+    input: p.Target.Input,
+    deadLetterQueueUrl: deadLetter?.url,
+    maxRetryAttempts: p.Target.RetryPolicy?.MaximumRetryAttempts ?? 185,
+    enabled: p.State === 'ENABLED',
+  });
+  stack.resolved.set(logicalId, {
+    ref: p.Name,
+    attributes: { Arn: `${arnPrefix(stack, 'scheduler')}:schedule/default/${p.Name}` },
   });
 };
 
@@ -547,10 +701,13 @@ export const CREATORS: readonly (readonly [string, ResourceCreator])[] = [
   ['AWS::SNS::Topic', createTopic],
   ['AWS::SecretsManager::Secret', createSecret],
   ['AWS::SQS::Queue', createQueue],
+  ['AWS::Logs::LogGroup', createLogGroup],
+  ['AWS::Events::EventBus', createEventBus],
   ['Custom::S3BucketNotifications', configureBucketNotifications],
   ['AWS::Lambda::Function', describeFunction],
   ['AWS::Lambda::EventSourceMapping', describeEventSourceMapping],
   ['AWS::Events::Rule', describeScheduledRule],
+  ['AWS::Scheduler::Schedule', describeSchedule],
   ['AWS::CloudWatch::Alarm', createAlarm],
   // After the alarms: a composite's rule names them.
   ['AWS::CloudWatch::CompositeAlarm', createAlarm],

@@ -9,8 +9,11 @@
  * before it export, as CloudFormation would. The resources of each type are made by the creators
  * in local/provision-resources.ts.
  */
+
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
@@ -36,6 +39,10 @@ export interface EmulatorClients {
   readonly dynamodb: DynamoDBClient;
   readonly sns: SNSClient;
   readonly secrets: SecretsManagerClient;
+  /** Event buses and their rules (the change feed). @default - not created, counted not emulated */
+  readonly events?: EventBridgeClient;
+  /** Log groups (an event rule's target). @default - not created, counted not emulated */
+  readonly logs?: CloudWatchLogsClient;
   /** Where alarms are put; without it they are only described. @default - none */
   readonly cloudwatch?: CloudWatchClient;
 }
@@ -97,6 +104,40 @@ export interface LocalScheduledRule {
   readonly intervalSeconds: number;
 }
 
+/**
+ * An EventBridge Scheduler schedule with an SQS target. moto stores schedules but never fires
+ * them, so the local environment fires each itself (local/scheduled-rules.ts), sending the
+ * target's input with Scheduler's context attributes filled in.
+ */
+export interface LocalSchedule {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly expression: string;
+  readonly timeZone: string;
+  /** The queue Scheduler sends to, and the input it sends, before context attributes are filled in. */
+  readonly targetQueueUrl: string;
+  readonly input: string;
+  readonly deadLetterQueueUrl: string | undefined;
+  readonly maxRetryAttempts: number;
+  readonly enabled: boolean;
+}
+
+/** A DynamoDB stream feeding a function; a local stream poller plays Lambda's event source mapping. */
+export interface LocalStreamMapping {
+  readonly logicalId: string;
+  readonly functionLogicalId: string;
+  readonly tableName: string;
+  readonly streamArn: string;
+  readonly batchSize: number;
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  readonly bisectOnError: boolean;
+  readonly maxRetryAttempts: number;
+  readonly maxRecordAgeSeconds: number;
+  readonly reportBatchItemFailures: boolean;
+  /** The queue the mapping sends a batch it gives up on to (its on-failure destination). */
+  readonly onFailureQueueUrl: string | undefined;
+}
+
 /** What one resource became, as CloudFormation would list it among its stack's resources. */
 export interface ProvisionedResource {
   readonly stackName: string;
@@ -116,6 +157,10 @@ export interface Provisioned {
   readonly functions: ReadonlyMap<string, LocalFunctionSpec>;
   readonly eventSourceMappings: readonly LocalEventSourceMapping[];
   readonly scheduledRules: readonly LocalScheduledRule[];
+  readonly schedules: readonly LocalSchedule[];
+  readonly streamMappings: readonly LocalStreamMapping[];
+  /** Event buses created in the emulator, by ID: their names. */
+  readonly eventBuses: ReadonlyMap<string, string>;
   /** Every alarm, by its ID in the results. */
   readonly alarms: ReadonlyMap<string, LocalAlarm>;
   /** What each resource answers to Ref and GetAtt, by its ID in the results. */
@@ -253,6 +298,9 @@ async function provisionStack(
     functions: new Map(),
     mappings: [],
     scheduledRules: [],
+    schedules: [],
+    streamMappings: [],
+    eventBuses: new Map(),
     alarms: new Map(),
     notEmulated: new Map(),
   };
@@ -268,6 +316,9 @@ async function provisionStack(
     functions: stack.functions,
     eventSourceMappings: stack.mappings,
     scheduledRules: stack.scheduledRules,
+    schedules: stack.schedules,
+    streamMappings: stack.streamMappings,
+    eventBuses: stack.eventBuses,
     alarms: stack.alarms,
     resolved: new Map([...resolved].map(([id, r]) => [`${idPrefix}${id}`, r])),
     tags: new Map(entries.map(([id, resource]) => [`${idPrefix}${id}`, tagsOf(resource)])),
@@ -335,6 +386,9 @@ export async function provisionApp(
     functions: merged((p) => p.functions),
     eventSourceMappings: parts.flatMap((p) => p.eventSourceMappings),
     scheduledRules: parts.flatMap((p) => p.scheduledRules),
+    schedules: parts.flatMap((p) => p.schedules),
+    streamMappings: parts.flatMap((p) => p.streamMappings),
+    eventBuses: merged((p) => p.eventBuses),
     alarms: merged((p) => p.alarms),
     resolved: merged((p) => p.resolved),
     tags: merged((p) => p.tags),

@@ -1,7 +1,10 @@
 /**
  * The figures of the local report beyond the run summary: per source, outcomes, retries,
- * hand-offs, latency and freshness, and a latency histogram — what local-report.html charts.
+ * hand-offs, latency and freshness, follow-up jobs, scheduled runs and change events, and a
+ * latency histogram — what local-report.html charts.
  */
+import { paginateScan } from '@aws-sdk/lib-dynamodb';
+import { readChangeLog } from '../cli/change-log.js';
 
 import { DynamoHandoffTaskList } from '../functions/adapters/handoff-tasks.js';
 import { DynamoJobLedger } from '../functions/adapters/job-ledger.js';
@@ -29,6 +32,13 @@ export interface SourceFigures {
   readonly dataAgeSeconds: number | null;
   readonly freshnessSlaMinutes: number;
   readonly openHandoffTasks: number;
+  /** Follow-up jobs of this source the ledger holds (next pages; a scheduled run's jobs too). */
+  readonly followUpJobs: number;
+  /** Runs its schedule started (it fires on the local clock while `npm start` runs). */
+  readonly scheduledRuns: number;
+  /** RecordChanged events published for its records (distinct event IDs), and how many were meaningful. */
+  readonly changeEvents: number;
+  readonly meaningfulChangeEvents: number;
 }
 
 export interface LatencyHistogram {
@@ -89,6 +99,10 @@ export interface DetailsInput {
   readonly retries: ReadonlyMap<string, number>;
   readonly dataAgeSeconds: ReadonlyMap<string, number>;
   readonly openHandoffTasks: ReadonlyMap<string, number>;
+  /** By source. @default - none */
+  readonly followUpJobs?: ReadonlyMap<string, number>;
+  readonly scheduledRuns?: ReadonlyMap<string, number>;
+  readonly changeEvents?: ReadonlyMap<string, { readonly all: number; readonly meaningful: number }>;
 }
 
 export function reportDetails(input: DetailsInput): ReportDetails {
@@ -134,6 +148,10 @@ export function reportDetails(input: DetailsInput): ReportDetails {
       dataAgeSeconds: input.dataAgeSeconds.get(source.name) ?? null,
       freshnessSlaMinutes: source.freshnessSlaMinutes,
       openHandoffTasks: input.openHandoffTasks.get(source.name) ?? 0,
+      followUpJobs: input.followUpJobs?.get(source.name) ?? 0,
+      scheduledRuns: input.scheduledRuns?.get(source.name) ?? 0,
+      changeEvents: input.changeEvents?.get(source.name)?.all ?? 0,
+      meaningfulChangeEvents: input.changeEvents?.get(source.name)?.meaningful ?? 0,
     };
   }
   return { sources, latencyHistogram: { upperBoundsMs: LATENCY_BUCKETS_MS, counts } };
@@ -170,5 +188,41 @@ export async function gatherReportDetails(
   const open = await new DynamoHandoffTaskList(env.clients.documents, env.tasksTable).list('open');
   const openHandoffTasks = new Map<string, number>();
   for (const task of open) openHandoffTasks.set(task.source, (openHandoffTasks.get(task.source) ?? 0) + 1);
-  return reportDetails({ sources, tracked, summaries, retries, dataAgeSeconds, openHandoffTasks });
+  const count = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
+  const followUpJobs = new Map<string, number>();
+  const scheduledRuns = new Map<string, number>();
+  for await (const page of paginateScan(
+    { client: env.clients.documents },
+    {
+      TableName: env.ledgerTable,
+      FilterExpression: 'kind = :job',
+      ExpressionAttributeValues: { ':job': 'job' },
+    },
+  )) {
+    for (const item of page.Items ?? []) {
+      if (typeof item.parentJobKey === 'string') count(followUpJobs, String(item.source));
+      if (item.status === 'scheduled') count(scheduledRuns, String(item.source));
+    }
+  }
+  const changeEvents = new Map<string, { all: number; meaningful: number }>();
+  const seen = new Set<string>();
+  for (const { detail } of await readChangeLog(env.clients.logs, env.changeLogGroup)) {
+    if (seen.has(detail.eventId)) continue;
+    seen.add(detail.eventId);
+    const figures = changeEvents.get(detail.source) ?? { all: 0, meaningful: 0 };
+    figures.all += 1;
+    if (detail.meaningful) figures.meaningful += 1;
+    changeEvents.set(detail.source, figures);
+  }
+  return reportDetails({
+    sources,
+    tracked,
+    summaries,
+    retries,
+    dataAgeSeconds,
+    openHandoffTasks,
+    followUpJobs,
+    scheduledRuns,
+    changeEvents,
+  });
 }

@@ -1,6 +1,7 @@
 /**
  * Follows a batch of jobs through the local pipeline: enqueues them, watches the job ledger until
- * every job reaches an end (records written, dead-lettered, handed off), and sums up the run.
+ * every job — and every follow-up job it started, its tree — reaches an end (records written,
+ * dead-lettered, handed off), and sums up the run.
  */
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { BatchGetCommand, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
@@ -20,18 +21,51 @@ export interface TrackedJob {
 export const LedgerSummary = z.object({
   jobKey: z.string(),
   source: z.string(),
-  status: z.enum(['collected', 'retrying', 'dead-lettered', 'handed-off', 'transformed']),
+  status: z.enum(['collected', 'retrying', 'dead-lettered', 'handed-off', 'transformed', 'scheduled']),
   traceId: z.string(),
   updatedAt: z.iso.datetime(),
   attempts: z.number(),
   lastStage: z.enum(['collect', 'transform']),
   lastReason: z.string().nullish(),
   lastCounts: z.record(z.string(), z.number()).nullish(),
+  /** The follow-up jobs it enqueued (a string set in the table). */
+  followUpKeys: z
+    .union([z.set(z.string()), z.array(z.string())])
+    .transform((keys) => [...keys].sort())
+    .optional(),
+  parentJobKey: z.string().optional(),
 });
 export type LedgerSummary = z.infer<typeof LedgerSummary>;
 
 /** Statuses after which nothing more happens to a job without an operator. */
-const FINAL = new Set<LedgerSummary['status']>(['transformed', 'dead-lettered', 'handed-off']);
+const FINAL = new Set<LedgerSummary['status']>(['transformed', 'dead-lettered', 'handed-off', 'scheduled']);
+
+/** The keys of every follow-up job under `root` that the ledger knows of, breadth first. */
+export function descendantsOf(root: string, summaries: ReadonlyMap<string, LedgerSummary>): string[] {
+  const found: string[] = [];
+  const seen = new Set([root]);
+  for (let queue = [root]; queue.length > 0; ) {
+    const next: string[] = [];
+    for (const key of queue) {
+      for (const child of summaries.get(key)?.followUpKeys ?? []) {
+        if (seen.has(child)) continue;
+        seen.add(child);
+        found.push(child);
+        next.push(child);
+      }
+    }
+    queue = next;
+  }
+  return found;
+}
+
+/** Whether a job and every follow-up under it have ended. */
+export function treeFinished(root: string, summaries: ReadonlyMap<string, LedgerSummary>): boolean {
+  return [root, ...descendantsOf(root, summaries)].every((key) => {
+    const status = summaries.get(key)?.status;
+    return status !== undefined && FINAL.has(status);
+  });
+}
 
 export async function enqueueJobs(env: LocalEnvironment, jobs: readonly CollectJob[]): Promise<TrackedJob[]> {
   const tracked: TrackedJob[] = [];
@@ -105,7 +139,7 @@ export function progressOf(
   for (const { jobKey } of tracked) {
     const status = summaries.get(jobKey)?.status ?? 'queued';
     byStatus[status] = (byStatus[status] ?? 0) + 1;
-    if (FINAL.has(status as LedgerSummary['status'])) finished += 1;
+    if (treeFinished(jobKey, summaries)) finished += 1;
   }
   return { total: tracked.length, finished, byStatus };
 }
@@ -116,9 +150,11 @@ export async function waitForOutcomes(
   options: { readonly timeoutMs: number; readonly onProgress?: (progress: Progress) => void },
 ): Promise<Map<string, LedgerSummary>> {
   const deadline = Date.now() + options.timeoutMs;
-  const keys = tracked.map((t) => t.jobKey);
+  let summaries = new Map<string, LedgerSummary>();
   for (;;) {
-    const summaries = await readSummaries(env, keys);
+    // The trees grow as jobs enqueue follow-ups: read every key known so far.
+    const keys = tracked.flatMap((t) => [t.jobKey, ...descendantsOf(t.jobKey, summaries)]);
+    summaries = await readSummaries(env, keys);
     const progress = progressOf(tracked, summaries);
     options.onProgress?.(progress);
     if (progress.finished === progress.total || Date.now() > deadline) return summaries;
@@ -162,6 +198,16 @@ export interface RunSummary {
     };
   };
   readonly deadLetterReasons: { readonly [reason: string]: number };
+  /** The follow-up jobs the batch's jobs started (next pages), by their source and how each ended. */
+  readonly followUps: {
+    readonly [source: string]: {
+      readonly jobs: number;
+      readonly succeeded: number;
+      readonly deadLettered: number;
+      readonly handedOff: number;
+      readonly unaccounted: number;
+    };
+  };
 }
 
 export function summarizeRun(
@@ -208,6 +254,41 @@ export function summarizeRun(
         unaccountedJobKeys.push(jobKey);
     }
   }
+  const followUps: {
+    [source: string]: {
+      jobs: number;
+      succeeded: number;
+      deadLettered: number;
+      handedOff: number;
+      unaccounted: number;
+    };
+  } = {};
+  for (const { jobKey } of tracked) {
+    for (const key of descendantsOf(jobKey, summaries)) {
+      const summary = summaries.get(key);
+      const source = summary?.source ?? 'unknown';
+      const figures = followUps[source] ?? {
+        jobs: 0,
+        succeeded: 0,
+        deadLettered: 0,
+        handedOff: 0,
+        unaccounted: 0,
+      };
+      followUps[source] = figures;
+      figures.jobs += 1;
+      if (summary?.status === 'transformed') {
+        figures.succeeded += 1;
+        for (const name of Object.keys(records) as (keyof typeof records)[]) {
+          records[name] += summary.lastCounts?.[name] ?? 0;
+        }
+      } else if (summary?.status === 'dead-lettered') figures.deadLettered += 1;
+      else if (summary?.status === 'handed-off') figures.handedOff += 1;
+      else {
+        figures.unaccounted += 1;
+        unaccountedJobKeys.push(key);
+      }
+    }
+  }
   return {
     jobs: tracked.length,
     succeeded,
@@ -223,5 +304,17 @@ export function summarizeRun(
     },
     bySource,
     deadLetterReasons,
+    followUps,
   };
+}
+
+/** Waits until the change feed has handed every record write it has read to its function (or `timeoutMs`). */
+export async function waitForChangeFeed(env: LocalEnvironment, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (let quiet = 0; Date.now() < deadline; ) {
+    quiet = env.streamPollers.every((p) => p.pending === 0) ? quiet + 1 : 0;
+    if (quiet >= 2) return true;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return false;
 }

@@ -18,7 +18,7 @@ import { LOCAL_ENV_FILE, LocalEnvFile } from './local-env-file.js';
 import { PROJECT_ROOT } from './paths.js';
 import { renderReportHtml } from './report-html.js';
 import { gatherReportDetails, type LocalReport } from './run-report.js';
-import { type Progress, summarizeRun } from './run-tracker.js';
+import { type Progress, summarizeRun, waitForChangeFeed } from './run-tracker.js';
 import { runScenario } from './scenario-run.js';
 import { planScenario, SCENARIOS, type ScenarioName } from './scenarios.js';
 import { type LocalTarget, readTargets, sourceGlob, TARGETS_FILE, TargetError } from './targets.js';
@@ -173,7 +173,7 @@ async function main(): Promise<number> {
     });
   }
   try {
-    env = await startLocalEnvironment({ synth: !values['no-synth'], timeScale, targets });
+    env = await startLocalEnvironment({ synth: !values['no-synth'], timeScale, targets, schedules: true });
     step(`emulator: moto ${env.emulatorVersion} at ${env.endpoint}`);
     step(
       `created from the templates of ${env.describe().stacks.join(', ')}: ` +
@@ -200,6 +200,8 @@ async function main(): Promise<number> {
       ...sources,
       ...fixtureSources.filter((f) => run.tracked.some((t) => t.job.source === f.name)),
     ];
+    // The change feed trails the records by a poll or two: count its events once it has caught up.
+    await waitForChangeFeed(env, 30_000);
     const details = await gatherReportDetails(env, reported, run.tracked, run.summaries);
     const report: LocalReport = {
       runId: env.runId,
@@ -245,6 +247,18 @@ Summary of run ${env.runId} (scenario ${scenarioName})
   handed off           ${summary.handedOff}
   unaccounted          ${summary.unaccounted}${run.poison.length > 0 ? `\n  poison messages      ${run.poison.length}: ${run.poison.map((p) => `${p.source} ${p.status ?? 'not ended'}`).join(', ')}` : ''}
   records written      ${summary.records.created + summary.records.updated} (created ${summary.records.created}, updated ${summary.records.updated}, unchanged ${summary.records.unchanged}, stale ${summary.records.stale})
+  follow-up jobs       ${
+    Object.entries(summary.followUps)
+      .map(([source, f]) => `${source} ${f.jobs} (succeeded ${f.succeeded})`)
+      .join(', ') || 'none'
+  }
+  scheduled runs       ${
+    Object.entries(details.sources)
+      .filter(([, f]) => f.scheduledRuns > 0)
+      .map(([source, f]) => `${source} ${f.scheduledRuns}`)
+      .join(', ') || 'none'
+  }
+  change events        ${Object.values(details.sources).reduce((n, f) => n + f.changeEvents, 0)} (meaningful ${Object.values(details.sources).reduce((n, f) => n + f.meaningfulChangeEvents, 0)})
   enqueue → record     p50 ${ms(summary.latencyMs.p50)}  p95 ${ms(summary.latencyMs.p95)}  max ${ms(summary.latencyMs.max)}
   wall time            ${ms(report.wallTimeMs)}
   alarms               ${inAlarm.length} of ${run.alarms.length} in ALARM (evaluated as CloudWatch would, at local time)${inAlarm.map((a) => `\n    ALARM  ${a.name}: ${a.reason}`).join('')}${silentChecks.map((a) => `\n    INSUFFICIENT_DATA (notifies)  ${a.name}: ${a.reason}`).join('')}

@@ -33,6 +33,7 @@ import {
   planSourceStacks,
   type SourceStackPlan,
 } from '../infra/source-stacks.js';
+import { findChangeRules } from '../sources/change-rules.js';
 import type { FailurePoint, OwnerRole, SourceDefinition } from '../sources/define.js';
 import { sources as registered } from '../sources/registry.js';
 
@@ -198,6 +199,34 @@ export function workflowMap(source: SourceDefinition): string {
   return ['flowchart TD', ...nodes.values(), ...edges].join('\n');
 }
 
+/** The schedule, follow-up bounds and change rules of a source, as lines of its workflow map's summary. */
+function runsAndChanges(source: SourceDefinition): string {
+  const lines: string[] = [];
+  const schedule = source.schedule;
+  if (schedule !== undefined) {
+    lines.push(
+      `- Schedule: \`${schedule.expression}\` (${schedule.timeZone ?? 'UTC'}), ${
+        typeof schedule.inputs === 'function'
+          ? 'inputs computed from the scheduled time'
+          : `${schedule.inputs.length} input(s): ${schedule.inputs.map((i) => `\`${JSON.stringify(i)}\``).join(', ')}`
+      } — EventBridge Scheduler schedule; each scheduled time runs once`,
+    );
+  }
+  const followUps = source.followUps;
+  if (followUps !== undefined) {
+    lines.push(
+      `- Follow-up jobs: to ${followUps.targets.map((t) => `\`${t}\``).join(', ')}, at most ${followUps.maxFollowUps} per job, ${followUps.maxDepth} deep`,
+    );
+  }
+  const rules = findChangeRules(source.name);
+  lines.push(
+    rules === undefined
+      ? `- Change feed: every created or changed record is a meaningful RecordChanged event, normal priority (no change rules declared; business rules owner **${source.owners.businessRules}**)`
+      : `- Change feed: meaningful when ${rules.meaningful.description}; high priority: ${rules.highPriority?.description ?? 'none'} — rule owned by business rules **${source.owners.businessRules}** (\`sources/${source.name}/changes.ts\`)`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
 function collectedWith(source: SourceDefinition): string {
   if (source.kind === 'browser') {
     const login = source.login === undefined ? '' : ', signed in through its login form';
@@ -279,7 +308,7 @@ ${source.title}. ${source.description}
 - Freshness SLA: ${humanMinutes(source.freshnessSlaMinutes)} · retry budget: ${retryBudget(source)} · dedupe window: ${humanSeconds(source.dedupeWindowSeconds)}
 - At most ${source.maxConcurrency} collections at once, ${source.batchSize} job(s) per invocation
 - Owners: ${(Object.keys(ROLE_TITLE) as OwnerRole[]).map((role) => `${ROLE_TITLE[role]} **${owners[role]}**`).join(' · ')}
-
+${runsAndChanges(source)}
 Solid arrows are the happy path, dotted arrows other branches, labelled arrows failures (their
 reason codes) and where they go: a retry, a dead-letter queue, or a decision for a person.
 
@@ -336,6 +365,17 @@ export function ownersDocument(
         `[${entry.runbook}](${entry.runbook}.md)`,
       ]);
     }
+    const rules = findChangeRules(source.name);
+    duty(source.owners.businessRules, [
+      'change rule',
+      `${source.name}: meaningful change`,
+      rules === undefined
+        ? 'none declared: every created or changed record is meaningful, normal priority'
+        : `meaningful when ${rules.meaningful.description}; high priority: ${rules.highPriority?.description ?? 'none'}`,
+      rules === undefined
+        ? `[map](workflows/${source.name}.md)`
+        : `\`sources/${source.name}/changes.ts\`, [map](workflows/${source.name}.md)`,
+    ]);
     for (const decision of source.workflow.decisions) {
       duty(source.owners[decision.decidedBy], [
         'decision',
@@ -360,7 +400,15 @@ export function ownersDocument(
           ? [`\`${fleetAlarmName(appName, kind)}\``]
           : kind === 'table-throttling'
             ? PIPELINE_TABLES.map((t) => `\`${alarmName(appName, t, kind)}\``)
-            : functions.map((f) => `\`${alarmName(appName, f, kind)}\``);
+            : kind === 'change-feed-dead-letters' || kind === 'change-feed-lag'
+              ? [`\`${alarmName(appName, 'change-feed', kind.replace(/^change-feed-/, ''))}\``]
+              : kind === 'schedule-dead-letters'
+                ? plan
+                    .filter((stack) => stack.sources.some((s) => s.schedule !== undefined))
+                    .map(
+                      (stack) => `\`${alarmName(appName, stack.stackName.slice(appName.length + 1), kind)}\``,
+                    )
+                : functions.map((f) => `\`${alarmName(appName, f, kind)}\``);
     duty(entry.owner, [
       'alarm',
       subjects.join(', '),

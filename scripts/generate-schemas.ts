@@ -2,6 +2,7 @@
  * Writes JSON Schemas of the job contract for upstream teams (`npm run schemas`):
  *   schemas/collect-job.schema.json          the SQS message body
  *   schemas/sources/<source>.input.schema.json  each source's `input`
+ *   schemas/record-changed.schema.json       the change feed's event detail, for downstream teams
  * A unit test fails when any checked-in file is stale.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CollectJob } from '../functions/core/contracts.js';
+import { RecordChangedDetail } from '../functions/core/record-changes.js';
 import { sources } from '../sources/registry.js';
 
 const SCHEMAS_DIR = join(fileURLToPath(new URL('..', import.meta.url)), 'schemas');
@@ -25,6 +27,10 @@ export function generatedSchemas(): Map<string, string> {
   files.set(
     join(SCHEMAS_DIR, 'collect-job.schema.json'),
     document('collect-job.schema.json', 'CollectJob', CollectJob),
+  );
+  files.set(
+    join(SCHEMAS_DIR, 'record-changed.schema.json'),
+    document('record-changed.schema.json', 'RecordChanged (detail)', RecordChangedDetail),
   );
   for (const source of sources) {
     const id = `sources/${source.name}.input.schema.json`;

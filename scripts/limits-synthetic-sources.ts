@@ -1,7 +1,8 @@
 /**
  * A generated fleet for the limits check: N sources shaped like the registry's own (HTTP pages,
  * browser pages, browser portals behind a login), owned by K teams. Each is a demo source under
- * a new name, origin and owners, so everything the stacks build for a real source is built for it.
+ * a new name, origin and owners, so everything the stacks build for a real source is built for it,
+ * and every third collects on a schedule; each follows its own pages.
  */
 import { defineSource, type SourceDefinition } from '../sources/define.js';
 import { demoCatalog } from '../sources/demo-catalog/source.js';
@@ -56,6 +57,10 @@ export function syntheticSources(options: SyntheticFleetOptions): SourceDefiniti
       },
       origin: `https://${host}`,
       allowedHosts: [host],
+      // Every third collects on a schedule (the rest on request), and every one follows its own
+      // pages: a schedule resource per scheduled source, a queue grant per source in the policies.
+      ...(index % 3 === 0 ? { schedule: { expression: 'rate(1 hour)', inputs: () => [] } } : {}),
+      followUps: { targets: [name], maxFollowUps: 10, maxDepth: 5 },
     });
   });
 }

@@ -7,7 +7,11 @@
  */
 import { z } from 'zod';
 import { privateCidrProblem } from '../functions/core/egress.js';
+import { scheduleDefinitionProblem } from './schedule-expression.js';
 import { workflowProblems } from './workflow.js';
+
+/** The deepest a follow-up tree may go, whatever a source declares (the CollectJob contract's bound). */
+export const MAX_FOLLOW_UP_DEPTH = 100;
 
 export interface SourceOwners {
   /** Who is paged when collection fails (the source's queue, collector, egress). */
@@ -224,6 +228,66 @@ export interface PortalAction {
   readonly approvalWhen?: string;
 }
 
+/**
+ * When a source collects by itself (DESIGN.md decision 7, amended in docs/scheduling-and-change-feed.md):
+ * the stack creates an EventBridge Scheduler schedule that sends a scheduled run to the source's
+ * jobs queue, and the collector turns each run into the jobs `inputs` names for its time.
+ */
+export interface SourceSchedule<Input> {
+  /**
+   * An EventBridge Scheduler expression: `rate(<n> minute(s)|hour(s)|day(s))`, or
+   * `cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>)`.
+   */
+  readonly expression: string;
+  /** The IANA time zone a cron expression is read in, e.g. `Europe/Berlin`. @default 'UTC' */
+  readonly timeZone?: string;
+  /**
+   * What each run collects: a fixed list of inputs, or a function of the scheduled time (e.g. the
+   * day before it). Each input must pass the source's input schema; at most MAX_SCHEDULED_INPUTS.
+   */
+  readonly inputs: readonly Input[] | ((scheduledAt: Date) => readonly Input[]);
+}
+
+/** The most jobs one scheduled run may start. */
+export const MAX_SCHEDULED_INPUTS = 100;
+
+/** A job a collection asks for next: a page, a detail page, of this source or another. */
+export interface FollowUpRequest {
+  readonly source: string;
+  readonly input: unknown;
+}
+
+/** What an HTTP collector saw of a response, for the follow-ups it may ask for. */
+export interface SeenResponse {
+  readonly url: string;
+  readonly status: number;
+  /** Header names lower-case. */
+  readonly headers: { readonly [name: string]: string };
+}
+
+/**
+ * How far a source's jobs may ask for more jobs. The bounds are enforced by whoever enqueues
+ * (the collector for what it saw, the transform for the parser's links); follow-ups past them
+ * are refused and recorded in the ledger, never enqueued.
+ */
+export interface FollowUpPolicy<Input = unknown> {
+  /**
+   * The sources whose jobs queues this source's follow-ups may go to (itself only if named): the
+   * stack grants sending to exactly these queues.
+   */
+  readonly targets: readonly string[];
+  /** The most follow-ups one job may ask for; the rest are refused (`too-many-follow-ups`). */
+  readonly maxFollowUps: number;
+  /** The deepest follow-up a tree may reach (its first job is depth 0); deeper is refused (`too-deep`). */
+  readonly maxDepth: number;
+  /**
+   * HTTP sources: follow-ups from what the collector saw while collecting (a `Link: rel="next"`
+   * header, a redirect). The parser's `followUps` reads links in the raw body instead.
+   * @default - none
+   */
+  fromResponse?(input: Input, response: SeenResponse): readonly FollowUpRequest[];
+}
+
 interface SourceDefinitionBase<Input> {
   readonly name: string;
   readonly title: string;
@@ -248,6 +312,10 @@ interface SourceDefinitionBase<Input> {
   readonly network?: SourceNetwork;
   /** Required: the workflow map, ownership docs and runbooks are generated from it. */
   readonly workflow: SourceWorkflow;
+  /** Collect on a schedule as well as on request. @default - only when a job is sent */
+  readonly schedule?: SourceSchedule<Input>;
+  /** Jobs of this source may ask for more jobs (pages, details). @default - never */
+  readonly followUps?: FollowUpPolicy<Input>;
   /**
    * Pages that stop the job for a person: the browser collector watches for them while a page
    * renders, the HTTP collector looks for them in every HTML answer (functions/core/response-screen.ts).
@@ -260,6 +328,12 @@ export interface HttpSourceDefinition<Input = unknown> extends SourceDefinitionB
   readonly kind: 'http';
   // Method syntax keeps definitions with specific inputs assignable to SourceDefinition<unknown>.
   request(input: Input): HttpRequestPlan;
+  /**
+   * Statuses that mean "this page does not exist" (a page past the last of a paginated API): the
+   * job ends at once with reason `no-such-page`, a permanent outcome that says what happened,
+   * rather than `http-404` or a layout change. @default - none
+   */
+  readonly noSuchPageStatuses?: readonly number[];
   /** How it signs in. @default - no credentials */
   readonly auth?: HttpAuth;
 }
@@ -322,6 +396,8 @@ export interface ParseContext {
   /** The final URL the raw body came from, for resolving relative links. */
   readonly finalUrl: string;
   readonly contentType: string | undefined;
+  /** The input of the job that collected it (validated by the source when the job was taken). */
+  readonly input?: unknown;
 }
 
 export interface SourceParser<Data extends { [key: string]: unknown } = { [key: string]: unknown }> {
@@ -337,6 +413,12 @@ export interface SourceParser<Data extends { [key: string]: unknown } = { [key: 
   readonly record: z.ZodType<Data>;
   /** Turns the exact raw bytes into candidate records. Pure: no network, no clock. */
   readonly parse: (body: Buffer, context: ParseContext) => CandidateRecord[];
+  /**
+   * The follow-up jobs the raw body links to (the next page, detail pages), within the source's
+   * `followUps` policy. Pure, like `parse`; called only for a fresh collection, never on replay.
+   * @default - none
+   */
+  readonly followUps?: (body: Buffer, context: ParseContext) => FollowUpRequest[];
 }
 
 export function defineSource<Input = NoInput>(init: SourceDefinitionInit<Input>): SourceDefinition<Input> {
@@ -381,6 +463,41 @@ export function defineSource<Input = NoInput>(init: SourceDefinitionInit<Input>)
       `${definition.name}: retry.maxRetryAfterSeconds must be whole seconds >= 0, got ${maxRetryAfterSeconds}`,
     );
   }
+  const followUps = definition.followUps;
+  if (followUps !== undefined) {
+    if (
+      !Number.isInteger(followUps.maxFollowUps) ||
+      followUps.maxFollowUps < 1 ||
+      followUps.maxFollowUps > 1000
+    ) {
+      throw new Error(
+        `${definition.name}: followUps.maxFollowUps must be 1..1000, got ${followUps.maxFollowUps}`,
+      );
+    }
+    if (
+      !Number.isInteger(followUps.maxDepth) ||
+      followUps.maxDepth < 1 ||
+      followUps.maxDepth > MAX_FOLLOW_UP_DEPTH
+    ) {
+      throw new Error(
+        `${definition.name}: followUps.maxDepth must be 1..${MAX_FOLLOW_UP_DEPTH}, got ${followUps.maxDepth}`,
+      );
+    }
+    if (followUps.targets.length === 0) {
+      throw new Error(
+        `${definition.name}: followUps.targets names no source; name at least one (itself for pagination)`,
+      );
+    }
+    const badTarget = followUps.targets.find((t) => !/^[a-z][a-z0-9-]{1,40}$/.test(t));
+    if (badTarget !== undefined)
+      throw new Error(
+        `${definition.name}: followUps.targets has no source name ${JSON.stringify(badTarget)}`,
+      );
+  }
+  if (definition.schedule !== undefined) {
+    const problem = scheduleDefinitionProblem(definition.schedule, definition.input, MAX_SCHEDULED_INPUTS);
+    if (problem !== undefined) throw new Error(`${definition.name}: schedule ${problem}`);
+  }
   for (const cidr of definition.network?.privateCidrs ?? []) {
     const problem = privateCidrProblem(cidr);
     if (problem !== undefined) throw new Error(`${definition.name}: network.privateCidrs: ${problem}`);
@@ -396,4 +513,37 @@ export function defineParser<Data extends { [key: string]: unknown }>(
   parser: SourceParser<Data>,
 ): SourceParser<Data> {
   return parser;
+}
+
+/**
+ * What counts as a meaningful change of a source's records, and which entities matter most: the
+ * business-rules owner's rules (DESIGN.md decision 7), in `sources/<name>/changes.ts`. Every
+ * RecordChanged event of the source carries `meaningful` and `priority` from them, so downstream
+ * teams subscribe to what matters with an EventBridge rule instead of re-deciding it.
+ */
+export interface ChangeRules<Data extends { [key: string]: unknown } = { [key: string]: unknown }> {
+  readonly source: string;
+  readonly meaningful: {
+    /** The rule in words, for the workflow map and OWNERS.md, e.g. `the price moves more than 1 %`. */
+    readonly description: string;
+    /** Pure. `before` is undefined when the record was just created. */
+    readonly test: (before: Data | undefined, after: Data) => boolean;
+  };
+  /** @default - every entity is of normal priority */
+  readonly highPriority?: {
+    readonly description: string;
+    /** Pure: whether this entity is high priority, given its new data. */
+    readonly test: (entityId: string, data: Data) => boolean;
+  };
+}
+
+/**
+ * Declares a source's change rules, typed by its record. What the change feed hands them is a
+ * record's stored data, which the transform validated against the same record schema before it
+ * wrote it (DESIGN.md decision 4): the only place that type is taken on trust.
+ */
+export function defineChangeRules<Data extends { [key: string]: unknown }>(
+  rules: ChangeRules<Data>,
+): ChangeRules {
+  return rules as unknown as ChangeRules;
 }

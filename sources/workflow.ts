@@ -340,6 +340,11 @@ export interface TransformStageOptions {
   readonly noRecordsDecidedBy: OwnerRole;
   /** Who decides when records fail their schema (the business owner when values look wrong). */
   readonly invalidRecordsDecidedBy: OwnerRole;
+  /**
+   * What the parser follows in the raw body, e.g. `the page's next link`: a branch of the parse
+   * step that enqueues follow-up jobs. @default - it follows nothing
+   */
+  readonly follows?: string;
 }
 
 /** The transform stage every source shares: parse, validate, conditional upsert. */
@@ -350,6 +355,16 @@ export function transformStage(options: TransformStageOptions): SourceWorkflow {
       does: `Read the manifest and the raw object it names (checksum verified) and parse it: ${options.parses}`,
       owner: 'transformation',
       stage: 'transform',
+      ...(options.follows === undefined
+        ? {}
+        : {
+            branches: [
+              {
+                when: `the raw body links ${options.follows} (a fresh collection, never a replay)`,
+                does: "a follow-up job for it goes to its source's jobs queue, within the source's followUps bounds; the rest are refused and recorded",
+              },
+            ],
+          }),
     },
     {
       id: 'validate',

@@ -1,10 +1,11 @@
 /**
  * `sluice job <jobKey|traceId>`: everything the job ledger knows about a job — its summary,
  * every attempt at either stage with its error and the raw and snapshot keys it produced,
- * operator notes, and its hand-off tasks.
+ * operator notes, its hand-off tasks, and the tree of follow-up jobs it started (the next
+ * pages, detail pages) with how each of them ended.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { paginateQuery, type QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, paginateQuery, type QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { taskIdOf } from '../../functions/adapters/handoff-desk.js';
 import { DynamoHandoffTaskList, type StoredTask } from '../../functions/adapters/handoff-tasks.js';
 import { jobPartitionKey } from '../../functions/adapters/job-ledger.js';
@@ -23,6 +24,54 @@ export interface JobHistory {
   readonly tasks: readonly StoredTask[];
   /** The newest manifest of the job: what was asked for and what the fetch did. */
   readonly manifest: RawManifest | undefined;
+  /** The follow-up jobs it started, and theirs, as the ledger's job summaries hold them. */
+  readonly followUps: readonly FollowUpNode[];
+}
+
+/** A follow-up job in a tree: its summary (undefined while no attempt of it is recorded) and its own follow-ups. */
+export interface FollowUpNode {
+  readonly jobKey: string;
+  readonly summary: Item | undefined;
+  readonly children: readonly FollowUpNode[];
+}
+
+/** The most follow-up jobs `sluice job` reads under one job: a tree this big is summarised, not listed. */
+export const MAX_TREE_JOBS = 500;
+
+function followUpKeysOf(summary: Item | undefined): string[] {
+  const keys = summary?.followUpKeys;
+  if (keys instanceof Set) return [...keys].map(String).sort();
+  return Array.isArray(keys) ? keys.map(String).sort() : [];
+}
+
+/** Reads the tree of follow-ups under `summary`, breadth first, at most MAX_TREE_JOBS jobs. */
+async function followUpTree(target: SluiceTarget, summary: Item | undefined): Promise<FollowUpNode[]> {
+  const read = new Map<string, Item | undefined>();
+  let level = followUpKeysOf(summary);
+  while (level.length > 0 && read.size < MAX_TREE_JOBS) {
+    const todo = level.filter((k) => !read.has(k)).slice(0, MAX_TREE_JOBS - read.size);
+    const items = await Promise.all(
+      todo.map(async (key) => {
+        const { Item: item } = await target.clients.documents.send(
+          new GetCommand({
+            TableName: target.resources.ledgerTable,
+            Key: { pk: jobPartitionKey(key), sk: 'job' },
+          }),
+        );
+        return [key, item] as const;
+      }),
+    );
+    for (const [key, item] of items) read.set(key, item);
+    level = items.flatMap(([, item]) => followUpKeysOf(item));
+  }
+  const build = (keys: readonly string[], path: ReadonlySet<string>): FollowUpNode[] =>
+    keys
+      .filter((key) => read.has(key) && !path.has(key))
+      .map((key) => {
+        const item = read.get(key);
+        return { jobKey: key, summary: item, children: build(followUpKeysOf(item), new Set([...path, key])) };
+      });
+  return build(followUpKeysOf(summary), new Set());
 }
 
 /** Reads a manifest from raw storage; a job's history is still worth showing when it cannot. */
@@ -66,9 +115,11 @@ async function historyOf(target: SluiceTarget, jobKey: string): Promise<JobHisto
     .map((a) => a.manifestKey)
     .filter((k): k is string => typeof k === 'string')
     .at(-1);
+  const summary = items.find((i) => i.kind === 'job');
   return {
     jobKey,
-    summary: items.find((i) => i.kind === 'job'),
+    summary,
+    followUps: await followUpTree(target, summary),
     attempts,
     manifest: await readManifest(target, manifestKey),
     notes: items
@@ -90,7 +141,13 @@ export async function findJobs(target: SluiceTarget, keyOrTrace: string): Promis
   });
   const jobKeys = [...new Set(traced.map((i) => String(i.jobKey)))];
   const histories = await Promise.all(jobKeys.map((key) => historyOf(target, key)));
-  const found = histories.filter((h): h is JobHistory => h !== undefined);
+  const all = histories.filter((h): h is JobHistory => h !== undefined);
+  // A tree shares its root's trace ID: show the jobs whose parent is not among them, with their trees.
+  const keys = new Set(all.map((h) => h.jobKey));
+  const found = all.filter((h) => {
+    const parent = h.summary?.parentJobKey;
+    return typeof parent !== 'string' || !keys.has(parent);
+  });
   if (found.length === 0) {
     throw new CliError(
       `no job with key or trace ID ${JSON.stringify(keyOrTrace)} in the job ledger ` +
@@ -134,6 +191,11 @@ export function renderJobs(histories: readonly JobHistory[]): string {
         `  branches      ${m.branches.join(' → ') || '—'}`,
       );
     }
+    if (field(s, 'parentJobKey') !== undefined) {
+      lines.push(
+        `  follow-up of  ${field(s, 'parentJobKey')} (depth ${field(s, 'followUpDepth') ?? '?'}, root ${field(s, 'rootJobKey') ?? '?'})`,
+      );
+    }
     if (field(s, 'lastReason') !== undefined) {
       lines.push(`  last error    ${field(s, 'lastReason')}: ${field(s, 'lastMessage') ?? ''}`);
     }
@@ -161,6 +223,16 @@ export function renderJobs(histories: readonly JobHistory[]): string {
         );
       }
     });
+    if (job.followUps.length > 0) {
+      const tally = treeTally(job.followUps);
+      lines.push(
+        `  follow-ups    ${tally.jobs} job(s): ${Object.entries(tally.byStatus)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([status, n]) => `${status} ${n}`)
+          .join(', ')}`,
+        ...renderTree(job.followUps, '    '),
+      );
+    }
     for (const task of job.tasks) {
       lines.push(
         `  hand-off      ${task.taskId} (${task.status}) ${task.reason}: ${task.message}`,
@@ -178,4 +250,40 @@ export function renderJobs(histories: readonly JobHistory[]): string {
     lines.push('');
   }
   return lines.join('\n').trimEnd();
+}
+
+function treeTally(nodes: readonly FollowUpNode[]): { jobs: number; byStatus: { [status: string]: number } } {
+  const tally = { jobs: 0, byStatus: {} as { [status: string]: number } };
+  const visit = (node: FollowUpNode) => {
+    tally.jobs += 1;
+    const status = field(node.summary ?? {}, 'status') ?? 'queued';
+    tally.byStatus[status] = (tally.byStatus[status] ?? 0) + 1;
+    node.children.forEach(visit);
+  };
+  nodes.forEach(visit);
+  return tally;
+}
+
+/** One line per follow-up, indented under its parent: key, source, how it ended and why. */
+export function renderTree(nodes: readonly FollowUpNode[], indent: string): string[] {
+  return nodes.flatMap((node) => {
+    const s = node.summary ?? {};
+    const counts = s.lastCounts as { [name: string]: number } | undefined | null;
+    const outcome = [
+      field(s, 'status') ?? 'queued (no attempt recorded yet)',
+      field(s, 'lastReason'),
+      counts === undefined || counts === null
+        ? undefined
+        : Object.entries(counts)
+            .filter(([, n]) => n > 0)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', '),
+    ]
+      .filter((part) => part !== undefined && part !== '')
+      .join(' · ');
+    return [
+      `${indent}└ ${node.jobKey}  ${field(s, 'source') ?? '?'}  ${outcome}`,
+      ...renderTree(node.children, `${indent}  `),
+    ];
+  });
 }

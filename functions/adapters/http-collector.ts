@@ -13,6 +13,7 @@ import {
   FailureWithEvidence,
   HttpStatusError,
   LoginRequiredError,
+  NoSuchPageError,
   parseRetryAfter,
   SessionExpiredError,
 } from '../core/classify-failure.js';
@@ -246,11 +247,13 @@ export class HttpCollector {
         throw new CredentialsRefused(`${url.href} answered ${response.status}`);
       }
       if (response.status < 200 || response.status >= 300) {
-        const observed = new HttpStatusError(
-          response.status,
-          url.href,
-          parseRetryAfter(response.headers.get('retry-after'), clock()),
-        );
+        const observed = job.source.noSuchPageStatuses?.includes(response.status)
+          ? new NoSuchPageError(response.status, url.href)
+          : new HttpStatusError(
+              response.status,
+              url.href,
+              parseRetryAfter(response.headers.get('retry-after'), clock()),
+            );
         throw new FailureWithEvidence(observed, await errorEvidence(response, url));
       }
       const received = await readLimited(response, this.options.maxBodyBytes);
@@ -274,7 +277,10 @@ export class HttpCollector {
           [{ name: `handoff-response.${extensionFor(contentType)}`, role: 'failure-dom', contentType, body }],
         );
       }
+      const seen = { url: url.href, status, headers: Object.fromEntries(response.headers) };
+      const followUps = job.source.followUps?.fromResponse?.(request.input, seen);
       return {
+        ...(followUps === undefined || followUps.length === 0 ? {} : { followUps }),
         request: { url: firstUrl.href, method: 'GET' },
         response: { status, finalUrl: url.href, contentType },
         observedAt: clock(),

@@ -37,6 +37,11 @@ import type {
 /** Outcomes that describe a delivery rather than the job: they never change the job's status. */
 const DELIVERY_ONLY: ReadonlySet<AttemptOutcome> = new Set(['duplicate', 'deferred']);
 
+/** Collect outcomes after which the job counts as collected: a second delivery is a duplicate. */
+function marksCollected(outcome: AttemptOutcome): boolean {
+  return outcome === 'collected' || outcome === 'scheduled';
+}
+
 /** The ledger table's TTL attribute: epoch seconds after which DynamoDB may delete the item. */
 export const LEDGER_EXPIRY_ATTRIBUTE = 'expiresAt';
 
@@ -95,7 +100,7 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
   async recordAttempt(entry: AttemptEntry): Promise<void> {
     // The random part keeps two deliveries that start in the same millisecond from sharing an item.
     const attemptId = `${entry.stage}#${entry.startedAt.toISOString()}#${entry.attempt}#${randomBytes(4).toString('hex')}`;
-    if (entry.releasesClaimOf !== undefined && !(entry.stage === 'collect' && entry.outcome === 'collected'))
+    if (entry.releasesClaimOf !== undefined && !(entry.stage === 'collect' && marksCollected(entry.outcome)))
       throw new Error(`releasesClaimOf goes with a collected attempt, got ${entry.stage} ${entry.outcome}`);
     try {
       await this.writeAttempt(entry, attemptId);
@@ -137,6 +142,8 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
           retryInSeconds: entry.retryInSeconds,
           retryAfterSeconds: entry.retryAfterSeconds,
           counts: entry.counts,
+          followUps: entry.followUps,
+          followUpsRefused: entry.followUpsRefused,
           ...(expiry.values[':expiresAt'] === undefined
             ? {}
             : { [LEDGER_EXPIRY_ATTRIBUTE]: expiry.values[':expiresAt'] }),
@@ -170,7 +177,27 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
       );
       return;
     }
-    const collected = entry.stage === 'collect' && entry.outcome === 'collected';
+    const collected = entry.stage === 'collect' && marksCollected(entry.outcome);
+    // A follow-up's lineage, and the keys of the follow-ups it enqueued (a set: an attempt that
+    // enqueues the same children again adds nothing), so a tree can be walked from its root.
+    const lineage =
+      entry.followUpOf === undefined
+        ? { clause: '', values: {} }
+        : {
+            clause: ', parentJobKey = :parentJobKey, rootJobKey = :rootJobKey, followUpDepth = :depth',
+            values: {
+              ':parentJobKey': entry.followUpOf.parentJobKey,
+              ':rootJobKey': entry.followUpOf.rootJobKey,
+              ':depth': entry.followUpOf.depth,
+            },
+          };
+    const children =
+      entry.followUps === undefined || entry.followUps.length === 0
+        ? { clause: '', values: {} }
+        : {
+            clause: ', followUpKeys :children',
+            values: { ':children': new Set(entry.followUps.map((f) => f.jobKey)) },
+          };
     await this.client.send(
       new TransactWriteCommand({
         TransactItems: [
@@ -189,7 +216,8 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
                 }, ` +
                 'updatedAt = :now, lastStage = :stage, lastReason = :reason, lastMessage = :message, ' +
                 'firstSeenAt = if_not_exists(firstSeenAt, :started), lastCounts = :counts, ' +
-                `lastManifestKey = :manifestKey, lastSnapshotKeys = :snapshots${expiry.clause} ADD attempts :one`,
+                `lastManifestKey = :manifestKey, lastSnapshotKeys = :snapshots${expiry.clause}${lineage.clause} ` +
+                `ADD attempts :one${children.clause}`,
               ExpressionAttributeNames: { '#source': 'source', '#status': 'status' },
               ExpressionAttributeValues: {
                 ':kind': 'job',
@@ -207,6 +235,8 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
                 ':snapshots': entry.snapshotKeys ?? null,
                 ':one': 1,
                 ...expiry.values,
+                ...lineage.values,
+                ...children.values,
               },
             },
           },

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { CollectorKind, SourceDefinition } from '../../sources/define.js';
 import { dynamoDocumentClient, s3Client, snsClient, sqsClient } from '../adapters/aws-clients.js';
+import { SqsFollowUpQueue } from '../adapters/follow-up-queue.js';
 import { DynamoSnsHandoffDesk } from '../adapters/handoff-desk.js';
 import { DynamoJobLedger } from '../adapters/job-ledger.js';
 import { S3RawCatalog } from '../adapters/raw-catalog.js';
@@ -65,6 +66,7 @@ export function collectorHandler<Kind extends CollectorKind>(
     ledger,
     claims: ledger,
     queues: new SqsWorkQueues(sqsClient()),
+    followUpQueue: new SqsFollowUpQueue(sqsClient(), env.SLUICE_APP_NAME),
     sourceOfQueue: (queueArn) => sourceOfQueueName(env.SLUICE_APP_NAME, queueNameOfArn(queueArn)),
     desk: new DynamoSnsHandoffDesk(
       dynamoDocumentClient(),

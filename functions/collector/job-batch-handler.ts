@@ -11,7 +11,8 @@ import type { HandoffDesk } from '../adapters/handoff-desk.js';
 import type { WorkQueues } from '../adapters/work-queues.js';
 import { type CollectJobDeps, collectJob, type JobMessage } from '../core/collect-job.js';
 import { failureClassOf } from '../core/errors.js';
-import type { JobClaims, JobLedger, RawStore } from '../core/ports.js';
+import type { FollowUpPlan } from '../core/follow-ups.js';
+import type { FollowUpQueue, JobClaims, JobLedger, RawStore } from '../core/ports.js';
 import {
   addJobLogKeys,
   logger,
@@ -29,6 +30,8 @@ export interface CollectorHandlerDeps {
   readonly ledger: JobLedger;
   readonly claims: JobClaims;
   readonly queues: WorkQueues;
+  /** Where follow-up jobs and a scheduled run's jobs go: their sources' jobs queues. */
+  readonly followUpQueue: FollowUpQueue;
   readonly desk: HandoffDesk;
   /**
    * The source whose jobs queue a message came from (from the event's `eventSourceARN`), or
@@ -37,6 +40,20 @@ export interface CollectorHandlerDeps {
   readonly sourceOfQueue: (queueArn: string) => string | undefined;
   /** Local runs scale retry delays down; 1 in AWS. */
   readonly timeScale: number;
+}
+
+/** What a log line says of the follow-ups an attempt enqueued or refused. */
+export function followUpFields(plan: FollowUpPlan): { [key: string]: unknown } {
+  return {
+    ...(plan.accepted.length === 0 ? {} : { followUps: plan.accepted.map((f) => f.jobKey) }),
+    ...(plan.refused.length === 0 ? {} : { followUpsRefused: plan.refused }),
+  };
+}
+
+/** Fleet-wide counts of follow-ups enqueued and refused (no per-source series: see METRIC_SCOPES). */
+export function publishFollowUps(source: string, plan: FollowUpPlan): void {
+  if (plan.accepted.length > 0) publishMetric(source, MetricName.FollowUpsEnqueued, plan.accepted.length);
+  if (plan.refused.length > 0) publishMetric(source, MetricName.FollowUpsRefused, plan.refused.length);
 }
 
 function toJobMessage(
@@ -85,6 +102,7 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
       catalog: deps.catalog,
       ledger: deps.ledger,
       claims: deps.claims,
+      followUpQueue: deps.followUpQueue,
       // Lambda stops this invocation at its deadline, so a claim lasting past it cannot outlive
       // a delivery still at work.
       leaseUntil: () =>
@@ -112,9 +130,21 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
         outcome: 'collected',
         manifestKey: outcome.manifestKey,
         ...(outcome.recovered === true ? { recovered: true } : {}),
+        ...followUpFields(outcome.followUps),
       });
       recordAttempt(source, 'collected');
       publishMetric(source, MetricName.CollectionLatency, outcome.durationMs);
+      publishFollowUps(source, outcome.followUps);
+      return;
+    }
+    if (outcome.status === 'scheduled') {
+      logger.info('scheduled run started its jobs', {
+        ...context,
+        outcome: 'scheduled',
+        scheduledAt: outcome.scheduledAt.toISOString(),
+        ...followUpFields(outcome.followUps),
+      });
+      publishFollowUps(source, outcome.followUps);
       return;
     }
     if (outcome.status === 'duplicate') {

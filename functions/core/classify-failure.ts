@@ -10,6 +10,7 @@
  *   network error (ECONNRESET, DNS, ...)          transient    network
  *   browser crashed or was closed                 transient    browser-crash
  *   a login session that expired                  transient    session-expired
+ *   a status the source says means "no such page" permanent   no-such-page
  *   a login page where data was expected          transient    login-required (the 2nd time: a hand-off)
  *   selector never appeared (layout changed)      permanent    selector-missing
  *   validation error (zod)                        permanent    validation
@@ -56,6 +57,20 @@ export class HttpStatusError extends Error {
     readonly retryAfterSeconds?: number,
   ) {
     super(`${url} answered ${status}`);
+  }
+}
+
+/**
+ * The source answered with a status it declares as "this page does not exist"
+ * (`noSuchPageStatuses`): a page past the last one, not a broken source or a changed layout.
+ */
+export class NoSuchPageError extends Error {
+  override readonly name = 'NoSuchPageError';
+  constructor(
+    readonly status: number,
+    readonly url: string,
+  ) {
+    super(`${url} answered ${status}: the source says this page does not exist`);
   }
 }
 
@@ -194,6 +209,9 @@ function classifyKnown(error: unknown): ClassifiedError | undefined {
       cause: error,
       ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
     });
+  }
+  if (error instanceof NoSuchPageError) {
+    return new PermanentError(error.message, { reason: 'no-such-page', cause: error });
   }
   if (error instanceof SelectorMissingError) {
     return new PermanentError(`${error.message}: the layout may have changed`, {

@@ -6,13 +6,29 @@
  * inside its dedupe window is a duplicate and fetches nothing; a job another delivery is
  * collecting right now makes this one wait until that claim lapses, then look again.
  */
-import type { SourceDefinition } from '../../sources/define.js';
+import { MAX_SCHEDULED_INPUTS, type SourceDefinition } from '../../sources/define.js';
 import { type ClassifiedError, classifyFailure, evidenceOf } from './classify-failure.js';
 import type { CollectedArtifact, Collection, CollectRequest } from './collection.js';
-import { CollectJob, RawManifest } from './contracts.js';
+import { CollectJob, RawManifest, ScheduledRun } from './contracts.js';
 import { failureClassOf, PermanentError, TransientError } from './errors.js';
-import { deriveJobKey, jobKeyFromJobId } from './job-key.js';
-import type { AttemptEntry, AttemptOutcome, JobClaims, JobLedger, RawCatalog, RawStore } from './ports.js';
+import {
+  EMPTY_PLAN,
+  type FollowUpPlan,
+  followUpJob,
+  ledgerFollowUps,
+  type PlannedFollowUp,
+  planFollowUps,
+} from './follow-ups.js';
+import { canonicalJson, deriveJobKey, jobKeyFromJobId, scheduledRunKey } from './job-key.js';
+import type {
+  AttemptEntry,
+  AttemptOutcome,
+  FollowUpQueue,
+  JobClaims,
+  JobLedger,
+  RawCatalog,
+  RawStore,
+} from './ports.js';
 import {
   fetchIdTime,
   fetchPrefix,
@@ -76,6 +92,16 @@ export type CollectOutcome =
        * before recording it, and this one found it in raw storage and recorded it.
        */
       readonly recovered?: boolean;
+      /** The follow-ups the collector asked for from what it saw: enqueued, and refused. */
+      readonly followUps: FollowUpPlan;
+    }
+  | {
+      /** A scheduled run: it enqueued the jobs its source's schedule names for its time. */
+      readonly status: 'scheduled';
+      readonly identity: JobIdentity;
+      readonly scheduledAt: Date;
+      readonly followUps: FollowUpPlan;
+      readonly durationMs: number;
     }
   | {
       readonly status: 'failed';
@@ -111,6 +137,8 @@ export interface CollectJobDeps {
   readonly catalog: RawCatalog;
   readonly ledger: JobLedger;
   readonly claims: JobClaims;
+  /** Where follow-up jobs (and a scheduled run's jobs) are sent. */
+  readonly followUpQueue: FollowUpQueue;
   /**
    * When a claim made now lapses by itself: no earlier than this invocation could still be
    * running (Lambda's remaining time), so no second delivery collects while this one might.
@@ -150,11 +178,100 @@ export function nextStepFor(
   return nextStepWithin(source?.retry, error, attempt, options);
 }
 
-interface ParsedJob {
-  readonly job: CollectJob;
-  readonly source: SourceDefinition;
-  readonly input: unknown;
-  readonly identity: JobIdentity;
+type ParsedJob =
+  | {
+      readonly kind: 'job';
+      readonly job: CollectJob;
+      readonly source: SourceDefinition;
+      readonly input: unknown;
+      readonly identity: JobIdentity;
+    }
+  | {
+      /** A source's schedule fired: its jobs for `scheduledAt` are to be started. */
+      readonly kind: 'run';
+      readonly source: SourceDefinition;
+      readonly scheduledAt: Date;
+      readonly identity: JobIdentity;
+    };
+
+/** A scheduled run's body, when the message is one (it names no input, so it is no CollectJob). */
+function parseScheduledRun(
+  json: unknown,
+  message: JobMessage,
+  findSource: (name: string) => SourceDefinition | undefined,
+  fallback: JobIdentity,
+): { ok: true; value: ParsedJob } | { ok: false; identity: JobIdentity; error: PermanentError } | undefined {
+  const parsed = ScheduledRun.safeParse(json);
+  if (!parsed.success) return undefined;
+  const scheduledAt = new Date(parsed.data.scheduledRun.scheduledAt);
+  const jobKey = scheduledRunKey(parsed.data.source, scheduledAt);
+  // Every firing for one time shares the run's key and trace ID.
+  const identity: JobIdentity = { jobKey, traceId: traceIdForMessage(jobKey), source: undefined };
+  const fail = (reason: string, text: string, at: JobIdentity = identity) => ({
+    ok: false as const,
+    identity: at,
+    error: new PermanentError(text, { reason }),
+  });
+  const hazard = jsonHazardIn(json);
+  if (hazard !== undefined) return fail('message-invalid', `scheduled run refused: ${hazard}`, fallback);
+  const source = findSource(parsed.data.source);
+  if (source === undefined)
+    return fail('unknown-source', `unknown source ${JSON.stringify(parsed.data.source)}`);
+  if (message.queueSource !== undefined && message.queueSource !== source.name) {
+    return fail(
+      'wrong-queue',
+      `a scheduled run of ${source.name} arrived on the jobs queue of ${message.queueSource}`,
+      { ...identity, source: message.queueSource },
+    );
+  }
+  if (source.schedule === undefined) {
+    return fail('message-invalid', `${source.name} has no schedule, so it takes no scheduled run`, {
+      ...identity,
+      source: source.name,
+    });
+  }
+  return {
+    ok: true,
+    value: { kind: 'run', source, scheduledAt, identity: { ...identity, source: source.name } },
+  };
+}
+
+/** The jobs a scheduled run of `source` starts for `scheduledAt`, or a permanent error saying why none. */
+export function scheduledInputs(source: SourceDefinition, scheduledAt: Date): unknown[] {
+  const schedule = source.schedule;
+  if (schedule === undefined) return [];
+  let inputs: readonly unknown[];
+  try {
+    inputs = typeof schedule.inputs === 'function' ? schedule.inputs(scheduledAt) : schedule.inputs;
+  } catch (cause) {
+    throw new PermanentError(
+      `${source.name}'s schedule could not name the inputs for ${scheduledAt.toISOString()}: ${(cause as Error).message}`,
+      { reason: 'schedule-inputs-failed', cause },
+    );
+  }
+  if (inputs.length > MAX_SCHEDULED_INPUTS) {
+    throw new PermanentError(
+      `${source.name}'s schedule named ${inputs.length} inputs for ${scheduledAt.toISOString()}; a run starts at most ${MAX_SCHEDULED_INPUTS}`,
+      { reason: 'schedule-inputs-failed' },
+    );
+  }
+  const seen = new Set<string>();
+  return inputs.flatMap((input, index) => {
+    const checked = source.input.safeParse(input);
+    if (!checked.success) {
+      const issues = checked.error.issues
+        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; ');
+      throw new PermanentError(
+        `${source.name}'s schedule named an invalid input #${index} for ${scheduledAt.toISOString()}: ${issues}`,
+        { reason: 'schedule-inputs-failed' },
+      );
+    }
+    const text = canonicalJson(checked.data);
+    if (seen.has(text)) return [];
+    seen.add(text);
+    return [checked.data];
+  });
 }
 
 /** Parses an untrusted message body into a job for a known source, or explains why not. */
@@ -187,6 +304,8 @@ export function parseJobMessage(
   }
   const parsed = CollectJob.safeParse(json);
   if (!parsed.success) {
+    const run = parseScheduledRun(json, message, findSource, fallback);
+    if (run !== undefined) return run;
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     return fail('message-invalid', `job message is not a CollectJob: ${issues}`, fallback, parsed.error);
   }
@@ -237,13 +356,20 @@ export function parseJobMessage(
   });
   return {
     ok: true,
-    value: { job, source, input: input.data, identity: { ...identity, jobKey, source: source.name } },
+    value: {
+      kind: 'job',
+      job,
+      source,
+      input: input.data,
+      identity: { ...identity, jobKey, source: source.name },
+    },
   };
 }
 
 async function storeCollection(
-  parsed: ParsedJob,
+  parsed: Extract<ParsedJob, { kind: 'job' }>,
   collection: Collection,
+  followUps: readonly PlannedFollowUp[],
   attempt: number,
   startedAt: Date,
   deps: CollectJobDeps,
@@ -284,6 +410,9 @@ async function storeCollection(
     artifacts,
     primaryArtifact: collection.primaryArtifact,
     branches: [...collection.branches],
+    ...(followUps.length === 0
+      ? {}
+      : { followUps: followUps.map((f) => ({ jobKey: f.jobKey, job: f.job })) }),
   } satisfies RawManifest);
   // The manifest goes last: its ObjectCreated event starts the transform, so every artifact it
   // names must already exist.
@@ -339,11 +468,19 @@ type AttemptDetails = Omit<
 /** What the ledger says about an attempt that ended in `outcome`. */
 function attemptDetails(outcome: CollectOutcome, evidenceProblem: string | undefined): AttemptDetails {
   switch (outcome.status) {
+    case 'scheduled':
+      return {
+        outcome: 'scheduled',
+        reason: 'scheduled-run',
+        message: `the schedule's run for ${outcome.scheduledAt.toISOString()} started ${outcome.followUps.accepted.length} job(s)`,
+        ...ledgerFollowUps(outcome.followUps),
+      };
     case 'collected':
       return {
         outcome: 'collected',
         manifestKey: outcome.manifestKey,
         artifactKeys: outcome.artifactKeys,
+        ...ledgerFollowUps(outcome.followUps),
         ...(outcome.recovered === true
           ? {
               reason: 'collection-recovered',
@@ -421,6 +558,23 @@ export async function findStoredCollection(
   return { manifestKey, artifactKeys: keys.filter((key) => key !== manifestKey).sort() };
 }
 
+/**
+ * Reads the follow-ups a stored manifest names: what a recovering delivery must enqueue again. A
+ * manifest that cannot be read names none here; the transform dead-letters it with its reason.
+ */
+async function followUpsOfManifest(rawStore: RawStore, manifestKey: string): Promise<PlannedFollowUp[]> {
+  const object = await rawStore.get(manifestKey);
+  let json: unknown;
+  try {
+    json = JSON.parse(object.body.toString('utf8'));
+  } catch {
+    return [];
+  }
+  const manifest = RawManifest.safeParse(json);
+  if (!manifest.success) return [];
+  return (manifest.data.followUps ?? []).map((f) => ({ jobKey: f.jobKey, job: f.job }));
+}
+
 /** Claims the job, then collects it: a duplicate or a job claimed elsewhere fetches nothing. */
 async function claimAndCollect(
   message: JobMessage,
@@ -463,6 +617,23 @@ async function claimAndCollect(
     return { status: 'deferred', identity, delaySeconds, durationMs: elapsed() };
   }
   held.claimed = true;
+  if (parsed.kind === 'run') {
+    // A run fetches nothing: it starts its jobs, each a follow-up of the run at depth 0, so the
+    // run's tree holds everything the schedule collected for that time.
+    const parent = { jobKey: identity.jobKey, traceId: identity.traceId, followUpOf: undefined };
+    const accepted = scheduledInputs(source, parsed.scheduledAt).map((input) =>
+      followUpJob(parent, source.name, input as { [key: string]: unknown }, 0, deps.clock()),
+    );
+    await deps.followUpQueue.enqueue(accepted);
+    const followUps = { accepted, refused: [] };
+    return {
+      status: 'scheduled',
+      identity,
+      scheduledAt: parsed.scheduledAt,
+      followUps,
+      durationMs: elapsed(),
+    };
+  }
   // A receive past the budget means earlier deliveries stopped without reporting (the queue's
   // redrive leaves room for that): like a delivery that took over a lapsed claim, it may follow
   // one that stored the collection and died before the ledger.
@@ -479,7 +650,17 @@ async function claimAndCollect(
       startedAt,
     );
     if (stored !== undefined) {
-      return { status: 'collected', identity, ...stored, durationMs: elapsed(), recovered: true };
+      // Whatever it asked for next may never have been sent: send it (again).
+      const accepted = await followUpsOfManifest(deps.rawStore, stored.manifestKey);
+      await deps.followUpQueue.enqueue(accepted);
+      return {
+        status: 'collected',
+        identity,
+        ...stored,
+        durationMs: elapsed(),
+        recovered: true,
+        followUps: { accepted, refused: [] },
+      };
     }
   }
   if (pastBudget) {
@@ -491,8 +672,26 @@ async function claimAndCollect(
     traceId: identity.traceId,
     jobKey: identity.jobKey,
   });
-  const stored = await storeCollection(parsed, collection, message.receiveCount, startedAt, deps);
-  return { status: 'collected', identity, ...stored, durationMs: elapsed() };
+  const followUps =
+    collection.followUps === undefined
+      ? EMPTY_PLAN
+      : planFollowUps(
+          { jobKey: identity.jobKey, traceId: identity.traceId, source, followUpOf: parsed.job.followUpOf },
+          collection.followUps,
+          deps.findSource,
+          deps.clock(),
+        );
+  const stored = await storeCollection(
+    parsed,
+    collection,
+    followUps.accepted,
+    message.receiveCount,
+    startedAt,
+    deps,
+  );
+  // After the manifest, which names them: a delivery that recovers this collection sends them too.
+  await deps.followUpQueue.enqueue(followUps.accepted);
+  return { status: 'collected', identity, ...stored, durationMs: elapsed(), followUps };
 }
 
 /** Collects one job. Never throws for a job-level failure: the outcome says what happened. */
@@ -524,7 +723,8 @@ export async function collectJob(message: JobMessage, deps: CollectJobDeps): Pro
   // Recording a collection also marks the job collected, so the claim is given up with it or
   // after it, never before: a delivery that claims next sees the job as done, never as free. A
   // collection gives it up in the same ledger write; any other outcome releases it afterwards.
-  const releasedWithRecord = held.claimed && outcome.status === 'collected';
+  const releasedWithRecord =
+    held.claimed && (outcome.status === 'collected' || outcome.status === 'scheduled');
   let released = false;
   try {
     await deps.ledger.recordAttempt({
@@ -537,6 +737,9 @@ export async function collectJob(message: JobMessage, deps: CollectJobDeps): Pro
       finishedAt: deps.clock(),
       ...attemptDetails(outcome, evidenceProblem),
       ...(releasedWithRecord ? { releasesClaimOf: owner } : {}),
+      ...(parsed.ok && parsed.value.kind === 'job' && parsed.value.job.followUpOf !== undefined
+        ? { followUpOf: parsed.value.job.followUpOf }
+        : {}),
     });
     released = releasedWithRecord;
   } finally {

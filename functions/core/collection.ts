@@ -1,6 +1,7 @@
 /**
  * What a collector produces, independent of how it fetched (plain HTTP or a browser).
  */
+import type { FollowUpRequest } from '../../sources/define.js';
 import type { ArtifactRole } from './contracts.js';
 
 export interface CollectedArtifact {
@@ -20,6 +21,8 @@ export interface Collection {
   readonly primaryArtifact: string;
   /** Which branch or fallback ran, in order, e.g. `http-get`, `followed-redirect`. */
   readonly branches: readonly string[];
+  /** Jobs the collector saw it should ask for next (the source's `followUps.fromResponse`). @default - none */
+  readonly followUps?: readonly FollowUpRequest[];
 }
 
 export interface CollectRequest<Input = unknown> {

@@ -3,6 +3,7 @@
  * nothing inside the pipeline casts untyped JSON.
  */
 import { z } from 'zod';
+import { MAX_FOLLOW_UP_DEPTH } from '../../sources/define.js';
 
 /** Source names are used in queue names, S3 partitions and record keys, so they are kept plain. */
 export const SourceName = z
@@ -18,6 +19,24 @@ export const JobId = z
   );
 
 export const TraceId = z.string().regex(/^[A-Za-z0-9-]{8,64}$/, 'traceId must be 8..64 of A-Z a-z 0-9 -');
+
+/** A job's job key, as the ledger files it: `id-<jobId>`, `h-<hash>`, `fu-<hash>`, `run-<source>-<time>`. */
+export const JobKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,159}$/, 'a job key');
+
+/** Where a follow-up job comes from. */
+export const FollowUpOf = z
+  .object({
+    parentJobKey: JobKey.describe('The job whose collection or records asked for this one.'),
+    rootJobKey: JobKey.describe('The job that started the tree: sent by upstream, or a scheduled run.'),
+    depth: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_FOLLOW_UP_DEPTH)
+      .describe('Follow-up hops from the first job the tree collected (which is depth 0).'),
+  })
+  .strict();
+export type FollowUpOf = z.infer<typeof FollowUpOf>;
 
 /** The SQS message body an upstream system sends to a source's jobs queue. */
 export const CollectJob = z
@@ -40,12 +59,36 @@ export const CollectJob = z
         'When the upstream system asked for the job (ISO 8601), no later than 5 minutes after the message is sent. Defaults to the SQS sent time.',
       ),
     priority: z.enum(['low', 'normal', 'high']).default('normal').describe('Informational priority.'),
+    followUpOf: FollowUpOf.optional().describe(
+      'Set by Sluice on a follow-up job (the next page, a detail page) that a collection asked for: its parent, the root of its tree and its depth. The job key is derived from the parent key, the source and the input.',
+    ),
   })
   .strict()
   .describe(
     'A request to collect data from one source. Sent as the body of an SQS message. A message with a __proto__ key, a NUL character or a lone surrogate anywhere is refused.',
   );
 export type CollectJob = z.infer<typeof CollectJob>;
+
+/**
+ * What a source's EventBridge Scheduler schedule sends to its jobs queue each time it fires: not
+ * a job yet, but a run, which the collector turns into the jobs the source's schedule names for
+ * that time (follow-ups of the run). Scheduler fills in the time (`<aws.scheduler.scheduled-time>`),
+ * so the run's key — and every job key under it — is the same however often it fires for that time.
+ */
+export const ScheduledRun = z
+  .object({
+    source: SourceName,
+    scheduledRun: z
+      .object({
+        scheduledAt: z.iso
+          .datetime({ offset: true })
+          .describe('The time the schedule fired for, as Scheduler names it (e.g. 2026-11-27T08:00:00Z).'),
+      })
+      .strict(),
+  })
+  .strict()
+  .describe('A scheduled run of one source, sent by its EventBridge Scheduler schedule.');
+export type ScheduledRun = z.infer<typeof ScheduledRun>;
 
 export const ArtifactRole = z.enum(['body', 'rendered-dom', 'screenshot', 'console-log', 'failure-dom']);
 export type ArtifactRole = z.infer<typeof ArtifactRole>;
@@ -94,6 +137,11 @@ export const RawManifest = z
     primaryArtifact: z.string().min(1),
     /** Which branch or fallback the collection took, in order. */
     branches: z.array(z.string()),
+    /**
+     * Follow-up jobs the collector asked for from what it saw (the parser's come from the raw
+     * body), kept so that a delivery that recovers this collection enqueues them too.
+     */
+    followUps: z.array(z.object({ jobKey: JobKey, job: CollectJob }).strict()).optional(),
   })
   .strict()
   .refine((m) => m.artifacts.some((a) => a.name === m.primaryArtifact), {

@@ -35,10 +35,11 @@ export function jobKeyFromJobId(jobId: string): string {
  * else a hash of source + canonical input + the dedupe window the request falls in.
  */
 export function deriveJobKey(
-  job: Pick<CollectJob, 'source' | 'input' | 'jobId' | 'requestedAt'>,
+  job: Pick<CollectJob, 'source' | 'input' | 'jobId' | 'requestedAt' | 'followUpOf'>,
   options: JobKeyOptions,
 ): string {
   if (job.jobId !== undefined) return jobKeyFromJobId(job.jobId);
+  if (job.followUpOf !== undefined) return followUpJobKey(job.followUpOf.parentJobKey, job.source, job.input);
   if (!Number.isInteger(options.dedupeWindowSeconds) || options.dedupeWindowSeconds <= 0) {
     throw new RangeError(
       `dedupeWindowSeconds must be a positive integer, got ${options.dedupeWindowSeconds}`,
@@ -53,4 +54,34 @@ export function deriveJobKey(
     .update(`${job.source}\n${canonicalJson(job.input)}\n${options.dedupeWindowSeconds}:${windowIndex}`)
     .digest('hex');
   return `h-${digest.slice(0, 32)}`;
+}
+
+/**
+ * The key of a follow-up job: a hash of its parent's key, its source and its canonical input. A
+ * parent delivered (or transformed) twice asks for the same children under the same keys, so
+ * their claims make the second ask collect nothing; two parents asking for the same page get a
+ * job each, as two upstream requests would.
+ */
+export function followUpJobKey(parentJobKey: string, source: string, input: unknown): string {
+  const digest = createHash('sha256')
+    .update(`follow-up\n${parentJobKey}\n${source}\n${canonicalJson(input)}`)
+    .digest('hex');
+  return `fu-${digest.slice(0, 32)}`;
+}
+
+/** `2026-11-27T08:00:00Z` → `20261127T080000Z`: a scheduled time as a key-safe word. */
+export function compactTime(at: Date): string {
+  if (Number.isNaN(at.getTime())) throw new RangeError('compactTime needs a valid time');
+  return at
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
+}
+
+/**
+ * The key of a source's scheduled run for one scheduled time: the same however often the
+ * schedule fires for that time, so a second firing is a duplicate delivery, not a second run.
+ */
+export function scheduledRunKey(source: string, scheduledAt: Date): string {
+  return `run-${source}-${compactTime(scheduledAt)}`;
 }

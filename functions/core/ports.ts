@@ -3,7 +3,9 @@
  * here and implemented in `functions/adapters/` (S3, DynamoDB, SQS, files), or by in-memory fakes
  * in unit tests. Nothing in `functions/core/` imports an adapter or the AWS SDK (biome.json).
  */
-import type { RecordItem } from './contracts.js';
+import type { FollowUpOf, RecordItem } from './contracts.js';
+import type { PlannedFollowUp, RefusedFollowUp } from './follow-ups.js';
+import type { RecordChangedDetail } from './record-changes.js';
 import type { Observation, UpsertOutcome } from './record-upsert.js';
 import type { ReplayRange } from './replay.js';
 
@@ -63,7 +65,9 @@ export type AttemptOutcome =
   /** A delivery of a job already collected inside its dedupe window: nothing was fetched. */
   | 'duplicate'
   /** A delivery that arrived while another was collecting the same job: it waits and comes back. */
-  | 'deferred';
+  | 'deferred'
+  /** A scheduled run that started its jobs (its follow-ups): nothing of its own to transform. */
+  | 'scheduled';
 
 export interface AttemptEntry {
   readonly jobKey: string;
@@ -90,10 +94,16 @@ export interface AttemptEntry {
   /** Stage-specific figures, e.g. records written by a transform. */
   readonly counts?: { readonly [name: string]: number };
   /**
-   * With a `collected` collect attempt only: the owner whose claim on the job this write also
-   * gives up, if that owner still holds it — one write instead of the record and a release.
+   * With a `collected` or `scheduled` collect attempt only: the owner whose claim on the job this
+   * write also gives up, if that owner still holds it — one write instead of the record and a release.
    */
   readonly releasesClaimOf?: string;
+  /** Where the job came from, when it is a follow-up: kept on the job's summary. */
+  readonly followUpOf?: FollowUpOf;
+  /** The follow-up jobs this attempt enqueued (children of the job in `sluice job`). */
+  readonly followUps?: readonly { readonly jobKey: string; readonly source: string }[];
+  /** Follow-ups this attempt asked for and may not have, with why. */
+  readonly followUpsRefused?: readonly RefusedFollowUp[];
 }
 
 export interface JobLedger {
@@ -136,6 +146,27 @@ export interface JobClaims {
   claim(request: ClaimRequest): Promise<ClaimResult>;
   /** Gives the claim up, if `owner` still holds it. */
   release(jobKey: string, owner: string): Promise<void>;
+}
+
+// Follow-up jobs
+
+/**
+ * Sends follow-up jobs to their sources' jobs queues. Throws unless every one was accepted; a
+ * retry sends them all again (their keys make the second copy of each a duplicate delivery).
+ */
+export interface FollowUpQueue {
+  enqueue(followUps: readonly PlannedFollowUp[]): Promise<void>;
+}
+
+// The change feed
+
+/**
+ * Publishes RecordChanged events to the change feed's bus, in the order given, at most 10 at a
+ * time. Resolves with the index of the first event the bus did not accept (everything before it
+ * was), or undefined when it accepted all.
+ */
+export interface ChangePublisher {
+  publish(details: readonly RecordChangedDetail[]): Promise<number | undefined>;
 }
 
 // Source freshness

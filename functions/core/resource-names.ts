@@ -8,6 +8,8 @@
  *   transform queue   <app>-transform, <app>-transform-dlq
  *   login secret      <app>/<source>/login
  *   alarm topic       <app>-alarms-<owner>
+ *   schedule          <app>-<source>                 (EventBridge Scheduler, default group)
+ *   change feed bus   <app>-records, its log /sluice/<app>/record-changes
  *   alarms            <app>-<subject>-<kind>          (infra/alarm-catalogue.ts)
  *
  * So a collector learns a message's source from the queue it came from (the event's
@@ -82,4 +84,19 @@ export function loginSecretName(app: string, source: string): string {
 /** The SNS topic an owner's alarms notify. */
 export function alarmTopicName(app: string, owner: string): string {
   return `${app}-alarms-${owner}`;
+}
+
+/** A source's EventBridge Scheduler schedule (at most 64 characters: 20 + 1 + 41 fit). */
+export function scheduleName(app: string, source: string): string {
+  return `${app}-${source}`;
+}
+
+/** The change feed's event bus: RecordChanged events of every source. */
+export function changeBusName(app: string): string {
+  return `${app}-records`;
+}
+
+/** The log group every RecordChanged event is copied into (`sluice changes` reads it). */
+export function changeLogGroupName(app: string): string {
+  return `/sluice/${app}/record-changes`;
 }

@@ -5,11 +5,14 @@
  * The collector's counterpart is collect-job.ts. Free of AWS and of SQS: the adapter acts on the
  * outcome (delays or dead-letters the message, opens the hand-off task, logs, counts).
  */
+
+import type { SourceDefinition } from '../../sources/define.js';
 import { type ClassifiedError, classifyFailure } from './classify-failure.js';
 import type { JobIdentity } from './collect-job.js';
 import type { RawManifest } from './contracts.js';
 import { failureClassOf } from './errors.js';
-import type { AttemptEntry, JobLedger, MarkResult, SourceFreshness } from './ports.js';
+import { EMPTY_PLAN, type FollowUpPlan, ledgerFollowUps, planFollowUps } from './follow-ups.js';
+import type { AttemptEntry, FollowUpQueue, JobLedger, MarkResult, SourceFreshness } from './ports.js';
 import { parseRawKey } from './raw-layout.js';
 import { type NextStep, nextStepWithin } from './retry-policy.js';
 import { type CreatedObject, createdObjectsIn } from './s3-notification.js';
@@ -50,6 +53,8 @@ export type TransformOutcome =
       readonly counts: RecordCounts;
       /** Whether this manifest moved its source's freshness mark. */
       readonly freshness: MarkResult;
+      /** The follow-ups the parser read in the raw body: enqueued (a fresh collection only), refused. */
+      readonly followUps: FollowUpPlan;
       readonly durationMs: number;
       /**
        * From the job's request (or its collection's start) to its records. Only for a manifest
@@ -71,6 +76,10 @@ export interface TransformJobDeps extends TransformDeps {
   readonly ledger: JobLedger;
   /** Each source's newest observation that became records; the freshness checker reads it. */
   readonly freshness: SourceFreshness;
+  /** The source definitions: a follow-up's bounds and targets, and each target's input schema. */
+  readonly findSource: (name: string) => SourceDefinition | undefined;
+  /** Where the parser's follow-ups go: their sources' jobs queues. */
+  readonly followUpQueue: FollowUpQueue;
   readonly clock: () => Date;
   /** Local runs scale retry delays down (see DEFAULT_TIME_SCALE); 1 in AWS. @default 1 */
   readonly timeScale?: number;
@@ -147,6 +156,24 @@ export async function transformJob(
     const result = await transformManifest(manifestKey, deps);
     const { manifest } = result;
     identity = { jobKey: manifest.jobKey, traceId: manifest.traceId, source: manifest.source };
+    // Only a fresh collection follows its links: a replay re-reads old raw data and must never
+    // fetch anything (docs/records-and-replay.md), and the jobs it would ask for ran long ago.
+    const parentSource = deps.findSource(manifest.source);
+    const followUps =
+      object.trigger !== 'created' || parentSource === undefined
+        ? EMPTY_PLAN
+        : planFollowUps(
+            {
+              jobKey: manifest.jobKey,
+              traceId: manifest.traceId,
+              source: parentSource,
+              followUpOf: manifest.job.followUpOf,
+            },
+            result.followUps,
+            deps.findSource,
+            deps.clock(),
+          );
+    await deps.followUpQueue.enqueue(followUps.accepted);
     const freshness = await deps.freshness.markObserved({
       source: manifest.source,
       newestObservedAt: new Date(manifest.observedAt),
@@ -164,6 +191,8 @@ export async function transformJob(
       outcome: 'transformed',
       manifestKey,
       counts: result.counts,
+      ...ledgerFollowUps(followUps),
+      ...(manifest.job.followUpOf === undefined ? {} : { followUpOf: manifest.job.followUpOf }),
     });
     const requestedAt = new Date(manifest.job.requestedAt ?? manifest.timings.startedAt);
     return {
@@ -172,6 +201,7 @@ export async function transformJob(
       manifest,
       counts: result.counts,
       freshness,
+      followUps,
       durationMs: finishedAt.getTime() - startedAt.getTime(),
       ...(object.trigger === 'created' ? { endToEndMs: finishedAt.getTime() - requestedAt.getTime() } : {}),
     };

@@ -7,7 +7,7 @@
  * records as they are and reports what would change, writing nothing.
  */
 import { createHash } from 'node:crypto';
-import type { SourceParser } from '../../sources/define.js';
+import type { FollowUpRequest, SourceParser } from '../../sources/define.js';
 import { RawManifest, type RecordItem } from './contracts.js';
 import { HandoffRequiredError, PermanentError } from './errors.js';
 import type { RawStore, RecordStore } from './ports.js';
@@ -68,6 +68,8 @@ export type RecordCounts = { [outcome in UpsertOutcome]: number };
 export interface TransformResult {
   readonly manifest: RawManifest;
   readonly counts: RecordCounts;
+  /** The follow-ups the parser read in the raw body (not yet checked against any bound). */
+  readonly followUps: readonly FollowUpRequest[];
 }
 
 /** Parsers without a declared revision are at revision 1. */
@@ -119,6 +121,8 @@ export interface ManifestObservations {
   /** The raw object the records were parsed from. */
   readonly rawKey: string;
   readonly observations: readonly Observation[];
+  /** The follow-ups the parser read in the raw body; none when it reads none. */
+  readonly followUps: readonly FollowUpRequest[];
 }
 
 /** Validation issues are listed in full on the error; the message carries the first few. */
@@ -155,11 +159,15 @@ export async function readObservations(
   }
 
   let candidates: ReturnType<SourceParser['parse']>;
+  let followUps: FollowUpRequest[] = [];
   try {
-    candidates = parser.parse(raw.body, {
+    const context = {
       finalUrl: manifest.response.finalUrl,
       contentType: manifest.response.contentType,
-    });
+      input: manifest.job.input,
+    };
+    candidates = parser.parse(raw.body, context);
+    followUps = parser.followUps?.(raw.body, context) ?? [];
   } catch (cause) {
     // The bytes are what the source sent; a parser that cannot read them will not on a retry.
     const detail = cause instanceof Error ? cause.message : String(cause);
@@ -207,6 +215,7 @@ export async function readObservations(
   return {
     manifest,
     rawKey: primary.key,
+    followUps,
     observations: valid.map((record) => ({
       source: manifest.source,
       entityId: record.entityId,
@@ -226,7 +235,7 @@ export function emptyCounts(): RecordCounts {
 }
 
 export async function transformManifest(manifestKey: string, deps: TransformDeps): Promise<TransformResult> {
-  const { manifest, observations } = await readObservations(manifestKey, deps);
+  const { manifest, observations, followUps } = await readObservations(manifestKey, deps);
   const counts = emptyCounts();
   const concurrency = deps.writeConcurrency ?? 8;
   const recent = deps.recentWrites ?? new RecentWrites();
@@ -248,7 +257,7 @@ export async function transformManifest(manifestKey: string, deps: TransformDeps
     }
     recent.remember(manifest.source, firstAttempt);
   }
-  return { manifest, counts };
+  return { manifest, counts, followUps };
 }
 
 /** The state the upsert rules work on, from a stored record. */

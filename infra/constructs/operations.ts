@@ -7,6 +7,7 @@ import type { SourceDefinition } from '../../sources/define.js';
 import { PIPELINE_TABLES } from '../alarm-catalogue.js';
 import { applyTags, sharedOwnerTags } from '../ownership.js';
 import type { SourceStackPlan } from '../source-stacks.js';
+import type { ChangeFeed } from './change-feed.js';
 import { FleetAlarms } from './fleet-alarms.js';
 import { FreshnessChecker } from './freshness-checker.js';
 import { OverviewDashboard } from './overview-dashboard.js';
@@ -27,6 +28,8 @@ export interface OperationsProps {
   /** The pipeline owner's topic: every alarm of the shared pipeline notifies it. */
   readonly alarmTopic: ITopic;
   readonly runbookBaseUrl: string;
+  /** Its function is watched like the others; its own alarms are on the overview. */
+  readonly changeFeed: ChangeFeed;
   /** The freshness checker checks the test-fixture sources too. @default false */
   readonly includeFixtureSources?: boolean;
 }
@@ -57,6 +60,7 @@ export class Operations extends Construct {
     const functions: WatchedFunction[] = [
       { name: 'transform', fn: props.transform },
       { name: 'freshness-checker', fn: this.freshnessChecker.function },
+      { name: 'change-feed', fn: props.changeFeed.function },
     ];
     const [recordsRole, ledgerRole, tasksRole] = PIPELINE_TABLES;
     const tables: WatchedTable[] = [
@@ -102,6 +106,7 @@ export class Operations extends Construct {
       props.transformQueue.deadLetterAlarm,
       ...this.pipelineAlarms.alarms,
       ...this.fleetAlarms.alarms,
+      ...props.changeFeed.alarms,
     ];
     this.dashboard = new OverviewDashboard(this, 'Dashboard', {
       appName,
@@ -121,6 +126,8 @@ export class Operations extends Construct {
     applyTags(props.transformQueue, sharedOwnerTags(sources, ['transformation']));
     applyTags(props.transform, sharedOwnerTags(sources, ['transformation']));
     applyTags(this.freshnessChecker, sharedOwnerTags(sources, []));
+    // The change feed carries every source's business rules: their owners are listed on it.
+    applyTags(props.changeFeed, sharedOwnerTags(sources, ['businessRules']));
     applyTags(this.pipelineAlarms, sharedOwnerTags(sources, []));
     applyTags(this.fleetAlarms, sharedOwnerTags(sources, []));
     // Functions by role, so the CLI and the console name them plainly rather than by generated name.

@@ -1,13 +1,25 @@
-import { RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Tags, TimeZone } from 'aws-cdk-lib';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import type { IRole } from 'aws-cdk-lib/aws-iam';
+import {
+  ContextAttribute,
+  Schedule,
+  ScheduleExpression,
+  ScheduleTargetInput,
+  TimeWindow,
+} from 'aws-cdk-lib/aws-scheduler';
+import { SqsSendMessage } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { jobsQueueName, loginSecretName } from '../../functions/core/resource-names.js';
+import type { ScheduledRun } from '../../functions/core/contracts.js';
+import { jobsQueueName, loginSecretName, scheduleName } from '../../functions/core/resource-names.js';
 import { maxReceiveCountFor } from '../../functions/core/retry-policy.js';
 import { credentialShapeOf, type SourceDefinition, secretDescriptionOf } from '../../sources/define.js';
 import { deadLetterAlarmName, type SourceAlarmKind } from '../alarm-catalogue.js';
 import { applyTags, OWNER_TAG, sourceOwnerTags } from '../ownership.js';
 import { retryBudgetProblem } from '../retry-budget-check.js';
+import { scheduleProblem } from '../schedule-check.js';
 import { alarmTopicOf, type SharedResources } from '../shared-resources.js';
 import { type CollectorFunction, FUNCTION_SETTINGS } from './collector-function.js';
 import type { WidgetRow } from './dashboard-rows.js';
@@ -20,6 +32,13 @@ export interface SourcePipelineProps {
   /** The collector of the source's kind in the source's stack. */
   readonly collector: CollectorFunction;
   readonly shared: SharedResources;
+  /**
+   * Where the source's schedule puts a run it could not send (its stack's schedule DLQ).
+   * Required when the source has a schedule. @default - none
+   */
+  readonly scheduleDeadLetterQueue?: IQueue;
+  /** The role its stack's schedules send with. Required when the source has a schedule. @default - none */
+  readonly scheduleRole?: IRole;
 }
 
 /**
@@ -34,6 +53,8 @@ export class SourcePipeline extends Construct {
   readonly jobs: WorkQueue;
   /** The source's login, when it signs in. */
   readonly login: Secret | undefined;
+  /** The source's EventBridge Scheduler schedule, when it collects on one. */
+  readonly schedule: Schedule | undefined;
   readonly sourceAlarms: SourceAlarms;
   readonly dashboardRow: WidgetRow;
 
@@ -68,6 +89,11 @@ export class SourcePipeline extends Construct {
         return problem === undefined ? [] : [problem];
       },
     });
+
+    this.schedule =
+      source.schedule === undefined
+        ? undefined
+        : this.createSchedule(source, props, this.jobs.visibilityTimeout);
 
     // Logins and tokens: one secret per source that signs in (a portal, an API with a token, a
     // site with a login form), named after it, so the collector finds it without a list in its
@@ -120,6 +146,53 @@ export class SourcePipeline extends Construct {
       jobs: this.jobs,
       runbookBaseUrl,
       stackName: Stack.of(this).stackName,
+    });
+  }
+
+  /**
+   * The source's schedule: a ScheduledRun to its own jobs queue each time it fires, with the
+   * scheduled time filled in by Scheduler, so a schedule firing twice for one time runs once. It
+   * sends with its stack's schedule role (granted this queue and the schedule DLQ); a run Scheduler
+   * cannot deliver within the retry policy lands in the DLQ, whose alarm pages the pipeline owner.
+   */
+  private createSchedule(
+    source: SourceDefinition,
+    props: SourcePipelineProps,
+    visibility: Duration,
+  ): Schedule {
+    const schedule = source.schedule;
+    const deadLetterQueue = props.scheduleDeadLetterQueue;
+    const role = props.scheduleRole;
+    if (schedule === undefined || deadLetterQueue === undefined || role === undefined) {
+      throw new Error(`${source.name}: a schedule needs its stack's schedule dead-letter queue and role`);
+    }
+    this.node.addValidation({
+      validate: () => {
+        const problem = scheduleProblem(source, {
+          functionTimeoutSeconds: FUNCTION_SETTINGS[source.kind].timeout.toSeconds(),
+          visibilityTimeoutSeconds: visibility.toSeconds(),
+        });
+        return problem === undefined ? [] : [problem];
+      },
+    });
+    const run: ScheduledRun = {
+      source: source.name,
+      scheduledRun: { scheduledAt: ContextAttribute.scheduledTime },
+    };
+    return new Schedule(this, 'Schedule', {
+      scheduleName: scheduleName(props.shared.appName, source.name),
+      description: `Sluice: collects ${source.name} on its schedule`,
+      schedule: ScheduleExpression.expression(schedule.expression, TimeZone.of(schedule.timeZone ?? 'UTC')),
+      // Exactly on time: a flexible window would add to the gap the freshness check counted.
+      timeWindow: TimeWindow.off(),
+      target: new SqsSendMessage(this.jobs.queue, {
+        input: ScheduleTargetInput.fromText(JSON.stringify(run)),
+        role,
+        deadLetterQueue,
+        // A run that cannot be sent within half the SLA would start after the data went stale.
+        maxEventAge: Duration.seconds(Math.max(60, Math.min(86_400, (source.freshnessSlaMinutes * 60) / 2))),
+        retryAttempts: 20,
+      }),
     });
   }
 

@@ -3,6 +3,7 @@
  * the harness sent and planned (ChaosPlan, HarnessLog), and counts every broken promise. Pure,
  * so its own tests can feed it a lost job or a stale record and see it counted.
  */
+import { planFollowUps } from '../../functions/core/follow-ups.js';
 import { canonicalJson } from '../../functions/core/job-key.js';
 import { TRANSFORM_RETRY_BUDGET } from '../../functions/core/transform-budget.js';
 import { findSource } from '../../sources/registry.js';
@@ -55,6 +56,9 @@ export const INVARIANTS = {
   recordsNotMatchingSite: "records that differ from the demo site's data",
   recordsAgainstPlan: 'records from pages planned to fail',
   malformedRecords: 'records breaking the Record contract',
+  followUpsLostOrDuplicated: 'follow-up jobs lost or duplicated',
+  changeEventsWrong: 'change events missing or emitted for an unchanged record',
+  changeEventsOutOfOrder: 'change events out of version order for an entity',
 } as const;
 export type InvariantName = keyof typeof INVARIANTS;
 
@@ -79,6 +83,14 @@ export interface ChaosCheck {
   readonly collections: number;
   readonly records: number;
   readonly manifestsWithoutRecords: number;
+  /** Follow-up jobs the transformed raw objects asked for, and how they ended (a job can end more than one way). */
+  readonly followUps: { readonly expected: number } & { readonly [end in JobEnd]: number };
+  /** RecordChanged events: distinct changes, publications (duplicates included), meaningful ones. */
+  readonly changeEvents: {
+    readonly distinct: number;
+    readonly publications: number;
+    readonly meaningful: number;
+  };
   readonly ok: boolean;
 }
 
@@ -231,9 +243,10 @@ export function checkChaosRun(plan: ChaosPlan, log: HarnessLog, facts: ChaosFact
   const deadLetterReasons: { [reason: string]: number } = {};
   const handoffReasons: { [reason: string]: number } = {};
   const unplannedEnds: { [end: string]: number } = {};
-  for (const planned of plan.jobs) {
+  /** How a job ended: records that reflect one of its transformed manifests, a hand-off task, a DLQ entry with a reason. */
+  const endsOf = (jobKey: string): Set<JobEnd> => {
     const ends = new Set<JobEnd>();
-    for (const manifest of manifestsByJob.get(planned.jobKey) ?? []) {
+    for (const manifest of manifestsByJob.get(jobKey) ?? []) {
       if (manifest.entities.length === 0 || !transformed.has(manifest.key)) continue;
       const reflected = manifest.entities.every((entity) => {
         const record = recordsByPk.get(`${manifest.source}#${entity.entityId}`);
@@ -251,16 +264,16 @@ export function checkChaosRun(plan: ChaosPlan, log: HarnessLog, facts: ChaosFact
       });
       if (reflected) ends.add('records');
     }
+    if ((tasksByJob.get(jobKey) ?? []).length > 0) ends.add('hand-off');
+    if ((deadLettersByJob.get(jobKey) ?? []).some((d) => (d.reason ?? '') !== '')) ends.add('dead-letter');
+    return ends;
+  };
+  for (const planned of plan.jobs) {
+    const ends = endsOf(planned.jobKey);
     const tasks = tasksByJob.get(planned.jobKey) ?? [];
-    if (tasks.length > 0) {
-      ends.add('hand-off');
-      for (const task of tasks) increment(handoffReasons, task.reason);
-    }
+    for (const task of tasks) increment(handoffReasons, task.reason);
     const deadLetters = (deadLettersByJob.get(planned.jobKey) ?? []).filter((d) => (d.reason ?? '') !== '');
-    if (deadLetters.length > 0) {
-      ends.add('dead-letter');
-      increment(deadLetterReasons, deadLetters[0]?.reason ?? '');
-    }
+    if (deadLetters.length > 0) increment(deadLetterReasons, deadLetters[0]?.reason ?? '');
     if (ends.size === 0) {
       outcomes.lost += 1;
       tally.add('jobsLost', `${planned.jobKey} (${planned.source})`);
@@ -432,8 +445,13 @@ export function checkChaosRun(plan: ChaosPlan, log: HarnessLog, facts: ChaosFact
     if (count > 1) tally.add('duplicateSubmissions', `${account} ${period}: ${count} forms`, count - 1);
   }
 
+  const followUps = checkFollowUps(facts, transformed, manifestsByJob, endsOf, tally);
+  const changeEvents = checkChangeEvents(facts, tally);
+
   const invariants = tally.result();
   return {
+    followUps,
+    changeEvents,
     invariants,
     outcomes,
     deadLetterReasons,
@@ -443,5 +461,112 @@ export function checkChaosRun(plan: ChaosPlan, log: HarnessLog, facts: ChaosFact
     records: facts.records.length,
     manifestsWithoutRecords: facts.manifests.filter((m) => m.entities.length === 0).length,
     ok: invariants.every((i) => i.count === 0),
+  };
+}
+
+/**
+ * No follow-up lost or duplicated. What each transformed raw object asks for is read again from
+ * the raw object (its parser's follow-ups, within its source's bounds): each such job must end
+ * (records, a hand-off, a DLQ entry with its reason); no job in the ledger may claim a parent
+ * whose raw objects never asked for it; and none is collected twice (its key deduplicates it).
+ */
+function checkFollowUps(
+  facts: ChaosFacts,
+  transformed: ReadonlySet<string>,
+  manifestsByJob: ReadonlyMap<string, readonly ManifestFacts[]>,
+  endsOf: (jobKey: string) => ReadonlySet<JobEnd>,
+  tally: Tally,
+): ChaosCheck['followUps'] {
+  const askedFor = new Set<string>();
+  const expected = new Set<string>();
+  for (const manifest of facts.manifests) {
+    const source = findSource(manifest.source);
+    if (source === undefined || manifest.followUps.length === 0) continue;
+    const plan = planFollowUps(
+      { jobKey: manifest.jobKey, traceId: manifest.traceId, source, followUpOf: manifest.followUpOf },
+      manifest.followUps,
+      findSource,
+      new Date(manifest.observedAt),
+    );
+    for (const { jobKey } of plan.accepted) {
+      askedFor.add(jobKey);
+      if (transformed.has(manifest.key)) expected.add(jobKey);
+    }
+  }
+  const ended = { records: 0, 'hand-off': 0, 'dead-letter': 0 };
+  for (const jobKey of expected) {
+    const ends = endsOf(jobKey);
+    if (ends.size === 0) tally.add('followUpsLostOrDuplicated', `${jobKey}: asked for, never ended`);
+    for (const end of ends) ended[end] += 1;
+  }
+  for (const job of facts.jobs ?? []) {
+    if (typeof job.parentJobKey !== 'string' || askedFor.has(job.jobKey)) continue;
+    tally.add(
+      'followUpsLostOrDuplicated',
+      `${job.jobKey}: a follow-up of ${job.parentJobKey} no raw object asked for`,
+    );
+  }
+  for (const jobKey of askedFor) {
+    const collections = manifestsByJob.get(jobKey)?.length ?? 0;
+    if (collections > 1) {
+      tally.add('followUpsLostOrDuplicated', `${jobKey}: collected ${collections} times`, collections - 1);
+    }
+  }
+  return { expected: expected.size, ...ended };
+}
+
+/**
+ * No change event missing, none for an unchanged record, in version order per entity. Each write
+ * of new content moves a record's version by one, so a record at version v must have had the
+ * events <source>#<entityId>#1..v, the last carrying its data; an event for a version no record
+ * reached, or an update that changed nothing, was emitted for an unchanged record.
+ */
+function checkChangeEvents(facts: ChaosFacts, tally: Tally): ChaosCheck['changeEvents'] {
+  const published = facts.changeEvents ?? [];
+  const firstPublication = new Map<string, (typeof published)[number]>();
+  for (const change of published) {
+    if (!firstPublication.has(change.detail.eventId)) firstPublication.set(change.detail.eventId, change);
+  }
+  const records = new Map(facts.records.map((r) => [`${r.source}#${r.entityId}`, r]));
+  for (const record of facts.records) {
+    for (let version = 1; version <= record.version; version += 1) {
+      const eventId = `${record.source}#${record.entityId}#${version}`;
+      if (!firstPublication.has(eventId)) tally.add('changeEventsWrong', `${eventId}: never published`);
+    }
+    const last = firstPublication.get(`${record.source}#${record.entityId}#${record.version}`);
+    if (last !== undefined && canonicalJson(last.detail.data) !== canonicalJson(record.data)) {
+      tally.add('changeEventsWrong', `${last.detail.eventId}: its data is not the record's`);
+    }
+  }
+  const byEntity = new Map<string, number[]>();
+  for (const { detail } of firstPublication.values()) {
+    const record = records.get(`${detail.source}#${detail.entityId}`);
+    if (record === undefined || detail.version > record.version) {
+      tally.add('changeEventsWrong', `${detail.eventId}: no record reached this version`);
+    } else if (
+      detail.previousVersion !== detail.version - 1 ||
+      (detail.change === 'updated' &&
+        (detail.changes.length === 0 || canonicalJson(detail.data) === canonicalJson(detail.previousData)))
+    ) {
+      tally.add(
+        'changeEventsWrong',
+        `${detail.eventId}: nothing changed from version ${detail.previousVersion}`,
+      );
+    }
+    const key = `${detail.source}#${detail.entityId}`;
+    byEntity.set(key, [...(byEntity.get(key) ?? []), detail.version]);
+  }
+  // The change log lists publications in the order the bus received them.
+  for (const [entity, versions] of byEntity) {
+    for (let i = 1; i < versions.length; i += 1) {
+      if ((versions[i] ?? 0) < (versions[i - 1] ?? 0)) {
+        tally.add('changeEventsOutOfOrder', `${entity}: version ${versions[i]} after ${versions[i - 1]}`);
+      }
+    }
+  }
+  return {
+    distinct: firstPublication.size,
+    publications: published.length,
+    meaningful: [...firstPublication.values()].filter((c) => c.detail.meaningful).length,
   };
 }

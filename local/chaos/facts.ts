@@ -2,16 +2,18 @@
  * The ground truth a chaos run is checked against, read from the emulator after the drain:
  * every ledger attempt, every record, every hand-off task, every dead-lettered message (with its
  * `sluice-*` attributes), every manifest in raw storage with the observations its raw object
- * holds, and the demo portal's own count of submitted forms. Nothing here trusts a summary the
+ * holds and the follow-ups its parser reads in it, every job summary's lineage, every
+ * RecordChanged event in the change log, and the demo portal's own count of submitted forms. Nothing here trusts a summary the
  * pipeline wrote about itself when the underlying artifact can be read instead.
  */
 import { paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { type PublishedChange, readChangeLog } from '../../cli/change-log.js';
 import { S3RawStore } from '../../functions/adapters/raw-store.js';
 import { DeadLetterAttribute } from '../../functions/adapters/work-queues.js';
-import { RecordItem } from '../../functions/core/contracts.js';
+import { type FollowUpOf, RecordItem } from '../../functions/core/contracts.js';
 import { PermanentError } from '../../functions/core/errors.js';
 import { MANIFEST_NAME, RAW_PREFIX } from '../../functions/core/raw-layout.js';
 import {
@@ -19,6 +21,7 @@ import {
   loadManifest,
   readObservations,
 } from '../../functions/core/transform-manifest.js';
+import type { FollowUpRequest } from '../../sources/define.js';
 import { findParser } from '../../sources/parsers.js';
 import type { LocalEnvironment } from '../environment.js';
 
@@ -32,6 +35,15 @@ export const LedgerAttempt = z.object({
   manifestKey: z.string().nullish(),
 });
 export type LedgerAttempt = z.infer<typeof LedgerAttempt>;
+
+/** A job's summary item: how it ended so far and, for a follow-up, its parent. */
+export const LedgerJob = z.object({
+  jobKey: z.string(),
+  source: z.string().nullish(),
+  status: z.string(),
+  parentJobKey: z.string().nullish(),
+});
+export type LedgerJob = z.infer<typeof LedgerJob>;
 
 export const HandoffTaskItem = z.object({ jobKey: z.string(), stage: z.string(), reason: z.string() });
 export type HandoffTaskItem = z.infer<typeof HandoffTaskItem>;
@@ -61,10 +73,19 @@ export interface ManifestFacts {
   readonly entities: readonly ObservedEntity[];
   /** Why it yields nothing, when it does not (e.g. `no-records` for a captcha page). */
   readonly invalid?: string;
+  readonly traceId: string;
+  /** Where its job came from, when it is a follow-up. */
+  readonly followUpOf?: FollowUpOf;
+  /** The follow-ups its parser reads in its raw object (before any bound). */
+  readonly followUps: readonly FollowUpRequest[];
 }
 
 export interface ChaosFacts {
   readonly attempts: readonly LedgerAttempt[];
+  /** Every job summary in the ledger. @default - none (the checker's own tests) */
+  readonly jobs?: readonly LedgerJob[];
+  /** Every publication of a RecordChanged event, oldest first. @default - none */
+  readonly changeEvents?: readonly PublishedChange[];
   readonly records: readonly RecordItem[];
   /** Items of the records table that do not match the Record contract. */
   readonly malformedRecords: readonly string[];
@@ -164,18 +185,21 @@ async function manifestFacts(env: LocalEnvironment, key: string): Promise<Manife
     jobKey: manifest.jobKey,
     fetchId: manifest.fetchId,
     observedAt: manifest.observedAt,
+    traceId: manifest.traceId,
+    ...(manifest.job.followUpOf === undefined ? {} : { followUpOf: manifest.job.followUpOf }),
   };
   try {
-    const { observations } = await readObservations(key, { rawStore, findParser });
+    const { observations, followUps } = await readObservations(key, { rawStore, findParser });
     return {
       ...common,
       parserRevision: observations[0]?.parserRevision ?? 1,
       entities: observations.map((o) => ({ entityId: o.entityId, data: o.data, contentHash: o.contentHash })),
+      followUps,
     };
   } catch (error) {
     // A raw object the transform must not turn into records (a captcha page, a changed layout).
     if (!(error instanceof InvalidOutputError || error instanceof PermanentError)) throw error;
-    return { ...common, parserRevision: 1, entities: [], invalid: error.reason };
+    return { ...common, parserRevision: 1, entities: [], invalid: error.reason, followUps: [] };
   }
 }
 
@@ -184,6 +208,11 @@ export async function gatherChaosFacts(env: LocalEnvironment): Promise<ChaosFact
   const attempts = ledger.flatMap((item) => {
     if (item.kind !== 'attempt') return [];
     const parsed = LedgerAttempt.safeParse(item);
+    return parsed.success ? [parsed.data] : [];
+  });
+  const jobs = ledger.flatMap((item) => {
+    if (item.kind !== 'job') return [];
+    const parsed = LedgerJob.safeParse(item);
     return parsed.success ? [parsed.data] : [];
   });
 
@@ -217,8 +246,11 @@ export async function gatherChaosFacts(env: LocalEnvironment): Promise<ChaosFact
     const statement = portal.statement(account, period);
     if (statement !== undefined) portalReferences.set(`${account}|${period}`, statement.reference);
   }
+  const changeEvents = await readChangeLog(env.clients.logs, env.changeLogGroup);
   return {
     attempts,
+    jobs,
+    changeEvents,
     records,
     malformedRecords,
     tasks,

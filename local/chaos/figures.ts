@@ -76,6 +76,16 @@ export function renderFigures(report: ChaosReport): string {
       list(check.unplannedEnds),
     ),
     row('collections in raw storage', check.collections, `${check.manifestsWithoutRecords} without records`),
+    row(
+      'follow-up jobs asked for by transformed pages',
+      check.followUps.expected,
+      `records ${check.followUps.records}, hand-off ${check.followUps['hand-off']}, DLQ ${check.followUps['dead-letter']}`,
+    ),
+    row(
+      'change events (distinct)',
+      check.changeEvents.distinct,
+      `${check.changeEvents.publications} publications, ${check.changeEvents.meaningful} meaningful`,
+    ),
     row('records', check.records),
     '',
     'Invariants (each must be 0)',

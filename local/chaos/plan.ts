@@ -168,7 +168,14 @@ function inputFor(
       };
     }
     case 'demo-shipments':
-      return { input: { page: (nth % SHIPMENT_PAGES) + 1 } };
+      // Each job follows the next pages to the last by itself (follow-up jobs); starting near the
+      // end keeps the trees small. Every fourth asks for the page past the last: no-such-page.
+      return nth % 4 === 3
+        ? {
+            input: { page: SHIPMENT_PAGES + 1 },
+            permanent: { end: 'dead-letter', why: 'the page past the last does not exist (no-such-page)' },
+          }
+        : { input: { page: SHIPMENT_PAGES - (nth % 3) } };
     case 'demo-inventory':
       // Every 25th export is the legacy warehouse's, which has a row no rule can read.
       return nth % 25 === 24

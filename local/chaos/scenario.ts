@@ -350,7 +350,8 @@ export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosR
     let drained = false;
     while (Date.now() < deadline) {
       await Promise.all([...pending]);
-      const work = await workInQueues(running);
+      // The change feed trails the records: its stream must be read to the end as well.
+      const work = (await workInQueues(running)) + running.streamPollers.reduce((n, p) => n + p.pending, 0);
       quiet = work === 0 && pending.size === 0 ? quiet + 1 : 0;
       if (quiet >= 3) {
         drained = true;

@@ -29,7 +29,21 @@ const ApiShipment = z.object({
 const ShipmentsPage = z.object({
   data: z.array(ApiShipment),
   meta: z.object({ page: z.number().int().positive(), total_pages: z.number().int().nonnegative() }),
+  links: z.object({ next: z.string().nullable() }).optional(),
 });
+
+/** The page number a `links.next` URL asks for, or undefined when it names none. */
+export function nextPageOf(next: string | null | undefined, finalUrl: string): number | undefined {
+  if (next === null || next === undefined || next === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(next, finalUrl);
+  } catch {
+    return undefined;
+  }
+  const page = Number(url.searchParams.get('page'));
+  return Number.isInteger(page) && page >= 1 ? page : undefined;
+}
 
 export const demoShipmentsParser = defineParser<Shipment>({
   source: 'demo-shipments',
@@ -50,5 +64,11 @@ export const demoShipmentsParser = defineParser<Shipment>({
         updatedAt: item.updated_at,
       },
     }));
+  },
+  // Pagination until there is no next page: the next link, never a page count, decides.
+  followUps(body, context) {
+    const page = ShipmentsPage.parse(JSON.parse(body.toString('utf8')));
+    const next = nextPageOf(page.links?.next, context.finalUrl);
+    return next === undefined ? [] : [{ source: 'demo-shipments', input: { page: next } }];
   },
 });

@@ -6,9 +6,12 @@ export const ShipmentsInput = z.object({ page: z.number().int().min(1).max(1000)
 export type ShipmentsInput = z.infer<typeof ShipmentsInput>;
 
 /**
- * A partner's paginated JSON API of shipments, collected over plain HTTP: one job fetches one
- * page. The API rate-limits with 429 and Retry-After; the collector treats that as transient and
- * waits at least as long as asked.
+ * A partner's paginated JSON API of shipments, collected over plain HTTP. One job collects every
+ * page: each page's `links.next` becomes a follow-up job for the next page (the parser reads it),
+ * until a page has no next link, so the sender never needs to know how many pages there are. A
+ * page past the last one answers 404, which the source declares as `no-such-page`. The API
+ * rate-limits with 429 and Retry-After; the collector treats that as transient and waits at least
+ * as long as asked. It is also collected every hour on its own, from page 1.
  */
 export const demoShipments = defineSource<ShipmentsInput>({
   name: 'demo-shipments',
@@ -27,6 +30,9 @@ export const demoShipments = defineSource<ShipmentsInput>({
   retry: { delaysSeconds: [30, 120, 600] },
   maxConcurrency: 3,
   batchSize: 5,
+  schedule: { expression: 'rate(1 hour)', timeZone: 'UTC', inputs: [{ page: 1 }] },
+  followUps: { targets: ['demo-shipments'], maxFollowUps: 1, maxDepth: 50 },
+  noSuchPageStatuses: [404],
   origin: 'https://api.demo.sluice.example',
   allowedHosts: ['api.demo.sluice.example'],
   workflow: sourceWorkflow({
@@ -48,8 +54,17 @@ export const demoShipments = defineSource<ShipmentsInput>({
     transform: {
       parses: 'each shipment in the JSON envelope becomes one record (status, carrier, weight, destination)',
       noRecordsDecidedBy: 'transformation',
+      follows: 'a next page (`links.next`)',
       invalidRecordsDecidedBy: 'businessRules',
     },
+    failurePoints: [
+      {
+        step: 'fetch',
+        failure: 'the page asked for is past the last page (the API answers 404)',
+        reasons: ['no-such-page'],
+        handling: 'dead-letter',
+      },
+    ],
   }),
   request: (input) => ({
     path: `/api/v1/shipments?page=${input.page}&page_size=25`,

@@ -50,10 +50,11 @@ beforeAll(() => {
 });
 
 describe('Sluice functions', () => {
-  it('are the transform and the freshness checker in the core stack, and in each source stack one collector per kind it holds', () => {
+  it('are the transform, the freshness checker and the change feed in the core stack, and in each source stack one collector per kind it holds', () => {
     const expected = [
       `${sluice.core.name} functions/transform/handler.ts`,
       `${sluice.core.name} functions/freshness/handler.ts`,
+      `${sluice.core.name} functions/change-feed/handler.ts`,
       ...sluice.sourceStacks.flatMap(({ name, stack }) =>
         [...new Set(stack.sources.map((s) => s.kind))].map(
           (kind) => `${name} functions/collector/${kind}-handler.ts`,

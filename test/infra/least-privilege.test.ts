@@ -17,10 +17,12 @@ import { isDeepStrictEqual } from 'node:util';
 import { CfnElement, Stack } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { jobsQueueName } from '../../functions/core/resource-names.js';
 import { type CollectorGroup, collectorGroupOf, collectorGroupsOf } from '../../infra/alarm-catalogue.js';
 import { pascalCase } from '../../infra/constructs/pipeline-alarms.js';
 import { syntheticSources } from '../../scripts/limits-synthetic-sources.js';
 import { credentialShapeOf, type SourceDefinition } from '../../sources/define.js';
+import { findParser } from '../../sources/parsers.js';
 import {
   managedPolicyArnsOfRole,
   PolicyDocument,
@@ -94,6 +96,20 @@ const CORE: Matrix = {
     'TransformQueue/Queue': CONSUME,
     'TransformQueue/DeadLetterQueue': DEAD_LETTER,
   },
+  'ChangeFeed/Function': {
+    '*': TRACING,
+    'ChangeFeed/Function/Logs': LOGS,
+    // Reading the records table's stream, as Lambda's event source mapping does for it.
+    'RecordsTable/stream': [
+      'dynamodb:DescribeStream',
+      'dynamodb:GetRecords',
+      'dynamodb:GetShardIterator',
+      'dynamodb:ListStreams',
+    ],
+    'ChangeFeed/Bus': ['events:PutEvents'],
+    // The mapping's on-failure destination.
+    'ChangeFeed/DeadLetterQueue': ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+  },
   'Operations/FreshnessChecker/Function': {
     '*': TRACING,
     'Operations/FreshnessChecker/Function/Logs': LOGS,
@@ -126,14 +142,34 @@ function collectorRow(group: CollectorGroup, sources: readonly SourceDefinition[
     row[`${id}/Jobs/DeadLetterQueue`] = DEAD_LETTER;
     // A portal's login, an API's token or a site's form login: read, never changed.
     if (credentialShapeOf(source) !== undefined) row[`${id}/Login`] = ['secretsmanager:GetSecretValue'];
+    // A scheduled run's jobs go to the source's own queue; what the collector sees may ask for more.
+    const enqueues = [
+      ...(source.schedule === undefined ? [] : [source.name]),
+      ...(source.followUps?.fromResponse === undefined ? [] : source.followUps.targets),
+    ];
+    for (const target of enqueues) row[`queue:${jobsQueueName(APP, target)}`] = DEAD_LETTER;
   }
   return { fn: `${collector}/Function`, row };
+}
+
+const APP = 'Sluice';
+
+/** The transform sends the follow-ups parsers read to their targets' jobs queues, in any stack. */
+function transformRow(sources: readonly SourceDefinition[]) {
+  const row = { ...CORE.Transform };
+  for (const source of sources) {
+    if (findParser(source.name)?.followUps === undefined) continue;
+    for (const target of source.followUps?.targets ?? [])
+      row[`queue:${jobsQueueName(APP, target)}`] = DEAD_LETTER;
+  }
+  return row;
 }
 
 /** Everything each Sluice function of the app may do, and to what. */
 function expectedMatrix(sluice: SynthesizedSluice): Matrix {
   const matrix: Matrix = {};
   for (const [fn, row] of Object.entries(CORE)) matrix[`${sluice.core.name}:${fn}`] = row;
+  matrix[`${sluice.core.name}:Transform`] = transformRow(sluice.core.stack.sources);
   for (const { name, stack } of sluice.sourceStacks) {
     for (const group of collectorGroupsOf(stack.sources)) {
       const { fn, row } = collectorRow(group, stack.sources);
@@ -143,8 +179,11 @@ function expectedMatrix(sluice: SynthesizedSluice): Matrix {
   return sorted(matrix);
 }
 
+const QueueArnByName = z.object({ 'Fn::Sub': z.string() }).strict();
 const StringOrList = z.union([z.string().transform((s) => [s]), z.array(z.string())]);
 const GetAtt = z.object({ 'Fn::GetAtt': z.tuple([z.string(), z.literal('Arn')]) }).strict();
+/** A table's stream (the change feed reads the records table's). */
+const GetStreamArn = z.object({ 'Fn::GetAtt': z.tuple([z.string(), z.literal('StreamArn')]) }).strict();
 const Join = z.object({ 'Fn::Join': z.tuple([z.literal(''), z.array(z.unknown())]) }).strict();
 const ImportValue = z.object({ 'Fn::ImportValue': z.string() }).strict();
 const Output = z.object({ Value: z.unknown(), Export: z.object({ Name: z.string() }).optional() });
@@ -195,11 +234,22 @@ class GrantReader {
     if (ref !== undefined) return this.nameOf(stack, ref);
     const getAtt = GetAtt.safeParse(entry);
     if (getAtt.success) return this.nameOf(stack, getAtt.data['Fn::GetAtt'][0]);
+    const stream = GetStreamArn.safeParse(entry);
+    if (stream.success) return `${this.nameOf(stack, stream.data['Fn::GetAtt'][0])}/stream`;
     const imported = ImportValue.safeParse(entry);
     if (imported.success) {
       const value = this.exported.get(imported.data['Fn::ImportValue']);
       if (value === undefined) throw new Error(`nothing exports ${imported.data['Fn::ImportValue']}`);
       return this.resourceName(this.sluice.core.name, value);
+    }
+    // A jobs queue in any stack, by its conventional name (follow-ups, a scheduled run's jobs).
+    const sub = QueueArnByName.safeParse(entry);
+    if (sub.success) {
+      const name =
+        /^arn:\$\{AWS::Partition\}:sqs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:([A-Za-z0-9_-]+)$/.exec(
+          sub.data['Fn::Sub'],
+        )?.[1];
+      if (name !== undefined) return `queue:${name}`;
     }
     const join = Join.safeParse(entry);
     if (join.success) {
@@ -462,7 +512,8 @@ describe('roles that are not Sluice functions', () => {
         .filter(([roleId]) => !functionRoles.has(`${name}/${roleId}`))
         .map(([roleId, role]) => ({ stack: name, roleId, role, resources })),
     );
-    const [handler, ...rest] = others;
+    // The sources' schedules' roles are checked below.
+    const [handler, ...rest] = others.filter(({ stack, roleId }) => !isScheduleRole(stack, roleId));
 
     expect(rest).toEqual([]);
     expect(handler?.stack).toBe(sluice.core.name);
@@ -492,6 +543,52 @@ describe('roles that are not Sluice functions', () => {
         resource: reader.resourceName(sluice.core.name, s.Resource),
       })),
     ).toEqual([{ action: ['s3:PutBucketNotification'], resource: 'RawBucket' }]);
+  });
+});
+
+/** Whether a role is its source stack's schedules' (`ScheduleRole`). */
+function isScheduleRole(stack: string, roleId: string): boolean {
+  return reader.nameOf(stack, roleId) === 'ScheduleRole';
+}
+
+describe("the source stacks' schedule role", () => {
+  it("exists once per stack with a schedule, only Scheduler of this account can assume it, and sends only to the scheduled sources' jobs queues and the schedule DLQ", () => {
+    const withSchedules = sluice.sourceStacks.filter(({ stack }) =>
+      stack.sources.some((s) => s.schedule !== undefined),
+    );
+    expect(withSchedules.length).toBeGreaterThan(0);
+    for (const { name, stack, resources } of sluice.sourceStacks) {
+      const scheduled = stack.sources.filter((s) => s.schedule !== undefined);
+      const roleIds = resourcesOfType(resources, 'AWS::IAM::Role')
+        .map(([id]) => id)
+        .filter((id) => isScheduleRole(name, id));
+      expect(roleIds, name).toHaveLength(scheduled.length > 0 ? 1 : 0);
+      const [roleId] = roleIds;
+      if (roleId === undefined) continue;
+      expect(resourceById(resources, roleId).Properties.AssumeRolePolicyDocument).toMatchObject({
+        Statement: [
+          {
+            Action: 'sts:AssumeRole',
+            Effect: 'Allow',
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          },
+        ],
+      });
+      const granted = statementsOfRole(resources, roleId).flatMap(({ statement }) =>
+        (statement.Action ?? []).flatMap((action) =>
+          (Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource]).map(
+            (entry) => `${action} ${reader.resourceName(name, entry)}`,
+          ),
+        ),
+      );
+      expect([...new Set(granted)].sort(), name).toEqual(
+        [
+          ...scheduled.map((s) => `sqs:SendMessage ${pascalCase(s.name)}/Jobs/Queue`),
+          'sqs:SendMessage ScheduleDeadLetterQueue',
+        ].sort(),
+      );
+    }
   });
 });
 

@@ -176,7 +176,11 @@ export interface QueueConsumer {
 
 /** Every SQS event source mapping in a template, resolved to the queue and function it joins. */
 export function queueConsumers(resources: Resources): QueueConsumer[] {
-  return resourcesOfType(resources, 'AWS::Lambda::EventSourceMapping').map(([mappingId, mapping]) => {
+  // The change feed's mapping reads a table's stream, not a queue.
+  const fromQueues = resourcesOfType(resources, 'AWS::Lambda::EventSourceMapping').filter(
+    ([, mapping]) => getAttTarget(mapping.Properties.EventSourceArn, 'StreamArn') === undefined,
+  );
+  return fromQueues.map(([mappingId, mapping]) => {
     const props = EventSourceMappingProps.parse(mapping.Properties);
     const queueId = getAttTarget(props.EventSourceArn, 'Arn');
     const functionId = refTarget(props.FunctionName);

@@ -101,6 +101,8 @@ describe('the logical IDs of stateful resources', () => {
         'Sluice-Sources-01/DemoRatesJobsQueueC25DC565',
         'Sluice-Sources-01/DemoShipmentsJobsDeadLetterQueueAE54683B',
         'Sluice-Sources-01/DemoShipmentsJobsQueue35BDD30B',
+        'Sluice-Sources-01/ScheduleDeadLetterQueue0D6B48D2',
+        'Sluice/ChangeFeedDeadLetterQueue041091C7',
         'Sluice/AccessLogsBucket83982689',
         'Sluice/HandoffTasksTable2A148A70',
         'Sluice/JobLedgerTable69E32C86',

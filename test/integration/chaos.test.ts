@@ -63,6 +63,10 @@ it('accounts for every job of a small chaos run, with every invariant at zero', 
   expect(faults.poison.jobsQueues).toBeGreaterThan(0);
   expect(faults.poison.transformQueue).toBeGreaterThan(0);
   expect(faults.awsAppliedBeforeError).toBeGreaterThan(0);
+  // Follow-ups and change events were in play, and their invariants (above) held.
+  expect(report.check.followUps.expected).toBeGreaterThan(0);
+  expect(report.check.deadLetterReasons['no-such-page']).toBeGreaterThan(0);
+  expect(report.check.changeEvents.distinct).toBeGreaterThan(0);
 }, 420_000);
 
 it('uses the same scenario as npm run chaos, at rates of its own', () => {

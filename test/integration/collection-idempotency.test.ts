@@ -181,9 +181,13 @@ describe.concurrent('deliveries of one job collect it once', () => {
     expect(attempt).toMatchObject({ outcome: 'handed-off', reason: 'approval-required' });
     expect(env.demoSite.portal.submissions(account, '2026-09')).toBe(1);
     const tasksTable = taggedResource(env, env.provisioned.tables, { 'sluice:role': 'tasks' });
-    const { Item: task } = await env.clients.documents.send(
-      new GetCommand({ TableName: tasksTable, Key: { pk: `task#collect-id-${job.jobId}` } }),
-    );
+    // The collector records the attempt, then opens the task: the ledger can say so first.
+    const task = await eventually('the hand-off task', async () => {
+      const { Item } = await env.clients.documents.send(
+        new GetCommand({ TableName: tasksTable, Key: { pk: `task#collect-id-${job.jobId}` } }),
+      );
+      return Item;
+    });
     expect(task).toMatchObject({ reason: 'approval-required', evidenceKeys: attempt?.snapshotKeys });
   });
 

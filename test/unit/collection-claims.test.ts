@@ -3,11 +3,13 @@
  * job claimed elsewhere fetches nothing; the claim is given up only after the ledger marked the
  * job; a failure's evidence is stored and named in the ledger.
  */
+
 import { describe, expect, it } from 'vitest';
 import { FailureWithEvidence, HttpStatusError } from '../../functions/core/classify-failure.js';
 import { type CollectJobDeps, collectJob, type JobMessage } from '../../functions/core/collect-job.js';
 import type { Collection } from '../../functions/core/collection.js';
 import { findSource } from '../../sources/registry.js';
+import { MemoryFollowUpQueue } from '../support/follow-up-fakes.js';
 import { type CallLog, FakeClaims, FakeLedger, FakeRawStore } from './support/collection-fakes.js';
 
 const NOW = new Date('2026-11-27T08:00:00.000Z');
@@ -62,6 +64,7 @@ function setUp(collect: CollectJobDeps['collect'] = async () => collection) {
     clock: () => NOW,
     fetchIdFor: () => 'fetch-1',
     random: () => 0.5,
+    followUpQueue: new MemoryFollowUpQueue(),
   };
   return { deps, calls, fetches, claims, ledger, rawStore };
 }

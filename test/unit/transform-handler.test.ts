@@ -3,6 +3,7 @@
  * calls (injected through mocked SDK clients behind the real adapters), dead-lettering and
  * hand-offs. Everything else is an in-memory fake of Sluice's own ports.
  */
+
 import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -17,6 +18,8 @@ import { encodeS3Key, replayNotification } from '../../functions/core/s3-notific
 import { TRANSFORM_RETRY_BUDGET } from '../../functions/core/transform-budget.js';
 import { createTransformHandler } from '../../functions/transform/manifest-batch-handler.js';
 import { defineParser } from '../../sources/define.js';
+import { findSource } from '../../sources/registry.js';
+import { MemoryFollowUpQueue } from '../support/follow-up-fakes.js';
 import {
   InMemoryFreshness,
   InMemoryRawStore,
@@ -76,6 +79,8 @@ function handlerWith(overrides: { rawStore?: RawStore; recordStore?: RecordStore
     desk,
     freshness: new InMemoryFreshness(),
     findParser: (source) => (source === parser.source ? parser : undefined),
+    findSource,
+    followUpQueue: new MemoryFollowUpQueue(),
     rawBucketName: BUCKET,
     random: () => 0.5,
   });

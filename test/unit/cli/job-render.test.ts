@@ -37,6 +37,7 @@ function history(manifestOfJob: RawManifest | undefined): JobHistory {
     notes: [],
     tasks: [],
     manifest: manifestOfJob,
+    followUps: [],
   };
 }
 

@@ -12,6 +12,7 @@
  * and nothing is thrown out of the handler. With failing ports (S3, DynamoDB, SQS, SNS), a message
  * the handler lets go has a durable outcome; anything else is reported for redelivery.
  */
+
 import { createHash } from 'node:crypto';
 import type { SQSBatchResponse } from 'aws-lambda';
 import fc from 'fast-check';
@@ -46,6 +47,7 @@ import {
 } from '../../../infra/queue-limits.js';
 import type { SourceDefinition } from '../../../sources/define.js';
 import { fixtureSources, sources } from '../../../sources/registry.js';
+import { MemoryFollowUpQueue } from '../../support/follow-up-fakes.js';
 import { validInputs as validInputsOf } from '../../support/source-fixtures.js';
 import { FakeClaims } from '../support/collection-fakes.js';
 import { MemoryRawStore } from '../support/in-memory-ports.js';
@@ -579,6 +581,7 @@ async function runBatch(
     ledger: ports.ledger,
     claims: ports.ledger,
     queues,
+    followUpQueue: new MemoryFollowUpQueue(),
     desk: ports.desk,
     sourceOfQueue: (queueArn) => sourceOfQueueName(DEFAULT_APP_NAME, queueNameOfArn(queueArn)),
     timeScale: 1,

@@ -11,6 +11,7 @@
  * makes the transform retry or dead-letter (its parser's failure is a hand-off); nothing escapes
  * the handler; with failing ports a message is let go only with a durable outcome.
  */
+
 import type { SQSBatchResponse } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +34,7 @@ import {
 } from '../../../infra/queue-limits.js';
 import { CATALOG_CATEGORIES, RATE_BOARDS } from '../../../local/demo-site/data.js';
 import { findParser } from '../../../sources/parsers.js';
+import { findSource } from '../../../sources/registry.js';
 import {
   catalogHtml,
   faultPageHtml,
@@ -40,6 +42,7 @@ import {
   renderedRatesHtml,
   shipmentsJson,
 } from '../../support/demo-pages.js';
+import { MemoryFollowUpQueue } from '../../support/follow-up-fakes.js';
 import {
   InMemoryFreshness,
   InMemoryRawStore,
@@ -345,6 +348,8 @@ async function runBatch(messages: readonly Message[], ports: Ports, portsFail: b
     ...ports,
     queues,
     findParser,
+    findSource,
+    followUpQueue: new MemoryFollowUpQueue(),
     rawBucketName: RAW_BUCKET,
     timeScale: 1,
     random: () => 0.5,

@@ -4,7 +4,10 @@
  * budget, poison outside its DLQ) is counted — so a green chaos run means something.
  */
 import { describe, expect, it } from 'vitest';
+import type { PublishedChange } from '../../../cli/change-log.js';
 import type { RecordItem } from '../../../functions/core/contracts.js';
+import { followUpJobKey } from '../../../functions/core/job-key.js';
+import type { RecordChangedDetail } from '../../../functions/core/record-changes.js';
 import { contentHashOf } from '../../../functions/core/record-upsert.js';
 import { checkChaosRun, type HarnessLog, type InvariantName } from '../../../local/chaos/checker.js';
 import type { ChaosFacts, ManifestFacts } from '../../../local/chaos/facts.js';
@@ -45,6 +48,8 @@ function manifest(fetchId: string, observedAt: string): ManifestFacts {
     jobKey: job.jobKey,
     fetchId,
     observedAt,
+    traceId: job.job.traceId,
+    followUps: [],
     parserRevision: 1,
     entities: products.map((p) => ({
       entityId: p.sku,
@@ -78,6 +83,28 @@ function record(m: ManifestFacts, index: number, overrides: Partial<RecordItem> 
 
 const first = manifest('20261127T080000000Z-aaaaaaaa', '2026-11-27T08:00:00.000Z');
 
+/** The RecordChanged event the change feed publishes for a record just created. */
+function created(r: RecordItem, loggedAt = 1): PublishedChange {
+  const detail: RecordChangedDetail = {
+    eventId: `${r.source}#${r.entityId}#${r.version}`,
+    source: r.source,
+    entityId: r.entityId,
+    version: r.version,
+    previousVersion: r.version - 1,
+    change: r.version === 1 ? 'created' : 'updated',
+    observedAt: r.observedAt,
+    observationId: r.observationId,
+    traceId: r.traceId,
+    rawKey: r.rawKey,
+    data: r.data,
+    previousData: null,
+    changes: Object.entries(r.data).map(([field, after]) => ({ field, after })),
+    meaningful: true,
+    priority: 'normal',
+  };
+  return { publicationId: `p-${loggedAt}`, time: r.observedAt, loggedAt, detail };
+}
+
 function cleanFacts(): ChaosFacts {
   return {
     attempts: [
@@ -85,6 +112,7 @@ function cleanFacts(): ChaosFacts {
       { jobKey: job.jobKey, stage: 'transform', attempt: 1, outcome: 'transformed', manifestKey: first.key },
     ],
     records: [record(first, 0), record(first, 1)],
+    changeEvents: [created(record(first, 0), 1), created(record(first, 1), 2)],
     malformedRecords: [],
     tasks: [],
     deadLetters: [],
@@ -277,6 +305,121 @@ describe('checkChaosRun', () => {
     };
 
     expect(counts(facts).duplicateSubmissions).toBe(1);
+  });
+
+  describe('follow-ups', () => {
+    const parentKey = 'id-shipments-1';
+    const page1: ManifestFacts = {
+      key: `raw/source=demo-shipments/dt=2026-11-27/${parentKey}/20261127T080000000Z-bbbbbbbb/manifest.json`,
+      source: 'demo-shipments',
+      jobKey: parentKey,
+      fetchId: '20261127T080000000Z-bbbbbbbb',
+      observedAt: '2026-11-27T08:00:00.000Z',
+      traceId: 'trace-shipments-1',
+      parserRevision: 1,
+      entities: [],
+      followUps: [{ source: 'demo-shipments', input: { page: 2 } }],
+    };
+    const childKey = followUpJobKey(parentKey, 'demo-shipments', { page: 2 });
+    const withPage1 = (extra: Partial<ChaosFacts> = {}): ChaosFacts => {
+      const clean = cleanFacts();
+      return {
+        ...clean,
+        attempts: [
+          ...clean.attempts,
+          {
+            jobKey: parentKey,
+            stage: 'transform',
+            attempt: 1,
+            outcome: 'transformed',
+            manifestKey: page1.key,
+          },
+        ],
+        manifests: [...clean.manifests, page1],
+        ...extra,
+      };
+    };
+    const noSuchPage = {
+      queue: 'demo-shipments',
+      body: '{}',
+      reason: 'no-such-page',
+      jobKey: childKey,
+    };
+
+    it('passes when the next page a transformed raw object links to ended', () => {
+      const check = checkChaosRun(plan, quiet, withPage1({ deadLetters: [noSuchPage] }));
+
+      expect(check.invariants.filter((i) => i.count > 0)).toEqual([]);
+      expect(check.followUps).toEqual({ expected: 1, records: 0, 'hand-off': 0, 'dead-letter': 1 });
+    });
+
+    it('counts a next page that was asked for and never ended as lost', () => {
+      expect(counts(withPage1()).followUpsLostOrDuplicated).toBe(1);
+    });
+
+    it('counts a follow-up no raw object asked for, and one collected twice, as duplicated', () => {
+      const stray = {
+        jobKey: 'fu-stray',
+        source: 'demo-shipments',
+        status: 'transformed',
+        parentJobKey: parentKey,
+      };
+      const again = (fetchId: string): ManifestFacts => ({
+        ...page1,
+        key: `raw/source=demo-shipments/dt=2026-11-27/${childKey}/${fetchId}/manifest.json`,
+        jobKey: childKey,
+        fetchId,
+        followUps: [],
+      });
+      const facts = withPage1({
+        deadLetters: [noSuchPage],
+        jobs: [stray],
+        manifests: [...withPage1().manifests, again('a'), again('b')],
+      });
+
+      expect(counts(facts).followUpsLostOrDuplicated).toBe(2);
+    });
+  });
+
+  describe('change events', () => {
+    it('counts a version of a record that was never published', () => {
+      const facts = { ...cleanFacts(), changeEvents: [created(record(first, 0))] };
+
+      expect(counts(facts).changeEventsWrong).toBe(1);
+    });
+
+    it('counts an event for a version no record reached, and an update that changed nothing', () => {
+      const r = record(first, 0);
+      const phantom = created({ ...r, version: 2 }, 3);
+      const nothing = created({ ...r, version: 2 }, 3);
+      const unchanged: PublishedChange = {
+        ...nothing,
+        detail: { ...nothing.detail, change: 'updated', previousData: r.data, changes: [] },
+      };
+      const atVersion2 = { ...cleanFacts(), records: [{ ...r, version: 2 }, record(first, 1)] };
+
+      expect(
+        counts({ ...cleanFacts(), changeEvents: [...(cleanFacts().changeEvents ?? []), phantom] })
+          .changeEventsWrong,
+      ).toBe(1);
+      expect(
+        counts({ ...atVersion2, changeEvents: [...(cleanFacts().changeEvents ?? []), unchanged] })
+          .changeEventsWrong,
+      ).toBe(1);
+    });
+
+    it('counts an entity whose versions were published out of order', () => {
+      const r = { ...record(first, 0), version: 2 };
+      const v1 = created({ ...r, version: 1 }, 5);
+      const v2 = created(r, 4);
+      const facts = {
+        ...cleanFacts(),
+        records: [r, record(first, 1)],
+        changeEvents: [v2, v1, created(record(first, 1), 6)],
+      };
+
+      expect(counts(facts)).toMatchObject({ changeEventsOutOfOrder: 1, changeEventsWrong: 0 });
+    });
   });
 
   describe('a job planned to succeed that ends without records', () => {

@@ -14,11 +14,19 @@ describe('demoBatch', () => {
     expect(demoBatch(37, 'run1', NOW)).toHaveLength(37);
   });
 
-  it('spreads every five jobs over the four demo sources: two catalogue pages, shipments, inventory, rates', () => {
+  it('spreads every five jobs over the demo sources: catalogue pages, inventory, rates, and shipments once', () => {
     const sources = demoBatch(10, 'run1', NOW).map((job) => job.source);
 
-    const round = ['demo-catalog', 'demo-catalog', 'demo-shipments', 'demo-inventory', 'demo-rates'];
-    expect(sources).toEqual([...round, ...round]);
+    expect(sources).toEqual([
+      ...['demo-catalog', 'demo-catalog', 'demo-shipments', 'demo-inventory', 'demo-rates'],
+      ...['demo-catalog', 'demo-catalog', 'demo-catalog', 'demo-inventory', 'demo-rates'],
+    ]);
+  });
+
+  it('asks for shipments once, from page 1: that one job follows every next page itself', () => {
+    const shipments = demoBatch(50, 'run1', NOW).filter((job) => job.source === 'demo-shipments');
+
+    expect(shipments.map((job) => job.input)).toEqual([{ page: 1 }]);
   });
 
   it('makes jobs that are valid CollectJobs', () => {

@@ -15,6 +15,7 @@ import { deriveJobKey } from '../../../../functions/core/job-key.js';
 import { traceIdForMessage } from '../../../../functions/core/trace-id.js';
 import { demoCatalog } from '../../../../sources/demo-catalog/source.js';
 import { findSource } from '../../../../sources/registry.js';
+import { MemoryFollowUpQueue } from '../../../support/follow-up-fakes.js';
 import { FakeClaims } from '../../support/collection-fakes.js';
 import { MemoryJobLedger, MemoryRawStore, sha256Hex } from '../../support/in-memory-ports.js';
 
@@ -355,6 +356,7 @@ describe('collectJob', () => {
       random: () => 0.5,
       claims: new FakeClaims(),
       leaseUntil: () => new Date('2026-11-27T08:05:00.000Z'),
+      followUpQueue: new MemoryFollowUpQueue(),
     };
     return { deps, rawStore, ledger };
   }

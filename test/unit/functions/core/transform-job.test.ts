@@ -14,6 +14,8 @@ import {
   transformJob,
 } from '../../../../functions/core/transform-job.js';
 import { defineParser } from '../../../../sources/define.js';
+import { findSource } from '../../../../sources/registry.js';
+import { MemoryFollowUpQueue } from '../../../support/follow-up-fakes.js';
 import {
   InMemoryFreshness,
   InMemoryRawStore,
@@ -65,6 +67,8 @@ function deps(overrides: Partial<TransformJobDeps> = {}): TransformJobDeps {
     ledger,
     freshness,
     findParser: (source) => (source === parser.source ? parser : undefined),
+    findSource,
+    followUpQueue: new MemoryFollowUpQueue(),
     clock: steppingClock(),
     ...NO_JITTER,
     ...overrides,
