@@ -52,6 +52,28 @@ export interface QueueMetricsOptions {
 }
 
 /** Measures every queue of the app on a timer and hands the data points to `sink`. */
+/** What a queue holds now, as SQS approximates it: waiting, in flight and delayed messages. */
+export async function queueCounts(
+  sqs: SQSClient,
+  queueUrl: string,
+): Promise<{ readonly visible: number; readonly notVisible: number; readonly delayed: number }> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  return {
+    visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
+    notVisible: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+    delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
+  };
+}
+
 export class QueueMetricsPublisher {
   private timer: NodeJS.Timeout | undefined;
   private measuring: Promise<void> = Promise.resolve();
@@ -76,21 +98,7 @@ export class QueueMetricsPublisher {
   async measure(at = new Date()): Promise<void> {
     for (const queue of this.queues) {
       try {
-        const { Attributes = {} } = await this.sqs.send(
-          new GetQueueAttributesCommand({
-            QueueUrl: queue.url,
-            AttributeNames: [
-              'ApproximateNumberOfMessages',
-              'ApproximateNumberOfMessagesNotVisible',
-              'ApproximateNumberOfMessagesDelayed',
-            ],
-          }),
-        );
-        const counts = {
-          visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
-          notVisible: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
-          delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
-        };
+        const counts = await queueCounts(this.sqs, queue.url);
         const readers = this.pollers.filter((p) => p.queueName === queue.name);
         // An empty queue holds none of what its pollers still remember.
         if (counts.visible + counts.notVisible + counts.delayed === 0)

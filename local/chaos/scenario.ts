@@ -8,7 +8,7 @@
  * Nothing here reaches into the functions: they run their real bundles with their real
  * configuration; only the world around them misbehaves.
  */
-import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { parseJobMessage } from '../../functions/core/collect-job.js';
@@ -16,6 +16,7 @@ import { parseRawKey } from '../../functions/core/raw-layout.js';
 import { findSource } from '../../sources/registry.js';
 import { SITE_FAULT_KINDS, type SiteFaultKind } from '../demo-site/site-faults.js';
 import { type LocalEnvironment, startLocalEnvironment } from '../environment.js';
+import { queueCounts } from '../queue-metrics.js';
 import { type AfterCall, AWS_FAULT_KINDS, type AwsCall, type AwsFaultKind } from './aws-fault-proxy.js';
 import { type ChaosCheck, checkChaosRun, type HarnessLog } from './checker.js';
 import { drawInt } from './draw.js';
@@ -163,20 +164,8 @@ async function workInQueues(env: LocalEnvironment): Promise<number> {
   for (const poller of env.pollers) {
     const queue = env.provisioned.queues.get(poller.mapping.queueLogicalId);
     if (queue === undefined) continue;
-    const { Attributes = {} } = await env.clients.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: queue.url,
-        AttributeNames: [
-          'ApproximateNumberOfMessages',
-          'ApproximateNumberOfMessagesNotVisible',
-          'ApproximateNumberOfMessagesDelayed',
-        ],
-      }),
-    );
-    total +=
-      Number(Attributes.ApproximateNumberOfMessages ?? 0) +
-      Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
-      Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
+    const counts = await queueCounts(env.clients.sqs, queue.url);
+    total += counts.visible + counts.notVisible + counts.delayed;
     total += poller.deliveriesInFlight;
   }
   return total;
