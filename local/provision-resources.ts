@@ -20,6 +20,7 @@ import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
+import { RATE_UNITS } from '../sources/schedule-expression.js';
 import type { CfnResource, IntrinsicResolver, Pseudo, ResolvedResource } from './cloud-template.js';
 import type {
   EmulatorClients,
@@ -501,21 +502,12 @@ const RuleProperties = z.object({
   Targets: z.array(z.object({ Arn: z.string(), Id: z.string() })).default([]),
 });
 
-const RATE_UNIT_SECONDS: { readonly [unit: string]: number } = {
-  minute: 60,
-  minutes: 60,
-  hour: 3600,
-  hours: 3600,
-  day: 86_400,
-  days: 86_400,
-};
-
 /** Seconds between runs of an EventBridge `rate(...)` expression; undefined for anything else (cron). */
 export function rateIntervalSeconds(expression: string): number | undefined {
   const match = /^rate\((\d+) (minutes?|hours?|days?)\)$/.exec(expression.trim());
   if (match === null) return undefined;
   const [, value = '', unit = ''] = match;
-  const seconds = RATE_UNIT_SECONDS[unit];
+  const seconds = RATE_UNITS[unit];
   return seconds === undefined ? undefined : Number(value) * seconds;
 }
 

@@ -18,7 +18,8 @@ export type ScheduleExpression =
   | { readonly kind: 'rate'; readonly seconds: number; readonly text: string }
   | { readonly kind: 'cron'; readonly fields: readonly string[]; readonly text: string };
 
-const RATE_UNITS: { readonly [unit: string]: number } = {
+/** Seconds in each unit a `rate(...)` expression may name (EventBridge rules and Scheduler alike). */
+export const RATE_UNITS: { readonly [unit: string]: number } = {
   minute: 60,
   minutes: 60,
   hour: 3600,
