@@ -73,58 +73,31 @@ export class DynamoSourceFreshness implements SourceFreshness {
 
   async newest(sources: readonly string[]): Promise<Map<string, FreshnessMark>> {
     const marks = new Map<string, FreshnessMark>();
-    // BatchGetItem takes at most 100 keys per call.
-    for (let start = 0; start < sources.length; start += 100) {
-      let keys: { [key: string]: unknown }[] | undefined = sources
-        .slice(start, start + 100)
-        .map((source) => freshnessKey(source));
-      while (keys !== undefined && keys.length > 0) {
-        const response: BatchGetCommandOutput = await this.client.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
-        );
-        for (const item of response.Responses?.[this.tableName] ?? []) {
-          // An item the checker made to track a source that has no records yet holds no mark.
-          if (item.newestObservedAt === undefined) continue;
-          const stored = StoredMark.parse(item);
-          marks.set(stored.source, {
-            source: stored.source,
-            newestObservedAt: new Date(stored.newestObservedAt),
-            newestTraceId: stored.newestTraceId,
-            newestJobKey: stored.newestJobKey,
-            updatedAt: new Date(stored.updatedAt),
-          });
-        }
-        keys = response.UnprocessedKeys?.[this.tableName]?.Keys;
-      }
+    for (const item of await this.freshnessItems(sources)) {
+      // An item the checker made to track a source that has no records yet holds no mark.
+      if (item.newestObservedAt === undefined) continue;
+      const stored = StoredMark.parse(item);
+      marks.set(stored.source, {
+        source: stored.source,
+        newestObservedAt: new Date(stored.newestObservedAt),
+        newestTraceId: stored.newestTraceId,
+        newestJobKey: stored.newestJobKey,
+        updatedAt: new Date(stored.updatedAt),
+      });
     }
     return marks;
   }
 
   async trackedSince(sources: readonly string[], at: Date): Promise<Map<string, Date>> {
     const tracked = new Map<string, Date>();
-    for (let start = 0; start < sources.length; start += 100) {
-      let keys: { [key: string]: unknown }[] | undefined = sources
-        .slice(start, start + 100)
-        .map((source) => freshnessKey(source));
-      while (keys !== undefined && keys.length > 0) {
-        const response: BatchGetCommandOutput = await this.client.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [this.tableName]: {
-                Keys: keys,
-                ProjectionExpression: '#source, trackedSince',
-                ExpressionAttributeNames: { '#source': 'source' },
-              },
-            },
-          }),
-        );
-        for (const item of response.Responses?.[this.tableName] ?? []) {
-          const stored = Tracked.safeParse(item);
-          if (stored.success && stored.data.trackedSince !== undefined)
-            tracked.set(stored.data.source, new Date(stored.data.trackedSince));
-        }
-        keys = response.UnprocessedKeys?.[this.tableName]?.Keys;
-      }
+    const items = await this.freshnessItems(sources, {
+      ProjectionExpression: '#source, trackedSince',
+      ExpressionAttributeNames: { '#source': 'source' },
+    });
+    for (const item of items) {
+      const stored = Tracked.safeParse(item);
+      if (stored.success && stored.data.trackedSince !== undefined)
+        tracked.set(stored.data.source, new Date(stored.data.trackedSince));
     }
     // Only a source seen for the first time is written: one write per source, ever.
     for (const source of sources.filter((s) => !tracked.has(s))) {
@@ -151,5 +124,29 @@ export class DynamoSourceFreshness implements SourceFreshness {
       );
     }
     return tracked;
+  }
+
+  /** The freshness items of these sources (absent ones left out), in BatchGetItem's 100-key pages, unprocessed keys retried. */
+  private async freshnessItems(
+    sources: readonly string[],
+    projection?: {
+      readonly ProjectionExpression: string;
+      readonly ExpressionAttributeNames: { [name: string]: string };
+    },
+  ): Promise<{ [key: string]: unknown }[]> {
+    const items: { [key: string]: unknown }[] = [];
+    for (let start = 0; start < sources.length; start += 100) {
+      let keys: { [key: string]: unknown }[] | undefined = sources
+        .slice(start, start + 100)
+        .map((source) => freshnessKey(source));
+      while (keys !== undefined && keys.length > 0) {
+        const response: BatchGetCommandOutput = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ...projection } } }),
+        );
+        items.push(...(response.Responses?.[this.tableName] ?? []));
+        keys = response.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return items;
   }
 }
