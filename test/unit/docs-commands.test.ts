@@ -7,21 +7,11 @@
  * Placeholders (`<source>`), optional parts (`[--dry-run]`) and alternatives (`a | b`) count as written.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, parseCommandLine } from '../../cli/grammar.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-function markdownUnder(folder: string): string[] {
-  return readdirSync(join(ROOT, folder), { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.md'))
-    .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)));
-}
-
-const DOCUMENTS = ['README.md', ...markdownUnder('docs'), ...markdownUnder('runbooks')].sort();
+import { DOCUMENTS, ROOT } from '../support/documents.js';
 
 /** Every piece of code in a Markdown file: inline code spans and the lines of fenced blocks. */
 function codeIn(markdown: string): string[] {

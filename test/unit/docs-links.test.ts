@@ -3,20 +3,10 @@
  * the repository, and, when it names a heading (`#...`), to a heading of that Markdown file, by
  * the anchors GitHub makes. Links with a scheme (https:, mailto:) are not checked.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-function markdownUnder(folder: string): string[] {
-  return readdirSync(join(ROOT, folder), { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.md'))
-    .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)));
-}
-
-const DOCUMENTS = ['README.md', ...markdownUnder('docs'), ...markdownUnder('runbooks')].sort();
+import { DOCUMENTS, ROOT } from '../support/documents.js';
 
 /** The text outside fenced code blocks and inline code spans, line by line. */
 function proseLines(markdown: string): string[] {
