@@ -23,7 +23,7 @@ import { BrowserCrashedError, FailureWithEvidence, StepTimeoutError } from '../c
 import type { Collection, CollectRequest } from '../core/collection.js';
 import { assertUrlAllowed, type EgressPolicy, type OriginOverrides, resolveOrigin } from '../core/egress.js';
 import { PermanentError } from '../core/errors.js';
-import { redactSecrets } from '../core/secret-redaction.js';
+import { redactError } from '../core/secret-redaction.js';
 import { logger } from '../observability.js';
 import { BrowserJob, CONTEXT_CLOSE_TIMEOUT_MS, type JobSetting } from './browser-job.js';
 import { LoginSessions } from './browser-portal.js';
@@ -161,17 +161,6 @@ export interface BrowserCollectorOptions {
   readonly maxJobBytes?: number;
 }
 
-/** Replaces every occurrence of a secret in an error's text (message, stack, causes). */
-function scrub(error: unknown, secrets: readonly string[]): unknown {
-  if (secrets.length === 0) return error;
-  for (let current = error, depth = 0; current instanceof Error && depth < 8; depth += 1) {
-    current.message = redactSecrets(current.message, secrets);
-    if (current.stack !== undefined) current.stack = redactSecrets(current.stack, secrets);
-    current = current.cause;
-  }
-  return error;
-}
-
 export class BrowserCollector {
   private readonly sessions: LoginSessions;
 
@@ -224,7 +213,7 @@ export class BrowserCollector {
     try {
       return await this.watch(work(), () => ({ job, browser }));
     } catch (caught) {
-      const error = scrub(caught, secrets);
+      const error = redactError(caught, secrets);
       // A renderer that crashed reports "Target crashed" before the browser's own death is noticed.
       const crashed = !browser.isConnected() || job.pageCrashed;
       const observed =

@@ -23,7 +23,7 @@ import { HandoffRequiredError, PermanentError } from '../core/errors.js';
 import { isLoginPage, LOGIN_WALL_SCAN_BYTES, loginWallOf } from '../core/login-wall.js';
 import { extensionFor } from '../core/raw-layout.js';
 import { screenResponse } from '../core/response-screen.js';
-import { redactBody, redactSecrets } from '../core/secret-redaction.js';
+import { redactBody, redactError } from '../core/secret-redaction.js';
 import { EgressGuard, guardedDispatcher, type Resolver, systemResolver } from './egress-guard.js';
 import { HttpSessions, HttpSignIn } from './http-sign-in.js';
 import type { CredentialStore } from './source-credentials.js';
@@ -313,11 +313,7 @@ function wallEvidence(url: URL, status: number, contentType: string, body: Buffe
 /** An error, its causes and its evidence with every credential redacted. */
 function scrubbed(error: unknown, secrets: readonly string[]): unknown {
   if (secrets.length === 0) return error;
-  for (let current = error, depth = 0; current instanceof Error && depth < 8; depth += 1) {
-    current.message = redactSecrets(current.message, secrets);
-    if (current.stack !== undefined) current.stack = redactSecrets(current.stack, secrets);
-    current = current.cause;
-  }
+  redactError(error, secrets);
   if (error instanceof FailureWithEvidence) {
     return new FailureWithEvidence(
       error.cause,

@@ -201,6 +201,17 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
   );
 }
 
+/** `error` with every secret replaced in its text: message and stack, its own and its causes'. */
+export function redactError(error: unknown, secrets: readonly string[]): unknown {
+  if (secrets.length === 0) return error;
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; depth += 1) {
+    current.message = redactSecrets(current.message, secrets);
+    if (current.stack !== undefined) current.stack = redactSecrets(current.stack, secrets);
+    current = current.cause;
+  }
+  return error;
+}
+
 /**
  * The response as received, unless it shows a secret: raw storage keeps exact bytes, but never a
  * credential. A text body that holds one is answered redacted (`redacted`: the manifest says so).

@@ -1,6 +1,26 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { REDACTED, redactSecrets, secretShapes } from '../../functions/core/secret-redaction.js';
+import { REDACTED, redactError, redactSecrets, secretShapes } from '../../functions/core/secret-redaction.js';
+
+describe('redactError', () => {
+  it('redacts the message and stack of an error and of each of its causes', () => {
+    const secret = 'Hunter2-Error-77d1';
+    const cause = new Error(`portal said: wrong password ${secret}`);
+    const error = new Error(`sign-in failed after typing ${secret}`, { cause });
+    expect(redactError(error, [secret])).toBe(error);
+    for (const e of [error, cause]) {
+      expect(e.message).toContain(REDACTED);
+      expect(`${e.message}\n${e.stack}`).not.toContain(secret);
+    }
+  });
+
+  it('leaves an error alone when there is no secret, and what is not an Error as it is', () => {
+    const error = new Error('plain');
+    expect(redactError(error, [])).toBe(error);
+    expect(error.message).toBe('plain');
+    expect(redactError('a string with Hunter2', ['Hunter2'])).toBe('a string with Hunter2');
+  });
+});
 
 describe('redactSecrets', () => {
   it('redacts a password the way Playwright quotes it in a call log', () => {
