@@ -14,15 +14,19 @@ import { PurgeQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { STACK_NAME } from '../infra/stack-name.js';
-import { type CfnTemplate, loadTemplate } from '../local/cloud-template.js';
+import { type AssemblyStack, readAssembly } from '../local/cloud-assembly.js';
+import type { CfnTemplate } from '../local/cloud-template.js';
 import { startEmulator } from '../local/emulator.js';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../local/environment.js';
 import { CDK_OUT_DIR } from '../local/paths.js';
-import { type Provisioned, provisionFromTemplate } from '../local/provision.js';
+import { appResourceId, type Provisioned, provisionApp } from '../local/provision.js';
 
 export interface AwsStage {
   readonly endpoint: string;
   readonly emulatorVersion: string;
+  /** Every stack of the app, in deployment order. */
+  readonly stacks: readonly AssemblyStack[];
+  /** The core stack's template (the tables and the raw bucket). */
   readonly template: CfnTemplate;
   readonly provisioned: Provisioned;
   readonly s3: S3Client;
@@ -74,7 +78,12 @@ function tagged(provisioned: Provisioned, names: ReadonlyMap<string, string>, ro
 }
 
 export async function startAwsStage(logDir: string): Promise<AwsStage> {
-  const template = loadTemplate(join(CDK_OUT_DIR, `${STACK_NAME}.template.json`));
+  // Every stack of the app, as the local environment provisions them: the collectors live in the
+  // source stacks, the tables and the raw bucket in the core stack.
+  const stacks = readAssembly(CDK_OUT_DIR);
+  const core = stacks.find((s) => s.stackName === STACK_NAME);
+  if (core === undefined) throw new Error(`the cloud assembly in ${CDK_OUT_DIR} has no stack ${STACK_NAME}`);
+  const template = core.template;
   const emulator = await startEmulator({ logFile: join(logDir, 'moto.log') });
   try {
     const config = {
@@ -91,8 +100,8 @@ export async function startAwsStage(logDir: string): Promise<AwsStage> {
       secrets: new SecretsManagerClient(config),
     };
     const suffix = randomBytes(3).toString('hex');
-    const provisioned = await provisionFromTemplate(template, clients, {
-      pseudo: { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT, stackName: STACK_NAME },
+    const provisioned = await provisionApp(stacks, clients, {
+      pseudo: { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT },
       nameSuffix: suffix,
       timeScale: 1,
     });
@@ -100,6 +109,7 @@ export async function startAwsStage(logDir: string): Promise<AwsStage> {
     return {
       endpoint: emulator.endpoint,
       emulatorVersion: emulator.version,
+      stacks,
       template,
       provisioned,
       s3: clients.s3,
@@ -135,7 +145,7 @@ export async function startAwsStage(logDir: string): Promise<AwsStage> {
   }
 }
 
-/** Creates `name` with the key schema and indexes of the template's table tagged `role`. */
+/** Creates `name` with the key schema and indexes of the core template's table tagged `role`. */
 export async function createTableLike(
   dynamodb: DynamoDBClient,
   template: CfnTemplate,
@@ -143,8 +153,11 @@ export async function createTableLike(
   role: 'records' | 'ledger',
   name: string,
 ): Promise<void> {
-  const id = [...provisioned.tables.keys()].find((t) => provisioned.tags.get(t)?.['sluice:role'] === role);
-  const definition = TableShape.parse(template.Resources[id ?? '']?.Properties);
+  const prefix = appResourceId(STACK_NAME, '');
+  const id = [...provisioned.tables.keys()].find(
+    (t) => t.startsWith(prefix) && provisioned.tags.get(t)?.['sluice:role'] === role,
+  );
+  const definition = TableShape.parse(template.Resources[id?.slice(prefix.length) ?? '']?.Properties);
   await dynamodb.send(
     new CreateTableCommand({
       TableName: name,

@@ -6,8 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { CfnTemplate } from '../local/cloud-template.js';
-import type { LocalFunctionSpec } from '../local/provision.js';
+import type { AssemblyStack } from '../local/cloud-assembly.js';
+import { appResourceId, type LocalFunctionSpec } from '../local/provision.js';
 import { directorySize } from './collection.js';
 import { median, type Spread, spread } from './stats.js';
 
@@ -47,23 +47,33 @@ const LambdaFunction = z.object({
 });
 
 /** The Sluice functions in the synthesized template, with their configured sizing. */
-export function templateFunctions(template: CfnTemplate) {
-  return Object.entries(template.Resources).flatMap(([logicalId, resource]) => {
-    const parsed = LambdaFunction.safeParse(resource);
-    if (!parsed.success) return [];
-    const { Metadata, Properties } = parsed.data;
-    return [
-      {
-        logicalId,
-        entry: Metadata['sluice:entry'],
-        assetDir: Metadata['aws:asset:path'],
-        handler: Properties.Handler,
-        memoryMB: Properties.MemorySize,
-        timeoutSeconds: Properties.Timeout,
-        architecture: Properties.Architectures?.[0] ?? 'x86_64',
-      },
-    ];
-  });
+/**
+ * The functions Sluice builds, from every stack of the app: each entry once (every source stack
+ * has its own collectors, built from the same bundle). IDs are as provisionApp gives them.
+ */
+export function appFunctions(stacks: readonly AssemblyStack[]) {
+  const seen = new Set<string>();
+  return stacks.flatMap((stack) =>
+    Object.entries(stack.template.Resources).flatMap(([logicalId, resource]) => {
+      const parsed = LambdaFunction.safeParse(resource);
+      if (!parsed.success) return [];
+      const { Metadata, Properties } = parsed.data;
+      const entry = Metadata['sluice:entry'];
+      if (seen.has(entry)) return [];
+      seen.add(entry);
+      return [
+        {
+          logicalId: appResourceId(stack.stackName, logicalId),
+          entry,
+          assetDir: Metadata['aws:asset:path'],
+          handler: Properties.Handler,
+          memoryMB: Properties.MemorySize,
+          timeoutSeconds: Properties.Timeout,
+          architecture: Properties.Architectures?.[0] ?? 'x86_64',
+        },
+      ];
+    }),
+  );
 }
 
 /** The environment a function's bundle needs to initialise (it fails fast without it). */
@@ -107,7 +117,7 @@ export function measureInit(
 }
 
 export function benchColdStart(options: {
-  readonly template: CfnTemplate;
+  readonly stacks: readonly AssemblyStack[];
   readonly cdkOutDir: string;
   readonly specs: ReadonlyMap<string, LocalFunctionSpec>;
   readonly extraEnvironment: { readonly [name: string]: string };
@@ -116,7 +126,7 @@ export function benchColdStart(options: {
   readonly scratchDir: string;
   readonly log: (line: string) => void;
 }): ColdStartResult {
-  const functions = templateFunctions(options.template).map((fn): FunctionBundle => {
+  const functions = appFunctions(options.stacks).map((fn): FunctionBundle => {
     const dir = join(options.cdkOutDir, fn.assetDir);
     const [file, exportName] = fn.handler.split('.');
     const bundle = join(dir, `${file}.mjs`);

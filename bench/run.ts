@@ -164,8 +164,8 @@ async function measure() {
   const stage = await startAwsStage(logDir);
   const site = await startDemoSite();
   results.emulator = { name: 'moto', version: stage.emulatorVersion };
-  const { templateFunctions } = await import('./cold-start.js');
-  results.functionConfig = templateFunctions(stage.template);
+  const { appFunctions } = await import('./cold-start.js');
+  results.functionConfig = appFunctions(stage.stacks);
   const overrides = ports.localOriginOverrides(site.origin);
   const rawStore = ports.rawStore(stage.s3, stage.rawBucket);
   const ledgerForBatch = async (label: string) =>
@@ -478,7 +478,7 @@ async function measure() {
       log('• 5. cold start: bundle sizes, module initialisation, Chromium unpack and launch');
       const { benchColdStart } = await import('./cold-start.js');
       results.coldStart = benchColdStart({
-        template: stage.template,
+        stacks: stage.stacks,
         cdkOutDir: CDK_OUT_DIR,
         specs: stage.provisioned.functions,
         extraEnvironment: { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL: stage.endpoint },
