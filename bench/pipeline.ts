@@ -18,6 +18,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { demoBatch } from '../local/demo-batch.js';
 import { type LocalEnvironment, startLocalEnvironment } from '../local/environment.js';
+import { queueCounts } from '../local/queue-metrics.js';
 import { enqueueJobs, summarizeRun, type TrackedJob, waitForOutcomes } from '../local/run-tracker.js';
 import type { BatchReport, SqsEventSourcePoller } from '../local/sqs-poller.js';
 import { motoResidentMiB } from './moto-workarounds.js';
@@ -87,8 +88,19 @@ export interface PipelineResult {
   readonly deadLetterReasons: { readonly [reason: string]: number };
   readonly bySource: { readonly [source: string]: { readonly jobs: number; readonly succeeded: number } };
   readonly wallMs: number;
-  /** Capacity: jobs that ended per minute while a backlog drained. */
+  /** Capacity: jobs that ended per minute while a backlog drained (a job ends when its follow-ups have). */
   readonly jobsPerMinute: number;
+  /**
+   * The follow-up jobs the enqueued jobs started (demo-shipments follows its pages), and how many
+   * of them succeeded; counted within their jobs above. Absent from runs before it was recorded.
+   */
+  readonly followUpJobs?: { readonly jobs: number; readonly succeeded: number };
+  /**
+   * Manifests in the transform's DLQ at the end: notifications whose every receive failed (a
+   * transform batch that timed out on an overloaded machine). Their jobs stay `collected`, and
+   * count as unaccounted. Absent from runs before it was recorded.
+   */
+  readonly transformDeadLetters?: number;
   /** Enqueue → record while draining the backlog: time spent waiting behind other jobs, not latency. */
   readonly backlogWaitMs: LatencyFigures;
   /** Latency at steady arrival rates below capacity: the template as it is first, then the what-if. */
@@ -198,6 +210,10 @@ async function measureCapacity(options: {
     let lastLogged = 0;
     const summaries = await waitForOutcomes(env, tracked, {
       timeoutMs: options.timeoutMs,
+      onIdle: (unfinished) =>
+        options.log(
+          `  ${unfinished} job(s) unfinished with no work left in any queue: counted as unaccounted`,
+        ),
       onProgress: (progress) => {
         if (now() - lastLogged > 15_000) {
           lastLogged = now();
@@ -208,6 +224,12 @@ async function measureCapacity(options: {
       },
     });
     const motoMiBAtEnd = motoResidentMiB(env.endpoint);
+    const transformDlq = [...env.provisioned.queues.values()].find((q) => {
+      const tags = env.provisioned.tags.get(q.logicalId);
+      return tags?.['sluice:stage'] === 'transform' && tags['sluice:role'] === 'dead-letter';
+    });
+    if (transformDlq === undefined) throw new Error('the template has no transform dead-letter queue');
+    const transformDeadLetters = (await queueCounts(env.clients.sqs, transformDlq.url)).visible;
     const firstEnqueue = Math.min(...tracked.map((t) => t.enqueuedAt.getTime()));
     const lastUpdate = Math.max(...[...summaries.values()].map((s) => new Date(s.updatedAt).getTime()));
     const summary = summarizeRun(tracked, summaries);
@@ -302,6 +324,11 @@ async function measureCapacity(options: {
       ),
       wallMs,
       jobsPerMinute: (finished / wallMs) * 60_000,
+      followUpJobs: {
+        jobs: Object.values(summary.followUps).reduce((sum, f) => sum + f.jobs, 0),
+        succeeded: Object.values(summary.followUps).reduce((sum, f) => sum + f.succeeded, 0),
+      },
+      transformDeadLetters,
       backlogWaitMs: summary.latencyMs,
       functions,
       stages,

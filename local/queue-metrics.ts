@@ -51,7 +51,6 @@ export interface QueueMetricsOptions {
   readonly intervalMs: number;
 }
 
-/** Measures every queue of the app on a timer and hands the data points to `sink`. */
 /** What a queue holds now, as SQS approximates it: waiting, in flight and delayed messages. */
 export async function queueCounts(
   sqs: SQSClient,
@@ -74,6 +73,7 @@ export async function queueCounts(
   };
 }
 
+/** Measures every queue of the app on a timer and hands the data points to `sink`. */
 export class QueueMetricsPublisher {
   private timer: NodeJS.Timeout | undefined;
   private measuring: Promise<void> = Promise.resolve();

@@ -11,6 +11,7 @@ import type { CollectJob } from '../functions/core/contracts.js';
 import { deriveJobKey } from '../functions/core/job-key.js';
 import { findSource } from '../sources/registry.js';
 import type { LocalEnvironment } from './environment.js';
+import { queueCounts } from './queue-metrics.js';
 
 export interface TrackedJob {
   readonly jobKey: string;
@@ -144,13 +145,44 @@ export function progressOf(
   return { total: tracked.length, finished, byStatus };
 }
 
+/** Messages waiting, in flight or delayed in every queue a function consumes, and deliveries in progress. */
+export async function workInQueues(env: LocalEnvironment): Promise<number> {
+  let total = 0;
+  for (const poller of env.pollers) {
+    const queue = env.provisioned.queues.get(poller.mapping.queueLogicalId);
+    if (queue === undefined) continue;
+    const counts = await queueCounts(env.clients.sqs, queue.url);
+    total += counts.visible + counts.notVisible + counts.delayed + poller.deliveriesInFlight;
+  }
+  return total;
+}
+
+/**
+ * How long the queues must stay empty, with jobs still unfinished, before the wait gives up on
+ * them: long enough for a message between two queues (a follow-up being sent, a manifest's
+ * notification) to show up in its next queue.
+ */
+const IDLE_BEFORE_GIVING_UP_MS = 20_000;
+
+/**
+ * Reads the ledger until every job's tree has ended, the deadline passes, or nothing is left to
+ * happen: no message in any queue a function consumes and no delivery in progress, while some
+ * jobs have not ended (a manifest the transform's retries gave up on waits in its DLQ, and its
+ * job stays `collected`). What has not ended then is the run's unaccounted.
+ */
 export async function waitForOutcomes(
   env: LocalEnvironment,
   tracked: readonly TrackedJob[],
-  options: { readonly timeoutMs: number; readonly onProgress?: (progress: Progress) => void },
+  options: {
+    readonly timeoutMs: number;
+    readonly onProgress?: (progress: Progress) => void;
+    /** Told once, when the wait stops with nothing left to do and `unfinished` jobs not ended. */
+    readonly onIdle?: (unfinished: number) => void;
+  },
 ): Promise<Map<string, LedgerSummary>> {
   const deadline = Date.now() + options.timeoutMs;
   let summaries = new Map<string, LedgerSummary>();
+  let idleSince: number | undefined;
   for (;;) {
     // The trees grow as jobs enqueue follow-ups: read every key known so far.
     const keys = tracked.flatMap((t) => [t.jobKey, ...descendantsOf(t.jobKey, summaries)]);
@@ -158,6 +190,12 @@ export async function waitForOutcomes(
     const progress = progressOf(tracked, summaries);
     options.onProgress?.(progress);
     if (progress.finished === progress.total || Date.now() > deadline) return summaries;
+    if ((await workInQueues(env)) > 0) idleSince = undefined;
+    else if (idleSince === undefined) idleSince = Date.now();
+    else if (Date.now() - idleSince >= IDLE_BEFORE_GIVING_UP_MS) {
+      options.onIdle?.(progress.total - progress.finished);
+      return summaries;
+    }
     await new Promise((r) => setTimeout(r, 500));
   }
 }

@@ -23,13 +23,15 @@ a browser job). Two questions, measured apart because their answers are differen
 ### 6a. Capacity: a backlog drained
 
 \`${p.jobs}\` jobs enqueued at once. Capacity counts every job that ended (records written,
-dead-lettered or handed off) per minute, from the first enqueue to the last ledger update.
+dead-lettered or handed off) per minute, from the first enqueue to the last ledger update. A job
+ends when the follow-up jobs it started have (a demo-shipments job follows its pages to the last
+one)${p.followUpJobs === undefined ? '' : `: these ${p.jobs} started ${p.followUpJobs.jobs} follow-up jobs, ${p.followUpJobs.succeeded} of which succeeded`}.
 
 | | |
 | --- | --- |
 | **capacity** | **${n(p.jobsPerMinute)} jobs/min** (wall ${n(p.wallMs / 1000)} s) |
 | time in the backlog, enqueue → record | p50 ${msOrDash(p.backlogWaitMs.p50)}, p95 ${msOrDash(p.backlogWaitMs.p95)}, max ${msOrDash(p.backlogWaitMs.max)}: waiting behind the other jobs, **not latency** |
-| outcomes | ${p.succeeded} succeeded, ${p.deadLettered} dead-lettered${Object.keys(p.deadLetterReasons).length > 0 ? ` (${JSON.stringify(p.deadLetterReasons)})` : ''}, ${p.handedOff} handed off, ${p.unaccounted} unaccounted |
+| outcomes | ${p.succeeded} succeeded, ${p.deadLettered} dead-lettered${Object.keys(p.deadLetterReasons).length > 0 ? ` (${JSON.stringify(p.deadLetterReasons)})` : ''}, ${p.handedOff} handed off, ${p.unaccounted} unaccounted${p.transformDeadLetters ? ` (${p.transformDeadLetters} manifests in the transform's DLQ)` : ''} |
 | ledger items at the end | ${p.ledgerItems} |
 
 ${table(

@@ -75,7 +75,7 @@ export function renderTable(json: unknown): string {
   if (run.pipeline !== undefined) {
     const p = run.pipeline;
     rows.push([
-      `Pipeline capacity: ${p.jobs} jobs enqueued at once, drained locally: jobs/min`,
+      `Pipeline capacity: ${p.jobs} jobs enqueued at once${p.followUpJobs === undefined ? '' : ` (${p.followUpJobs.jobs} follow-up jobs within them)`}, drained locally: jobs/min`,
       n(p.jobsPerMinute),
       `${p.succeeded} succeeded, ${p.deadLettered} dead-lettered, ${p.handedOff} handed off, ${p.unaccounted} unaccounted`,
       '',

@@ -16,7 +16,7 @@ import { parseRawKey } from '../../functions/core/raw-layout.js';
 import { findSource } from '../../sources/registry.js';
 import { SITE_FAULT_KINDS, type SiteFaultKind } from '../demo-site/site-faults.js';
 import { type LocalEnvironment, startLocalEnvironment } from '../environment.js';
-import { queueCounts } from '../queue-metrics.js';
+import { workInQueues } from '../run-tracker.js';
 import { type AfterCall, AWS_FAULT_KINDS, type AwsCall, type AwsFaultKind } from './aws-fault-proxy.js';
 import { type ChaosCheck, checkChaosRun, type HarnessLog } from './checker.js';
 import { drawInt } from './draw.js';
@@ -157,19 +157,6 @@ function crashPointOf(call: AwsCall): { jobKey: string; point: CrashPoint } | un
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Messages waiting, in flight or delayed in every queue a function consumes. */
-async function workInQueues(env: LocalEnvironment): Promise<number> {
-  let total = 0;
-  for (const poller of env.pollers) {
-    const queue = env.provisioned.queues.get(poller.mapping.queueLogicalId);
-    if (queue === undefined) continue;
-    const counts = await queueCounts(env.clients.sqs, queue.url);
-    total += counts.visible + counts.notVisible + counts.delayed;
-    total += poller.deliveriesInFlight;
-  }
-  return total;
-}
 
 export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosReport> {
   const started = Date.now();
