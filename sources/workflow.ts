@@ -409,8 +409,9 @@ export function transformStage(options: TransformStageOptions): SourceWorkflow {
     },
     {
       step: 'upsert',
-      failure: 'S3 or DynamoDB throttles, refuses or times out',
-      reasons: ['aws-error', 'timeout', 'unexpected', 'record-contention'],
+      failure:
+        "S3 or DynamoDB throttles, refuses or times out, or the function's time runs out before every record is written",
+      reasons: ['aws-error', 'timeout', 'unexpected', 'record-contention', 'transform-deadline'],
       handling: 'retry',
     },
     {

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { FollowUpRequest, SourceParser } from '../../sources/define.js';
 import { RawManifest, type RecordItem } from './contracts.js';
-import { HandoffRequiredError, PermanentError } from './errors.js';
+import { HandoffRequiredError, PermanentError, TransientError } from './errors.js';
 import type { RawStore, RecordStore } from './ports.js';
 import {
   applyUpsert,
@@ -40,6 +40,13 @@ export interface TransformDeps extends TransformReadDeps {
    * container handles. @default - a new one per call: every manifest starts with a touch
    */
   readonly recentWrites?: RecentWrites;
+  /**
+   * True once the writes must stop for the function to end in time (the handler asks Lambda for
+   * its remaining time). Checked before each group of writes: a manifest too large for what is
+   * left of the invocation fails as a retryable `transform-deadline` with its own reason, instead
+   * of timing out and taking the other manifests of its batch with it. @default - never
+   */
+  readonly outOfTime?: () => boolean;
 }
 
 /**
@@ -245,6 +252,13 @@ export async function transformManifest(manifestKey: string, deps: TransformDeps
   // starts from what the source's previous manifest ended with.
   let firstAttempt = recent.firstGuess(manifest.source);
   for (let start = 0; start < observations.length; start += concurrency) {
+    if (deps.outOfTime?.() === true) {
+      throw new TransientError(
+        `the function's time ran out after ${start} of ${observations.length} records of ${manifestKey}; ` +
+          'the records written stay written, and the next delivery writes every record again (conditionally)',
+        { reason: 'transform-deadline' },
+      );
+    }
     const batch = observations.slice(start, start + concurrency);
     const guess = firstAttempt;
     const outcomes = await Promise.all(

@@ -42,13 +42,22 @@ function toManifestMessage(record: SQSRecord): ManifestMessage {
   };
 }
 
+/**
+ * Time an invocation keeps for after its writes: recording a failed manifest in the ledger and
+ * delaying its message, for every manifest of the batch at once.
+ */
+export const TRANSFORM_STOP_MARGIN_MS = 10_000;
+
 export function createTransformHandler(deps: TransformHandlerDeps) {
   const processor = new BatchProcessor(EventType.SQS);
+  // The running invocation's remaining time; one invocation at a time per container.
+  let remainingMs: () => number = () => Number.POSITIVE_INFINITY;
   // One per container, like the SDK clients: each source's manifests learn from the ones before.
   const jobDeps: TransformJobDeps = {
     ...deps,
     clock: () => new Date(),
     recentWrites: deps.recentWrites ?? new RecentWrites(),
+    outOfTime: () => remainingMs() < TRANSFORM_STOP_MARGIN_MS,
   };
 
   async function transformOne(record: SQSRecord, message: ManifestMessage, object: CreatedObject) {
@@ -173,6 +182,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
 
   return async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
     logger.addContext(context);
+    remainingMs = () => context.getRemainingTimeInMillis();
     const inJobContext = (record: SQSRecord) =>
       withJobLogKeys({ messageId: record.messageId }, () => handleRecord(record));
     return processPartialResponse(event, inJobContext, processor, {

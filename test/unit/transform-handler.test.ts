@@ -16,7 +16,10 @@ import { DynamoRecordStore } from '../../functions/adapters/record-store.js';
 import type { RawStore, RecordStore } from '../../functions/core/ports.js';
 import { encodeS3Key, replayNotification } from '../../functions/core/s3-notification.js';
 import { TRANSFORM_RETRY_BUDGET } from '../../functions/core/transform-budget.js';
-import { createTransformHandler } from '../../functions/transform/manifest-batch-handler.js';
+import {
+  createTransformHandler,
+  TRANSFORM_STOP_MARGIN_MS,
+} from '../../functions/transform/manifest-batch-handler.js';
 import { defineParser } from '../../sources/define.js';
 import { findSource } from '../../sources/registry.js';
 import { MemoryFollowUpQueue } from '../support/follow-up-fakes.js';
@@ -120,10 +123,17 @@ function sqsRecord(body: string, receiveCount = 1): SQSRecord {
   };
 }
 
-const context = { functionName: 'transform', awsRequestId: 'request-1' } as unknown as Context;
+/** A Lambda context with `remainingMs` of the invocation left (a minute unless a test says). */
+function contextWith(remainingMs = 60_000): Context {
+  return {
+    functionName: 'transform',
+    awsRequestId: 'request-1',
+    getRemainingTimeInMillis: () => remainingMs,
+  } as unknown as Context;
+}
 
 async function invoke(handler: ReturnType<typeof createTransformHandler>, ...records: SQSRecord[]) {
-  return (await handler({ Records: records }, context)) as SQSBatchResponse;
+  return (await handler({ Records: records }, contextWith())) as SQSBatchResponse;
 }
 
 async function collect(body: string, jobKey = 'id-job-1'): Promise<string> {
@@ -282,6 +292,28 @@ describe('the transform retry budget', () => {
       'retrying',
       'dead-lettered',
     ]);
+  });
+
+  it('retries a manifest whose writes would outlast the invocation, with the reason, and writes none of it then', async () => {
+    const key = await collect('I-1,5\nI-2,7');
+    const recordStore = new InMemoryRecordStore();
+    const handler = handlerWith({ recordStore });
+    const record = sqsRecord(s3Event(key));
+
+    const nearTheEnd = contextWith(TRANSFORM_STOP_MARGIN_MS - 1);
+    const response = (await handler({ Records: [record] }, nearTheEnd)) as SQSBatchResponse;
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(queues.delays).toHaveLength(1);
+    expect(ledger.entries.map((e) => [e.outcome, e.reason])).toEqual([['retrying', 'transform-deadline']]);
+    expect(recordStore.items.size).toBe(0);
+
+    // With time enough, the next delivery writes every record.
+    const again = sqsRecord(s3Event(key), 2);
+    expect(
+      (await handler({ Records: [again] }, contextWith(TRANSFORM_STOP_MARGIN_MS + 1))).batchItemFailures,
+    ).toEqual([]);
+    expect(recordStore.items.size).toBe(2);
   });
 
   it('retries when S3 answers SlowDown while reading the raw object', async () => {

@@ -65,7 +65,7 @@ describe('workflow map', () => {
     expect(failureEdges).toContain('  step_fetch -- "http-404, http-4xx" --> dlq_source');
     expect(failureEdges).toContain('  step_parse -- "no-records, parse-failed" --> decision_no_records');
     expect(failureEdges).toContain(
-      '  step_upsert -- "aws-error, timeout, unexpected, record-contention" --> retry_transform',
+      '  step_upsert -- "aws-error, timeout, unexpected, record-contention, transform-deadline" --> retry_transform',
     );
     expect(failureEdges).toContain('  step_upsert -- "retries-exhausted, record-invalid" --> dlq_transform');
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { RawManifest } from '../../../../functions/core/contracts.js';
-import { HandoffRequiredError, PermanentError } from '../../../../functions/core/errors.js';
+import { HandoffRequiredError, PermanentError, TransientError } from '../../../../functions/core/errors.js';
 import { recordKey } from '../../../../functions/core/record-upsert.js';
 import {
   contentHashOf,
@@ -284,6 +284,36 @@ describe('transformManifest', () => {
 
     expect(result.counts.created).toBe(21);
     expect(recordStore.items.has(recordKey(SOURCE, 'sku-20'))).toBe(true);
+  });
+
+  it("stops before the function's time runs out, as a retryable transform-deadline, keeping what it wrote", async () => {
+    const many = Array.from({ length: 10 }, (_, i) => ({
+      entityId: `sku-${i}`,
+      data: { name: `Item ${i}`, priceCents: 100 + i },
+    }));
+    const { deps, recordStore } = setUp(many);
+    let checks = 0;
+    // Time enough for two groups of four writes, then the deadline is near.
+    const outOfTime = () => ++checks > 2;
+
+    const failure = await transformManifest(MANIFEST_KEY, { ...deps, writeConcurrency: 4, outOfTime }).catch(
+      (error: unknown) => error,
+    );
+
+    expect(failure).toBeInstanceOf(TransientError);
+    expect(failure).toMatchObject({ reason: 'transform-deadline' });
+    expect((failure as Error).message).toContain('after 8 of 10 records');
+    expect(recordStore.items.size).toBe(8);
+  });
+
+  it('is never out of time when no deadline is given, nor when there is time left', async () => {
+    const { deps } = setUp([hammer, wrench]);
+
+    await expect(transformManifest(MANIFEST_KEY, { ...deps, outOfTime: () => false })).resolves.toMatchObject(
+      {
+        counts: { created: 2 },
+      },
+    );
   });
 });
 
