@@ -102,6 +102,17 @@ export function consoleReport(
   return Buffer.from(redactSecrets(JSON.stringify(record, null, 2), secrets));
 }
 
+/**
+ * The largest screenshot a job takes, in CSS pixels. A page that renders wider or taller (one
+ * 2 MiB line of text is millions of pixels wide) is photographed from its top-left corner up to
+ * this size: a full photograph of it would outgrow the function's memory and time, and fail the
+ * job over its evidence. 16,384 is Chromium's largest texture side.
+ */
+export const SCREENSHOT_LIMIT = { width: 4_096, height: 16_384 } as const;
+
+/** Playwright trims a full-page screenshot's clip to the page, so small pages stay as they are. */
+const SCREENSHOT = { fullPage: true, type: 'png', clip: { x: 0, y: 0, ...SCREENSHOT_LIMIT } } as const;
+
 /** The rendered DOM and a screenshot of a page a job collected, with no secret in either. */
 export async function capturePage(
   page: Page,
@@ -110,7 +121,7 @@ export async function capturePage(
 ): Promise<{ readonly rendered: Buffer; readonly screenshot: Buffer }> {
   const mask = await redactPage(page, secrets, timeoutMs);
   const rendered = await renderedDom(page, secrets, timeoutMs, 'snapshot');
-  const screenshot = await page.screenshot({ fullPage: true, type: 'png', timeout: timeoutMs, mask });
+  const screenshot = await page.screenshot({ ...SCREENSHOT, timeout: timeoutMs, mask });
   return { rendered, screenshot };
 }
 
@@ -135,7 +146,7 @@ export async function captureFailedPage(
   // A page that may show a secret and could not be redacted is not photographed.
   if (mask !== undefined) {
     await page
-      .screenshot({ fullPage: true, type: 'png', timeout: timeoutMs, mask })
+      .screenshot({ ...SCREENSHOT, timeout: timeoutMs, mask })
       .then((png) =>
         evidence.push({
           name: 'failure-screenshot.png',

@@ -17,6 +17,7 @@ import {
   DEFAULT_MAX_JOB_BYTES,
   launchChromium,
 } from '../../functions/adapters/browser-collector.js';
+import { SCREENSHOT_LIMIT } from '../../functions/adapters/browser-snapshots.js';
 import type { Resolver } from '../../functions/adapters/egress-guard.js';
 import { classifyFailure } from '../../functions/core/classify-failure.js';
 import type { Collection } from '../../functions/core/collection.js';
@@ -608,6 +609,31 @@ describe('the browser collector on a hostile site', () => {
       expect(collection.artifacts.find((a) => a.name === 'response.html')?.body.length).toBeGreaterThan(
         2 * MIB,
       );
+    });
+  });
+
+  describe('a page that renders far past any screenshot', () => {
+    /** A PNG's width and height, from its IHDR chunk. */
+    const pngSize = (png: Buffer | undefined) => ({
+      width: png?.readUInt32BE(16) ?? 0,
+      height: png?.readUInt32BE(20) ?? 0,
+    });
+
+    it.each([
+      ['one 2 MiB line of text', `<p style="white-space:nowrap">${'wide '.repeat(400_000)}</p>`],
+      ['a million pixels tall', '<div style="height:1000000px;background:linear-gradient(red,blue)"></div>'],
+    ])('collects %s, photographed from its top-left corner up to the screenshot limit', async (_, body) => {
+      const path = `/render-bomb-${body.length}`;
+      site.page(path, `<main data-ready="true">render bomb</main>${body}`);
+
+      const collection = await collect(path);
+
+      const size = pngSize(collection.artifacts.find((a) => a.name === 'screenshot.png')?.body);
+      expect(size.width).toBeGreaterThan(0);
+      expect(size.width).toBeLessThanOrEqual(SCREENSHOT_LIMIT.width);
+      expect(size.height).toBeGreaterThan(0);
+      expect(size.height).toBeLessThanOrEqual(SCREENSHOT_LIMIT.height);
+      expect(renderedOf(collection)).toContain('render bomb');
     });
   });
 
