@@ -224,12 +224,8 @@ async function measureCapacity(options: {
       },
     });
     const motoMiBAtEnd = motoResidentMiB(env.endpoint);
-    const transformDlq = [...env.provisioned.queues.values()].find((q) => {
-      const tags = env.provisioned.tags.get(q.logicalId);
-      return tags?.['sluice:stage'] === 'transform' && tags['sluice:role'] === 'dead-letter';
-    });
-    if (transformDlq === undefined) throw new Error('the template has no transform dead-letter queue');
-    const transformDeadLetters = (await queueCounts(env.clients.sqs, transformDlq.url)).visible;
+    const transformDeadLetters = (await queueCounts(env.clients.sqs, env.transformQueues.deadLetter.url))
+      .visible;
     const firstEnqueue = Math.min(...tracked.map((t) => t.enqueuedAt.getTime()));
     const lastUpdate = Math.max(...[...summaries.values()].map((s) => new Date(s.updatedAt).getTime()));
     const summary = summarizeRun(tracked, summaries);
