@@ -626,7 +626,9 @@ describe('the browser collector on a hostile site', () => {
       const path = `/render-bomb-${body.length}`;
       site.page(path, `<main data-ready="true">render bomb</main>${body}`);
 
-      const collection = await collect(path);
+      // The deployed step timeout (READY_TIMEOUT_MS): laying out 2 MiB of text takes seconds on
+      // a loaded machine. Without the limit the screenshot is still too large (the size checks).
+      const collection = await collect(path, collector({ stepTimeoutMs: 15_000 }));
 
       const size = pngSize(collection.artifacts.find((a) => a.name === 'screenshot.png')?.body);
       expect(size.width).toBeGreaterThan(0);
