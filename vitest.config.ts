@@ -7,6 +7,9 @@ export default defineConfig({
   test: {
     // Console output, function logs included, is shown for failing tests only.
     silent: 'passed-only',
+    // Unit and infra files run on every core (vitest's default leaves one idle, which on a
+    // two-core CI machine means one file at a time); integration files still run one by one.
+    maxWorkers: '100%',
     projects: [
       {
         test: {
