@@ -69,10 +69,23 @@ export function jobPartitionKey(jobKey: string): string {
 const ClaimState = z.object({
   claimedAt: z.object({ S: z.string() }).optional(),
   collectedAt: z.object({ S: z.string() }).optional(),
-  manifestKey: z.object({ S: z.string() }).optional(),
+  // NULL on claims written before scheduled runs left the attribute out.
+  manifestKey: z.union([z.object({ S: z.string() }), z.object({ NULL: z.literal(true) })]).optional(),
   leaseUntil: z.object({ S: z.string() }).optional(),
   leaseOwner: z.object({ S: z.string() }).optional(),
 });
+
+/**
+ * What a recorded collection takes off its claim: a manifest it did not store (a scheduled run),
+ * and the lease, when the entry releases it.
+ */
+function claimRemovals(entry: { readonly manifestKey?: string; readonly releasesClaimOf?: string }): string {
+  const removed = [
+    ...(entry.manifestKey === undefined ? ['manifestKey'] : []),
+    ...(entry.releasesClaimOf === undefined ? [] : ['leaseOwner', 'leaseUntil']),
+  ];
+  return removed.length === 0 ? '' : ` REMOVE ${removed.join(', ')}`;
+}
 
 /** A cancelled ledger transaction whose claim item (its third action) failed its condition. */
 function claimConditionFailed(error: unknown): boolean {
@@ -246,9 +259,10 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
                   Update: {
                     TableName: this.tableName,
                     Key: { pk, sk: CLAIM_SK },
-                    UpdateExpression: `SET kind = :kind, collectedAt = :now, manifestKey = :manifestKey${expiry.clause}${
-                      entry.releasesClaimOf === undefined ? '' : ' REMOVE leaseOwner, leaseUntil'
-                    }`,
+                    // A scheduled run collects nothing itself and has no manifest to name.
+                    UpdateExpression: `SET kind = :kind, collectedAt = :now${
+                      entry.manifestKey === undefined ? '' : ', manifestKey = :manifestKey'
+                    }${expiry.clause}${claimRemovals(entry)}`,
                     // The release, folded into the record: only the owner's own claim is given up.
                     ...(entry.releasesClaimOf === undefined
                       ? {}
@@ -256,7 +270,7 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
                     ExpressionAttributeValues: {
                       ':kind': 'claim',
                       ':now': entry.finishedAt.toISOString(),
-                      ':manifestKey': entry.manifestKey ?? null,
+                      ...(entry.manifestKey === undefined ? {} : { ':manifestKey': entry.manifestKey }),
                       ...expiry.values,
                       ...(entry.releasesClaimOf === undefined ? {} : { ':owner': entry.releasesClaimOf }),
                     },
@@ -312,7 +326,8 @@ export class DynamoJobLedger implements JobLedger, JobClaims {
       }
       const collectedAt = state.collectedAt?.S;
       if (collectedAt !== undefined && collectedAt >= request.collectedSince.toISOString()) {
-        const manifestKey = state.manifestKey?.S;
+        const manifestKey =
+          state.manifestKey !== undefined && 'S' in state.manifestKey ? state.manifestKey.S : undefined;
         return {
           status: 'already-collected',
           collectedAt: new Date(collectedAt),

@@ -29,7 +29,7 @@ const request: ClaimRequest = {
   collectedSince: new Date('2026-11-26T08:00:00.000Z'),
 };
 
-function refused(item: { [name: string]: { S: string } }): ConditionalCheckFailedException {
+function refused(item: { [name: string]: { S: string } | { NULL: true } }): ConditionalCheckFailedException {
   return new ConditionalCheckFailedException({
     message: 'The conditional request failed',
     $metadata: {},
@@ -86,6 +86,19 @@ describe('DynamoJobLedger.claim', () => {
       status: 'already-collected',
       collectedAt: new Date('2026-11-27T07:59:00.000Z'),
       manifestKey: 'raw/m.json',
+    });
+  });
+
+  // Found by the scheduled-run test: a run's claim was written with a NULL manifest key, and a
+  // second firing of its schedule was dead-lettered as invalid instead of skipped.
+  it('reads a refusal by a run that stored no manifest as already collected, naming none', async () => {
+    mock
+      .on(UpdateCommand)
+      .rejects(refused({ collectedAt: { S: '2026-11-27T07:59:00.000Z' }, manifestKey: { NULL: true } }));
+
+    await expect(ledger.claim(request)).resolves.toEqual({
+      status: 'already-collected',
+      collectedAt: new Date('2026-11-27T07:59:00.000Z'),
     });
   });
 
@@ -153,6 +166,18 @@ describe('DynamoJobLedger.recordAttempt', () => {
       ':now': '2026-11-27T08:00:03.000Z',
       ':manifestKey': 'raw/m.json',
     });
+  });
+
+  it('marks a scheduled run collected without a manifest key, taking off any earlier one', async () => {
+    mock.on(TransactWriteCommand).resolves({});
+
+    await ledger.recordAttempt({ ...base, outcome: 'scheduled', releasesClaimOf: 'm-1#1' });
+
+    const claim = mock.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[2]?.Update;
+    expect(claim?.UpdateExpression).toBe(
+      'SET kind = :kind, collectedAt = :now REMOVE manifestKey, leaseOwner, leaseUntil',
+    );
+    expect(Object.keys(claim?.ExpressionAttributeValues ?? {})).not.toContain(':manifestKey');
   });
 
   it('gives the claim up in the collection transaction, only if the owner still holds it', async () => {
