@@ -99,6 +99,8 @@ const NO_EGRESS: EgressPolicy = { allowedHosts: new Set(), loopbackHosts: new Se
 /** The container's one browser, relaunched when it crashed, hung or was closed. */
 export class BrowserSession {
   private browser: Promise<Browser> | undefined;
+  /** The browser process's ID, asked for while it answers, to kill it when it no longer does. */
+  private processId: number | undefined;
   private denyAll: Promise<EgressProxy> | undefined;
   /** Launches so far; the first is the cold start, the rest are relaunches. */
   launches = 0;
@@ -112,19 +114,37 @@ export class BrowserSession {
     this.denyAll ??= EgressProxy.start(new EgressGuard(NO_EGRESS));
     const proxy = await this.denyAll;
     this.launches += 1;
-    this.browser = this.launch(proxy.url);
+    this.processId = undefined;
+    this.browser = this.launch(proxy.url).then(async (browser) => {
+      this.processId = await browserProcessId(browser);
+      return browser;
+    });
     return this.browser;
   }
 
-  /** Throws the browser away (it hung or misbehaved); the next job launches a new one. */
-  async discard(reason: string): Promise<void> {
+  /**
+   * Throws the browser away (it hung or misbehaved); the next job launches a new one. One that
+   * still answers is asked to close; one that does not, or does not close in time, is killed with
+   * its renderers: Playwright gives up on closing it but leaves the process, and a hung Chromium
+   * left in a warm container holds its memory for every job after.
+   */
+  async discard(reason: string, options: { readonly answering: boolean }): Promise<void> {
     const browser = await this.browser?.catch(() => undefined);
+    const processId = this.processId;
     this.browser = undefined;
+    this.processId = undefined;
     if (browser === undefined) return;
     logger.warn('discarding the browser', { reason });
-    await withTimeout(browser.close(), 10_000, 'closing the browser').catch((error: unknown) =>
-      logger.warn('closing a discarded browser failed', { error: (error as Error).message }),
-    );
+    const closed =
+      options.answering &&
+      (await withTimeout(browser.close(), BROWSER_CLOSE_TIMEOUT_MS, 'closing the browser').then(
+        () => true,
+        (error: unknown) => {
+          logger.warn('closing a discarded browser failed', { error: (error as Error).message });
+          return false;
+        },
+      ));
+    if (!closed && processId !== undefined) killProcessGroup(processId);
   }
 
   async close(): Promise<void> {
@@ -222,7 +242,8 @@ export class BrowserCollector {
       const evidence = await job.snapshotFailure(observed);
       throw new FailureWithEvidence(observed, evidence);
     } finally {
-      if (!(await job.close())) await this.browsers.discard('a job context would not close');
+      if (!(await job.close()))
+        await this.browsers.discard('a job context would not close', { answering: true });
       await proxy.close();
     }
   }
@@ -252,10 +273,51 @@ export class BrowserCollector {
       const { job, browser } = current();
       const healthy = (await job.close()) && (await answers(browser));
       if (!healthy)
-        await this.browsers.discard('a job outlived its watchdog and the browser does not answer');
+        await this.browsers.discard('a job outlived its watchdog and the browser does not answer', {
+          answering: false,
+        });
       throw new BrowserCrashedError(
         `the job did not finish within ${this.options.jobTimeoutMs} ms; browser ${healthy ? 'kept' : 'relaunched'}`,
       );
+    }
+  }
+}
+
+/** How long a discarded browser that still answers gets to close before it is killed. */
+const BROWSER_CLOSE_TIMEOUT_MS = 10_000;
+
+/** The browser process's ID, from Chromium itself; undefined if it cannot say. */
+async function browserProcessId(browser: Browser): Promise<number | undefined> {
+  try {
+    const cdp = await withTimeout(browser.newBrowserCDPSession(), CONTEXT_CLOSE_TIMEOUT_MS, 'browser probe');
+    const info = (await withTimeout(
+      cdp.send('SystemInfo.getProcessInfo' as never),
+      CONTEXT_CLOSE_TIMEOUT_MS,
+      'browser probe',
+    )) as { processInfo?: { type: string; id: number }[] };
+    await cdp.detach().catch(() => undefined);
+    return info.processInfo?.find((p) => p.type === 'browser')?.id;
+  } catch (error) {
+    logger.warn('the browser did not say its process ID', { error: (error as Error).message });
+    return undefined;
+  }
+}
+
+/**
+ * Kills a browser and every process it started: Playwright launches Chromium as the leader of
+ * its own process group, as its own forced close does.
+ */
+function killProcessGroup(processId: number): void {
+  for (const target of [-processId, processId]) {
+    try {
+      process.kill(target, 'SIGKILL');
+      return;
+    } catch (error) {
+      // ESRCH: no such group (then the process alone), or gone already.
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') {
+        logger.warn('killing a discarded browser failed', { error: (error as Error).message });
+        return;
+      }
     }
   }
 }

@@ -50,6 +50,16 @@ function chromiumPids(which: 'main' | 'all'): number[] {
     .map(Number);
 }
 
+/** Whether a process exists and is not a zombie waiting to be reaped. */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 function collectorWith(timeouts: {
   navigationTimeoutMs: number;
   stepTimeoutMs: number;
@@ -135,10 +145,11 @@ describe('one warm container', () => {
     process.kill(browserPid, 'SIGSTOP');
     const failure = await collectRates(impatient, 2_002).catch((error: unknown) => error);
     const next = await collectRates(impatient, 2_003);
-    process.kill(browserPid, 'SIGKILL');
 
     expect(classifyFailure(failure)).toMatchObject({ name: 'TransientError' });
     expect(next.response.status).toBe(200);
     expect(session.launches).toBe(launches + 1);
+    // The hung browser was killed, not left in the container holding its memory.
+    expect({ pid: browserPid, running: running(browserPid) }).toEqual({ pid: browserPid, running: false });
   });
 });
