@@ -96,7 +96,9 @@ afterAll(async () => {
   await session?.close();
   for (const pid of chromiumPids('all')) process.kill(pid, 'SIGKILL');
   await site?.close();
-  process.env.TMPDIR = originalTmp;
+  // Assigning undefined would set the string "undefined": a later Chromium would unpack there.
+  if (originalTmp === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = originalTmp;
   // A Chromium killed a moment ago can still be writing into it: retry ENOTEMPTY a while.
   rmSync(scratch, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });

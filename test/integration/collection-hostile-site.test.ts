@@ -50,7 +50,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await browsers?.close();
   await site?.close();
-  process.env.TMPDIR = originalTmp;
+  // Assigning undefined would set the string "undefined": a later Chromium would unpack there.
+  if (originalTmp === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = originalTmp;
   rmSync(scratch, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
