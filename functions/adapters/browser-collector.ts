@@ -286,16 +286,21 @@ export class BrowserCollector {
 /** How long a discarded browser that still answers gets to close before it is killed. */
 const BROWSER_CLOSE_TIMEOUT_MS = 10_000;
 
+/** Sends one browser-level protocol command, each step given a few seconds. */
+async function askBrowser<T>(browser: Browser, method: string): Promise<T> {
+  const cdp = await withTimeout(browser.newBrowserCDPSession(), CONTEXT_CLOSE_TIMEOUT_MS, 'browser probe');
+  const answer = await withTimeout(cdp.send(method as never), CONTEXT_CLOSE_TIMEOUT_MS, 'browser probe');
+  await cdp.detach().catch(() => undefined);
+  return answer as T;
+}
+
 /** The browser process's ID, from Chromium itself; undefined if it cannot say. */
 async function browserProcessId(browser: Browser): Promise<number | undefined> {
   try {
-    const cdp = await withTimeout(browser.newBrowserCDPSession(), CONTEXT_CLOSE_TIMEOUT_MS, 'browser probe');
-    const info = (await withTimeout(
-      cdp.send('SystemInfo.getProcessInfo' as never),
-      CONTEXT_CLOSE_TIMEOUT_MS,
-      'browser probe',
-    )) as { processInfo?: { type: string; id: number }[] };
-    await cdp.detach().catch(() => undefined);
+    const info = await askBrowser<{ processInfo?: { type: string; id: number }[] }>(
+      browser,
+      'SystemInfo.getProcessInfo',
+    );
     return info.processInfo?.find((p) => p.type === 'browser')?.id;
   } catch (error) {
     logger.warn('the browser did not say its process ID', { error: (error as Error).message });
@@ -326,9 +331,7 @@ function killProcessGroup(processId: number): void {
 async function answers(browser: Browser): Promise<boolean> {
   if (!browser.isConnected()) return false;
   try {
-    const cdp = await withTimeout(browser.newBrowserCDPSession(), CONTEXT_CLOSE_TIMEOUT_MS, 'browser probe');
-    await withTimeout(cdp.send('Browser.getVersion'), CONTEXT_CLOSE_TIMEOUT_MS, 'browser probe');
-    await cdp.detach().catch(() => undefined);
+    await askBrowser(browser, 'Browser.getVersion');
     return true;
   } catch {
     return false;

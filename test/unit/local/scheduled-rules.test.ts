@@ -105,24 +105,23 @@ describe('the local scheduler', () => {
 
   it('retries a failing send with the attempt number, then gives the run to the schedule’s DLQ', async () => {
     vi.useFakeTimers({ now: new Date('2026-12-02T10:00:00Z') });
+    /** One firing for 11:00 through `sqs`, its retry sleeps run on the fake clock. */
+    const fireOnce = async (sqs: SQSClient) => {
+      const firing = new LocalScheduler([schedule], sqs, options).fire(
+        schedule,
+        new Date('2026-12-02T11:00:00Z'),
+      );
+      await vi.runAllTimersAsync();
+      await firing;
+    };
     const retried = recordingSqs(1);
-    const retrying = new LocalScheduler([schedule], retried.sqs, options).fire(
-      schedule,
-      new Date('2026-12-02T11:00:00Z'),
-    );
-    await vi.runAllTimersAsync();
-    await retrying;
+    await fireOnce(retried.sqs);
     expect(retried.sent).toEqual([
       { queueUrl: 'http://sqs/jobs', body: { scheduledAt: '2026-12-02T11:00:00Z', attempt: 2 } },
     ]);
 
     const down = recordingSqs(3);
-    const firing = new LocalScheduler([schedule], down.sqs, options).fire(
-      schedule,
-      new Date('2026-12-02T11:00:00Z'),
-    );
-    await vi.runAllTimersAsync();
-    await firing;
+    await fireOnce(down.sqs);
     expect(down.sent).toEqual([
       {
         queueUrl: 'http://sqs/schedule-dlq',
