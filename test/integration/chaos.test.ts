@@ -36,7 +36,9 @@ it('accounts for every job of a small chaos run, with every invariant at zero', 
     synth: false,
     crashBrowserJobs: false,
     crashWindow: 0.1,
-    drainTimeoutMs: 240_000,
+    // Clean runs drain in 185-212 s on two cores; one run whose transform timed out ten times did
+    // not drain in 240 s (every invariant still zero). The test still fails if it does not drain.
+    drainTimeoutMs: 330_000,
   });
   // The table says what happened when this fails.
   console.log(renderFigures(report));
