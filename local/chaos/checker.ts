@@ -27,6 +27,14 @@ export interface HarnessLog {
    */
   readonly redeliveredAfterCrash: ReadonlyMap<string, number>;
   /**
+   * How many times each follow-up job was sent to its jobs queue, by job key, as the emulator
+   * applied the sends. A parent handled twice (its S3 event delivered again, a delivery that
+   * recovered its collection) or a send retried after a lost answer sends the same job again:
+   * each message has its own budget, and a copy that arrives while the first is between retries
+   * spends it. @default - each follow-up sent once
+   */
+  readonly followUpSends?: ReadonlyMap<string, number>;
+  /**
    * The trace IDs of jobs the demo site served a captcha page (a fault the site draws per
    * request): the one reason a job planned to succeed may end with a person. @default - none
    */
@@ -390,9 +398,11 @@ export function checkChaosRun(plan: ChaosPlan, log: HarnessLog, facts: ChaosFact
     const fetches = attempts.filter(
       (a) => a.stage === 'collect' && a.outcome !== 'duplicate' && a.outcome !== 'deferred',
     );
-    // Each delivery of the job (upstream's resend, the mapping's duplicates) has its own budget.
+    // Each delivery of the job (upstream's resend, a follow-up sent again, the mapping's
+    // duplicates) has its own budget.
     const deliveries =
       1 +
+      Math.max(0, (log.followUpSends?.get(jobKey) ?? 0) - 1) +
       (resent.has(jobKey) ? 1 : 0) +
       (log.duplicateDeliveries.get(jobKey) ?? 0) +
       (log.redeliveredAfterCrash.get(jobKey) ?? 0);

@@ -156,6 +156,29 @@ function crashPointOf(call: AwsCall): { jobKey: string; point: CrashPoint } | un
   return undefined;
 }
 
+/** The part of an SQS SendMessageBatch request (AWS JSON protocol) that carries job messages. */
+const SentBatch = z.object({ Entries: z.array(z.object({ MessageBody: z.string() })) });
+
+/** The job keys of the follow-up jobs an SQS call the emulator applied sent, if it sent any. */
+export function followUpsSentBy(call: AwsCall): readonly string[] {
+  if (call.service !== 'sqs' || call.status >= 300) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(call.requestBody.toString('utf8'));
+  } catch {
+    return [];
+  }
+  const parsed = SentBatch.safeParse(json);
+  if (!parsed.success) return [];
+  return parsed.data.Entries.filter((entry) => entry.MessageBody.includes('"followUpOf"')).map((entry) =>
+    jobKeyOfMessage({
+      messageId: 'chaos-harness',
+      body: entry.MessageBody,
+      attributes: { SentTimestamp: String(Date.now()) },
+    }),
+  );
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosReport> {
@@ -186,6 +209,12 @@ export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosR
       .finally(() => pending.delete(tracked));
     pending.add(tracked);
   };
+
+  const followUpSends = new Map<string, number>();
+  async function watchCall(call: AwsCall): Promise<AfterCall> {
+    for (const key of followUpsSentBy(call)) followUpSends.set(key, (followUpSends.get(key) ?? 0) + 1);
+    return crashIfPlanned(call);
+  }
 
   async function crashIfPlanned(call: AwsCall): Promise<AfterCall> {
     const at = crashPointOf(call);
@@ -246,7 +275,7 @@ export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosR
     onReceive: copyS3Events,
     chaos: {
       demoSite: { seed, rates: rates.site, layoutChanged: (traceId) => layoutTraces.has(traceId) },
-      aws: { seed, rates: rates.aws, afterCall: crashIfPlanned },
+      aws: { seed, rates: rates.aws, afterCall: watchCall },
       duplicateDeliveries: {
         rate: rates.duplicateDelivery,
         seed,
@@ -354,7 +383,13 @@ export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosR
         .filter((f) => f.kind === 'captcha')
         .map((f) => f.traceId),
     );
-    const log: HarnessLog = { duplicateDeliveries, crashes, redeliveredAfterCrash, captchaServed };
+    const log: HarnessLog = {
+      duplicateDeliveries,
+      crashes,
+      redeliveredAfterCrash,
+      followUpSends,
+      captchaServed,
+    };
     const check = checkChaosRun(plan, log, facts);
     const checkMs = Date.now() - checkStarted;
 

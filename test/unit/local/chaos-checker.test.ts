@@ -6,12 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import type { PublishedChange } from '../../../cli/change-log.js';
 import type { RecordItem } from '../../../functions/core/contracts.js';
+import { followUpJob } from '../../../functions/core/follow-ups.js';
 import { followUpJobKey } from '../../../functions/core/job-key.js';
 import type { RecordChangedDetail } from '../../../functions/core/record-changes.js';
 import { contentHashOf } from '../../../functions/core/record-upsert.js';
 import { checkChaosRun, type HarnessLog, type InvariantName } from '../../../local/chaos/checker.js';
 import type { ChaosFacts, ManifestFacts } from '../../../local/chaos/facts.js';
 import { type ChaosPlan, DEFAULT_CHAOS_RATES, planChaosRun } from '../../../local/chaos/plan.js';
+import { followUpsSentBy } from '../../../local/chaos/scenario.js';
 import { catalogPage } from '../../../local/demo-site/data.js';
 
 const NO_FAULTS = {
@@ -351,6 +353,58 @@ describe('checkChaosRun', () => {
 
       expect(check.invariants.filter((i) => i.count > 0)).toEqual([]);
       expect(check.followUps).toEqual({ expected: 1, records: 0, 'hand-off': 0, 'dead-letter': 1 });
+    });
+
+    it('gives a follow-up its parent sent twice a budget per message', () => {
+      // The first message is between retries when the second arrives: both fetch, 6 in all,
+      // within 2 × 4 attempts but past one message's 4.
+      const fetch = (attempt: number, outcome: string) => ({
+        jobKey: childKey,
+        source: 'demo-shipments',
+        stage: 'collect' as const,
+        attempt,
+        outcome,
+      });
+      const facts = withPage1({
+        deadLetters: [noSuchPage],
+        attempts: [
+          ...withPage1().attempts,
+          fetch(1, 'retrying'),
+          fetch(2, 'retrying'),
+          fetch(1, 'retrying'),
+          fetch(2, 'retrying'),
+          fetch(3, 'retrying'),
+          fetch(3, 'dead-lettered'),
+          fetch(4, 'duplicate'),
+        ],
+      });
+      const sentTwice: HarnessLog = { ...quiet, followUpSends: new Map([[childKey, 2]]) };
+
+      expect(counts(facts, plan, sentTwice).retriesBeyondBudget).toBe(0);
+      expect(counts(facts).retriesBeyondBudget).toBe(2);
+    });
+
+    it('reads the follow-ups an SQS send carried from the request the emulator applied', () => {
+      const parent = { jobKey: parentKey, traceId: 'trace-shipments-1', followUpOf: undefined };
+      const child = followUpJob(parent, 'demo-shipments', { page: 2 }, 1, new Date()).job;
+      const call = (status: number, entries: readonly object[]) => ({
+        service: 'sqs',
+        operation: 'POST',
+        key: '',
+        status,
+        requestBody: Buffer.from(
+          JSON.stringify({
+            QueueUrl: 'http://127.0.0.1/q',
+            Entries: entries.map((e, i) => ({ Id: String(i), MessageBody: JSON.stringify(e) })),
+          }),
+        ),
+      });
+
+      const { followUpOf: _, ...upstreamJob } = { ...child, jobId: 'upstream-1' };
+
+      expect(followUpsSentBy(call(200, [child, upstreamJob]))).toEqual([childKey]);
+      expect(followUpsSentBy(call(400, [child]))).toEqual([]);
+      expect(followUpsSentBy({ ...call(200, [child]), service: 'dynamodb' })).toEqual([]);
     });
 
     it('counts a next page that was asked for and never ended as lost', () => {
