@@ -90,7 +90,9 @@ export interface StartEmulatorOptions {
  * conditional writes to one item can both pass their condition — which real DynamoDB never
  * allows, and which Sluice's claims and conditional upserts rely on. Serializing DynamoDB
  * requests (and nothing else: SQS long polls stay concurrent) restores the atomicity the real
- * service guarantees.
+ * service guarantees. S3's conditional PUT (\`If-None-Match: *\`, which keeps raw storage
+ * append-only) has the same gap in moto — two simultaneous writes of one key both succeeded on a
+ * loaded machine — and conditional PUTs are serialized the same way.
  *
  * moto's TransactWriteItems deep-copies every table it touches before each transaction, to roll
  * back on failure, and every copied item stays registered in moto's model tracker forever: with
@@ -178,15 +180,19 @@ jsonpath_ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ext.parse)
 _run_simple = server.run_simple
 
 def run_simple(host, port, app, **options):
-    lock = threading.Lock()
+    dynamodb = threading.Lock()
+    s3_conditional_puts = threading.Lock()
 
-    def dynamodb_one_at_a_time(environ, start_response):
+    def atomic_where_aws_is(environ, start_response):
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
-            with lock:
+            with dynamodb:
+                return list(app(environ, start_response))
+        if environ.get("REQUEST_METHOD") == "PUT" and "HTTP_IF_NONE_MATCH" in environ:
+            with s3_conditional_puts:
                 return list(app(environ, start_response))
         return app(environ, start_response)
 
-    _run_simple(host, port, dynamodb_one_at_a_time, **options)
+    _run_simple(host, port, atomic_where_aws_is, **options)
 
 server.run_simple = run_simple
 server.main()
