@@ -7,7 +7,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loginSecretName } from '../../functions/core/resource-names.js';
-import { defineSource } from '../../sources/define.js';
+import { credentialShapeOf, defineSource } from '../../sources/define.js';
 import { demoCatalog } from '../../sources/demo-catalog/source.js';
 import { sources } from '../../sources/registry.js';
 import { type SynthesizedSluice, sluiceApp, synthesizeSluice } from './sluice-template.js';
@@ -52,12 +52,17 @@ describe('the deployed stack contains no local allowance', () => {
   });
 });
 
-describe('portal credentials', () => {
-  const logins = sources.filter((s) => s.kind === 'browser' && s.login !== undefined);
+describe('login and token secrets', () => {
+  // Every source that signs in — a portal, an API with a token, a site with a login form.
+  const signingIn = sources.filter((s) => credentialShapeOf(s) !== undefined);
+  const generated = {
+    login: { SecretStringTemplate: '{"username":"sluice"}', GenerateStringKey: 'password' },
+    token: { SecretStringTemplate: '{}', GenerateStringKey: 'token' },
+  };
 
-  it.each(logins.map((s) => [s.name]))(
-    '%s: its login lives in a Secrets Manager secret named after it, kept but for a failed first deploy',
-    (name) => {
+  it.each(signingIn.map((s) => [s.name, credentialShapeOf(s) ?? 'login'] as const))(
+    '%s: its %s lives in a Secrets Manager secret named after it, kept but for a failed first deploy',
+    (name, shape) => {
       const { template } = sluice.stackOf(name);
 
       template.hasResource('AWS::SecretsManager::Secret', {
@@ -65,10 +70,7 @@ describe('portal credentials', () => {
         DeletionPolicy: 'RetainExceptOnCreate',
         Properties: {
           Name: loginSecretName('Sluice', name),
-          GenerateSecretString: {
-            SecretStringTemplate: '{"username":"sluice"}',
-            GenerateStringKey: 'password',
-          },
+          GenerateSecretString: generated[shape],
           Tags: Match.arrayWith([
             { Key: 'sluice:role', Value: 'credentials' },
             { Key: 'sluice:source', Value: name },
@@ -79,13 +81,13 @@ describe('portal credentials', () => {
   );
 
   // Who may read them is in the least-privilege matrix (least-privilege.test.ts).
-  it('are found by the browser collector by name: its environment lists none', () => {
-    expect(logins.length).toBeGreaterThan(0);
+  it('are found by the collectors by name: one per source that signs in, no environment lists one', () => {
+    expect(signingIn.length).toBeGreaterThan(0);
     expect(
       sluice.stacks.flatMap(({ template }) =>
         Object.keys(template.findResources('AWS::SecretsManager::Secret')),
       ),
-    ).toHaveLength(logins.length);
+    ).toHaveLength(signingIn.length);
     for (const [id, environment] of functionEnvironments()) {
       expect(JSON.stringify(environment), id).not.toMatch(/SecretsManager|secret|CREDENTIALS/i);
     }

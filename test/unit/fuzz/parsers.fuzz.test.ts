@@ -1,7 +1,7 @@
 /**
- * Fuzzing every source parser with the raw bodies a source could send: real demo pages cut short,
- * spliced, repeated and sprinkled with random bytes; random bytes and text; and CSV and JSON edge
- * cases. Whatever the body, reading it (functions/core/transform-manifest.ts readObservations)
+ * Fuzzing every source parser with the raw bodies a source could send: its real answers cut short,
+ * spliced, repeated and sprinkled with random bytes, or (JSON) with their lists emptied and their
+ * items' fields replaced; random bytes and text; and CSV and JSON edge cases. Whatever the body, reading it (functions/core/transform-manifest.ts readObservations)
  * either yields records that passed the source's schema, or fails with InvalidOutputError
  * (parse-failed, no-records, records-invalid), which the transform hands to a person with the raw
  * key. Never an unclassified crash, never a record that escaped validation.
@@ -99,6 +99,53 @@ const mutatedReal = (source: string) =>
     .tuple(fc.constantFrom(...realBodiesOf(source)), fc.array(mutation, { minLength: 1, maxLength: 4 }))
     .map(([body, changes]) => changes.reduce(mutate, body));
 
+/** Every array in a JSON value emptied. */
+function emptied(value: unknown): unknown {
+  if (Array.isArray(value)) return [];
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, emptied(inner)]));
+}
+
+/** The `n`-th field of the first item of every list of objects in a JSON value set to `replacement`. */
+function refielded(value: unknown, n: number, replacement: unknown): unknown {
+  if (Array.isArray(value)) {
+    const [first, ...rest] = value;
+    if (first === null || typeof first !== 'object' || Array.isArray(first))
+      return value.map((v) => refielded(v, n, replacement));
+    const keys = Object.keys(first);
+    const key = keys[n % Math.max(keys.length, 1)];
+    return [key === undefined ? first : { ...first, [key]: replacement }, ...rest];
+  }
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, inner]) => [key, refielded(inner, n, replacement)]),
+  );
+}
+
+/** A value few record fields accept. */
+const unlikelyField = fc.constantFrom<unknown>(null, {}, [], '', -1, 0.5, true, 'x'.repeat(600), '\u0000');
+
+/**
+ * The source's own JSON answers, reshaped: every list emptied (no records, in whatever envelope
+ * the source's API uses) or one field of an item replaced by a value few fields accept (most
+ * often an invalid record). Undefined for a source whose fixtures are not JSON.
+ */
+const reshapedReal = (source: string) => {
+  const documents = realBodiesOf(source).flatMap((body) => {
+    try {
+      return [JSON.parse(body.toString('utf8')) as unknown];
+    } catch {
+      return [];
+    }
+  });
+  if (documents.length === 0) return undefined;
+  return fc
+    .tuple(fc.constantFrom(...documents), fc.boolean(), fc.nat(), unlikelyField)
+    .map(([document, empty, n, replacement]) =>
+      Buffer.from(JSON.stringify(empty ? emptied(document) : refielded(document, n, replacement)), 'utf8'),
+    );
+};
+
 const csvField = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 20 }),
   fc.constantFrom(
@@ -188,8 +235,10 @@ const htmlEdge = fc
     ),
   );
 
-const rawBody = (source: string) =>
-  fc.oneof(
+const rawBody = (source: string) => {
+  const reshaped = reshapedReal(source);
+  return fc.oneof(
+    ...(reshaped === undefined ? [] : [{ weight: 2, arbitrary: reshaped }]),
     { weight: 5, arbitrary: mutatedReal(source) },
     { weight: 1, arbitrary: fc.constantFrom(...realBodiesOf(source)) },
     { weight: 2, arbitrary: fc.uint8Array({ maxLength: 2_000 }).map((bytes) => Buffer.from(bytes)) },
@@ -198,6 +247,7 @@ const rawBody = (source: string) =>
     { weight: 2, arbitrary: jsonEdge },
     { weight: 2, arbitrary: htmlEdge },
   );
+};
 
 // ---- Reading ------------------------------------------------------------------------------------
 
