@@ -110,6 +110,16 @@ function jobKeyOfMessage(record: z.infer<typeof SqsEventBodies>['Records'][numbe
   return parsed.ok ? parsed.value.identity.jobKey : parsed.identity.jobKey;
 }
 
+/** `text` read as JSON and checked against `schema`; undefined when it is not JSON or not that. */
+function parsedAs<T>(schema: z.ZodType<T>, text: string): T | undefined {
+  try {
+    const parsed = schema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The part of a DynamoDB TransactWriteItems request that says a collection was recorded. */
 const LedgerTransaction = z.object({
   TransactItems: z.array(
@@ -139,15 +149,8 @@ function crashPointOf(call: AwsCall): { jobKey: string; point: CrashPoint } | un
     return parsed === undefined ? undefined : { jobKey: parsed.jobKey, point: 'after-raw' };
   }
   if (call.service === 'dynamodb' && call.operation === 'TransactWriteItems') {
-    let json: unknown;
-    try {
-      json = JSON.parse(call.requestBody.toString('utf8'));
-    } catch {
-      return undefined;
-    }
-    const parsed = LedgerTransaction.safeParse(json);
-    if (!parsed.success) return undefined;
-    const collected = parsed.data.TransactItems.find(
+    const transaction = parsedAs(LedgerTransaction, call.requestBody.toString('utf8'));
+    const collected = transaction?.TransactItems.find(
       (item) => item.Put?.Item.stage?.S === 'collect' && item.Put.Item.outcome?.S === 'collected',
     );
     const jobKey = collected?.Put?.Item.jobKey?.S;
@@ -162,21 +165,16 @@ const SentBatch = z.object({ Entries: z.array(z.object({ MessageBody: z.string()
 /** The job keys of the follow-up jobs an SQS call the emulator applied sent, if it sent any. */
 export function followUpsSentBy(call: AwsCall): readonly string[] {
   if (call.service !== 'sqs' || call.status >= 300) return [];
-  let json: unknown;
-  try {
-    json = JSON.parse(call.requestBody.toString('utf8'));
-  } catch {
-    return [];
-  }
-  const parsed = SentBatch.safeParse(json);
-  if (!parsed.success) return [];
-  return parsed.data.Entries.filter((entry) => entry.MessageBody.includes('"followUpOf"')).map((entry) =>
-    jobKeyOfMessage({
-      messageId: 'chaos-harness',
-      body: entry.MessageBody,
-      attributes: { SentTimestamp: String(Date.now()) },
-    }),
-  );
+  const batch = parsedAs(SentBatch, call.requestBody.toString('utf8'));
+  return (batch?.Entries ?? [])
+    .filter((entry) => entry.MessageBody.includes('"followUpOf"'))
+    .map((entry) =>
+      jobKeyOfMessage({
+        messageId: 'chaos-harness',
+        body: entry.MessageBody,
+        attributes: { SentTimestamp: String(Date.now()) },
+      }),
+    );
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -247,13 +245,7 @@ export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosR
     for (const record of records) {
       if (record.attributes.ApproximateReceiveCount !== '1') continue;
       if (poisonBodies.has(record.body) || copiedEvents.has(record.body)) continue;
-      let json: unknown;
-      try {
-        json = JSON.parse(record.body);
-      } catch {
-        continue;
-      }
-      if (!S3EventBody.safeParse(json).success) continue;
+      if (parsedAs(S3EventBody, record.body) === undefined) continue;
       if (harnessDraw(plan, 's3-copy', record.body) >= rates.duplicateS3Event) continue;
       copiedEvents.add(record.body);
       duplicatedS3Events += 1;
