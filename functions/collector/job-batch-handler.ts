@@ -79,6 +79,8 @@ const CLAIM_LEASE_MARGIN_MS = 5_000;
 
 export function createCollectorHandler(deps: CollectorHandlerDeps) {
   const processor = new BatchProcessor(EventType.SQS);
+  // The one clock of the invocation's decisions and of the hand-off tasks it opens.
+  const clock = () => new Date();
 
   async function handleRecord(record: SQSRecord, lambdaContext: Context): Promise<void> {
     const queueSource = deps.sourceOfQueue(record.eventSourceARN);
@@ -108,7 +110,7 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
       leaseUntil: () =>
         new Date(Date.now() + lambdaContext.getRemainingTimeInMillis() + CLAIM_LEASE_MARGIN_MS),
       findSource,
-      clock: () => new Date(),
+      clock,
       timeScale: deps.timeScale,
     });
     const { identity } = outcome;
@@ -191,7 +193,7 @@ export function createCollectorHandler(deps: CollectorHandlerDeps) {
         reason: outcome.error.reason,
         message: outcome.error.message,
         evidenceKeys: outcome.evidenceKeys,
-        createdAt: new Date(),
+        createdAt: clock(),
       });
       logger.warn('job handed off to a person', {
         ...context,

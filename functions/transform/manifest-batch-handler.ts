@@ -120,7 +120,7 @@ export function createTransformHandler(deps: TransformHandlerDeps) {
         reason: error.reason,
         message: error.message,
         evidenceKeys: outcome.evidenceKeys,
-        createdAt: new Date(),
+        createdAt: jobDeps.clock(),
       });
       if (error instanceof InvalidOutputError) publishMetric(source, MetricName.RecordsInvalid, 1);
       recordAttempt(source, 'handed-off', run);
