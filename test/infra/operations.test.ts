@@ -9,9 +9,19 @@ import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE, MetricName, SERVICE_NAME } from '../../functions/observability.js';
-import { collectorKindsOf, ROLLUP_KINDS, sourceAlarmEntries } from '../../infra/alarm-catalogue.js';
+import {
+  collectorKindsOf,
+  fleetAlarmName,
+  RETRY_SPIKE_MIN_ATTEMPTS,
+  RETRY_SPIKE_PERCENT,
+  RETRY_SPIKE_PERIOD_MINUTES,
+  ROLLUP_KINDS,
+  sourceAlarmEntries,
+} from '../../infra/alarm-catalogue.js';
 import { OWNER_TAG } from '../../infra/ownership.js';
 import { RUNBOOK_SECTIONS, runbookSectionsMissing, runbookUrlIn } from '../../infra/runbook-links.js';
+import { evaluateMetricAlarm, type Sample } from '../../local/alarms/alarm-evaluator.js';
+import { metricAlarmFrom } from '../../local/alarms/alarm-model.js';
 import { PROJECT_ROOT } from '../../local/paths.js';
 import { sources } from '../../sources/registry.js';
 import { type SynthesizedSluice, synthesizeSluice } from './sluice-template.js';
@@ -340,6 +350,55 @@ describe('the pipeline alarms', () => {
 
     expect(dlq).toHaveLength(1);
     expect(description(dlq[0]?.[1] as Resource)).toContain('Owner: team-platform');
+  });
+});
+
+describe('the retry spike alarm, evaluated as synthesized', () => {
+  const PERIOD_MS = RETRY_SPIKE_PERIOD_MINUTES * 60_000;
+  const AT = Date.parse('2026-12-01T12:00:00.000Z');
+  /** `attempts` attempts in the period ending `periodsAgo` periods before AT, `retried` of them retried. */
+  const period = (periodsAgo: number, attempts: number, retried: number): Sample[] =>
+    Array.from({ length: attempts }, (_, i) => ({
+      at: AT - (periodsAgo + 1) * PERIOD_MS + 1_000 + i,
+      value: i < retried ? 1 : 0,
+    }));
+
+  function stateWith(samples: readonly Sample[]): string {
+    const name = fleetAlarmName('Sluice', 'retry-spike');
+    const found = alarms.find(([, a]) => a.Properties.AlarmName === name);
+    if (found === undefined) throw new Error(`no alarm ${name}`);
+    const definition = metricAlarmFrom(found[0], found[1].Properties);
+    return evaluateMetricAlarm(
+      definition,
+      (metric, from, to) =>
+        metric.namespace === METRICS_NAMESPACE && metric.metricName === MetricName.AttemptRetried
+          ? samples.filter((s) => s.at >= from && s.at < to)
+          : [],
+      { at: AT },
+    ).state;
+  }
+
+  const many = RETRY_SPIKE_MIN_ATTEMPTS * 2;
+  const share = (percent: number) => Math.round((many * percent) / 100);
+
+  it(`pages when more than ${RETRY_SPIKE_PERCENT} % of attempts retried in 2 of 3 periods`, () => {
+    expect(stateWith([...period(0, many, share(30)), ...period(2, many, share(30))])).toBe('ALARM');
+  });
+
+  it('stays quiet for one bad period, a share at the threshold, or a period with too few attempts', () => {
+    expect(stateWith([...period(0, many, share(30)), ...period(1, many, 0)])).toBe('OK');
+    expect(
+      stateWith([
+        ...period(0, many, share(RETRY_SPIKE_PERCENT)),
+        ...period(1, many, share(RETRY_SPIKE_PERCENT)),
+      ]),
+    ).toBe('OK');
+    const few = RETRY_SPIKE_MIN_ATTEMPTS - 1;
+    expect(stateWith([...period(0, few, few), ...period(1, few, few)])).toBe('OK');
+  });
+
+  it('reads a fleet with no attempts at all as quiet, not as a spike', () => {
+    expect(stateWith([])).toBe('OK');
   });
 });
 

@@ -223,6 +223,19 @@ describe('event source mappings', () => {
     expect(actual).toEqual(Object.fromEntries(sources.map((source) => [source.name, source.maxConcurrency])));
   });
 
+  it('hand the transform each manifest as soon as a poller receives it: no batching window', () => {
+    const transformQueueId = logicalIdOf(sluice.core.stack.transformQueue.queue);
+    const transform = queueConsumers(sluice.core.resources).find(
+      (consumer) => consumer.queueId === transformQueueId,
+    );
+
+    expect(transform).toBeDefined();
+    // A window holds each manifest for up to its length waiting for more: the largest latency
+    // item a job would see (docs/benchmarks.md, "Decisions").
+    const mapping = resourceById(sluice.core.resources, transform?.mappingId ?? '');
+    expect(mapping.Properties.MaximumBatchingWindowInSeconds ?? 0).toBe(0);
+  });
+
   it("caps the transform's concurrency within Lambda's SQS limits (2..1000)", () => {
     const transformQueueId = logicalIdOf(sluice.core.stack.transformQueue.queue);
 
