@@ -80,17 +80,26 @@ const JSON_ESCAPES: { readonly [c: string]: string } = {
   t: '\t',
 };
 
+const htmlReference = ([, decimal, hexadecimal, name]: RegExpExecArray) =>
+  decimal !== undefined
+    ? codePoint(Number(decimal))
+    : hexadecimal !== undefined
+      ? codePoint(Number.parseInt(hexadecimal, 16))
+      : (NAMED_REFERENCES[name ?? ''] ?? '');
+
 const DECODINGS: readonly Decoding[] = [
   {
     // HTML character references; browsers accept them without the final semicolon too.
     marker: /&/,
     escape: /&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos|nbsp));?/g,
-    decode: ([, decimal, hexadecimal, name]) =>
-      decimal !== undefined
-        ? codePoint(Number(decimal))
-        : hexadecimal !== undefined
-          ? codePoint(Number.parseInt(hexadecimal, 16))
-          : (NAMED_REFERENCES[name ?? ''] ?? ''),
+    decode: htmlReference,
+  },
+  {
+    // The same read strictly, as XML and many unescapers do: a `&#` with no semicolon before the
+    // secret (`&#` + `0>&#64;…`) is text there, so the secret's first character is not swallowed.
+    marker: /&/,
+    escape: /&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos|nbsp));/g,
+    decode: htmlReference,
   },
   // Percent-encoding, one run of bytes at a time (a character can take several).
   { marker: /%/, escape: /(?:%[0-9a-fA-F]{2})+/g, decode: ([run]) => percentRun(run ?? '') },
