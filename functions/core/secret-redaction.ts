@@ -87,20 +87,18 @@ const htmlReference = ([, decimal, hexadecimal, name]: RegExpExecArray) =>
       ? codePoint(Number.parseInt(hexadecimal, 16))
       : (NAMED_REFERENCES[name ?? ''] ?? '');
 
+/** HTML character references, with the final semicolon required or (as browsers read them) optional. */
+const htmlReferences = (semicolon: ';' | ';?'): Decoding => ({
+  marker: /&/,
+  escape: new RegExp(`&(?:#(\\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos|nbsp))${semicolon}`, 'g'),
+  decode: htmlReference,
+});
+
 const DECODINGS: readonly Decoding[] = [
-  {
-    // HTML character references; browsers accept them without the final semicolon too.
-    marker: /&/,
-    escape: /&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos|nbsp));?/g,
-    decode: htmlReference,
-  },
-  {
-    // The same read strictly, as XML and many unescapers do: a `&#` with no semicolon before the
-    // secret (`&#` + `0>&#64;…`) is text there, so the secret's first character is not swallowed.
-    marker: /&/,
-    escape: /&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos|nbsp));/g,
-    decode: htmlReference,
-  },
+  htmlReferences(';?'),
+  // Read strictly too, as XML and many unescapers do: a `&#` with no semicolon before the secret
+  // (`&#` + `0>&#64;…`) is text there, so the secret's first character is not swallowed.
+  htmlReferences(';'),
   // Percent-encoding, one run of bytes at a time (a character can take several).
   { marker: /%/, escape: /(?:%[0-9a-fA-F]{2})+/g, decode: ([run]) => percentRun(run ?? '') },
   // Form encoding: the same, with `+` for a space.

@@ -8,6 +8,7 @@
  * Nothing here reaches into the functions: they run their real bundles with their real
  * configuration; only the world around them misbehaves.
  */
+import { JSONStringified } from '@aws-lambda-powertools/parser/helpers';
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
@@ -110,36 +111,30 @@ function jobKeyOfMessage(record: z.infer<typeof SqsEventBodies>['Records'][numbe
   return parsed.ok ? parsed.value.identity.jobKey : parsed.identity.jobKey;
 }
 
-/** `text` read as JSON and checked against `schema`; undefined when it is not JSON or not that. */
-function parsedAs<T>(schema: z.ZodType<T>, text: string): T | undefined {
-  try {
-    const parsed = schema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** The part of a DynamoDB TransactWriteItems request (as JSON text) that says a collection was recorded. */
+const LedgerTransaction = JSONStringified(
+  z.object({
+    TransactItems: z.array(
+      z.object({
+        Put: z
+          .object({
+            Item: z.object({
+              jobKey: z.object({ S: z.string() }).optional(),
+              stage: z.object({ S: z.string() }).optional(),
+              outcome: z.object({ S: z.string() }).optional(),
+            }),
+          })
+          .optional(),
+      }),
+    ),
+  }),
+);
 
-/** The part of a DynamoDB TransactWriteItems request that says a collection was recorded. */
-const LedgerTransaction = z.object({
-  TransactItems: z.array(
-    z.object({
-      Put: z
-        .object({
-          Item: z.object({
-            jobKey: z.object({ S: z.string() }).optional(),
-            stage: z.object({ S: z.string() }).optional(),
-            outcome: z.object({ S: z.string() }).optional(),
-          }),
-        })
-        .optional(),
-    }),
-  ),
-});
-
-const S3EventBody = z.object({
-  Records: z.array(z.object({ eventSource: z.string(), eventName: z.string() })).min(1),
-});
+const S3EventBody = JSONStringified(
+  z.object({
+    Records: z.array(z.object({ eventSource: z.string(), eventName: z.string() })).min(1),
+  }),
+);
 
 /** Where the collector of a job just did something the crash plan cares about, if it did. */
 function crashPointOf(call: AwsCall): { jobKey: string; point: CrashPoint } | undefined {
@@ -149,7 +144,7 @@ function crashPointOf(call: AwsCall): { jobKey: string; point: CrashPoint } | un
     return parsed === undefined ? undefined : { jobKey: parsed.jobKey, point: 'after-raw' };
   }
   if (call.service === 'dynamodb' && call.operation === 'TransactWriteItems') {
-    const transaction = parsedAs(LedgerTransaction, call.requestBody.toString('utf8'));
+    const transaction = LedgerTransaction.safeParse(call.requestBody.toString('utf8')).data;
     const collected = transaction?.TransactItems.find(
       (item) => item.Put?.Item.stage?.S === 'collect' && item.Put.Item.outcome?.S === 'collected',
     );
@@ -160,12 +155,12 @@ function crashPointOf(call: AwsCall): { jobKey: string; point: CrashPoint } | un
 }
 
 /** The part of an SQS SendMessageBatch request (AWS JSON protocol) that carries job messages. */
-const SentBatch = z.object({ Entries: z.array(z.object({ MessageBody: z.string() })) });
+const SentBatch = JSONStringified(z.object({ Entries: z.array(z.object({ MessageBody: z.string() })) }));
 
 /** The job keys of the follow-up jobs an SQS call the emulator applied sent, if it sent any. */
 export function followUpsSentBy(call: AwsCall): readonly string[] {
   if (call.service !== 'sqs' || call.status >= 300) return [];
-  const batch = parsedAs(SentBatch, call.requestBody.toString('utf8'));
+  const batch = SentBatch.safeParse(call.requestBody.toString('utf8')).data;
   return (batch?.Entries ?? [])
     .filter((entry) => entry.MessageBody.includes('"followUpOf"'))
     .map((entry) =>
@@ -245,7 +240,7 @@ export async function runChaosScenario(options: ChaosRunOptions): Promise<ChaosR
     for (const record of records) {
       if (record.attributes.ApproximateReceiveCount !== '1') continue;
       if (poisonBodies.has(record.body) || copiedEvents.has(record.body)) continue;
-      if (parsedAs(S3EventBody, record.body) === undefined) continue;
+      if (!S3EventBody.safeParse(record.body).success) continue;
       if (harnessDraw(plan, 's3-copy', record.body) >= rates.duplicateS3Event) continue;
       copiedEvents.add(record.body);
       duplicatedS3Events += 1;

@@ -365,9 +365,7 @@ describe('the retry spike alarm, evaluated as synthesized', () => {
 
   function stateWith(samples: readonly Sample[]): string {
     const name = fleetAlarmName('Sluice', 'retry-spike');
-    const found = alarms.find(([, a]) => a.Properties.AlarmName === name);
-    if (found === undefined) throw new Error(`no alarm ${name}`);
-    const definition = metricAlarmFrom(found[0], found[1].Properties);
+    const definition = metricAlarmFrom(name, byName(name).Properties);
     return evaluateMetricAlarm(
       definition,
       (metric, from, to) =>
